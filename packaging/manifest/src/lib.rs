@@ -1,0 +1,21 @@
+//! The product manifest (`packaging/outpost.toml`) as typed, validated data.
+//!
+//! Both the agent and omnipack depend on this crate, so the settings schema
+//! (names, types, defaults, validation) is written once and read the same way
+//! by the installer tooling and by the service at run time.
+
+mod error;
+mod manifest;
+mod platform;
+mod raw;
+pub mod settings_file;
+mod setting;
+mod validate;
+
+pub use error::ManifestError;
+pub use manifest::{
+    Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product,
+    Service, AGENT_FEATURES,
+};
+pub use platform::Platform;
+pub use setting::{Setting, SettingType};

@@ -1,0 +1,179 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::{ManifestError, Platform, Setting};
+
+/// Features the agent implements, and where. The manifest may only place a
+/// feature on a platform listed here: anything else would ship a switch that
+/// enables code which does not exist in that build of the agent.
+pub const AGENT_FEATURES: &[(&str, &[Platform])] = &[
+    ("client", &[Platform::Linux, Platform::Macos, Platform::Windows]),
+    ("platform", &[Platform::Linux, Platform::Macos, Platform::Windows]),
+    ("content", &[Platform::Windows]),
+    ("pxe", &[Platform::Windows]),
+    ("shopping", &[Platform::Windows]),
+    ("wakeup", &[Platform::Windows]),
+];
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub product: Product,
+    /// In a stable order: the required feature first, then by id.
+    pub features: Vec<Feature>,
+    pub settings: Vec<Setting>,
+    pub service: Service,
+    pub layouts: BTreeMap<Platform, Layout>,
+    pub legacy: Vec<LegacyProduct>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub name: String,
+    pub id: String,
+    pub vendor: String,
+    pub maintainer: String,
+    pub summary: String,
+    pub description: String,
+    pub homepage: String,
+    pub help_url: String,
+    pub license: String,
+    pub version: String,
+    pub revision: u32,
+    /// Upper case, with braces, as MSI wants it.
+    pub upgrade_code: String,
+    pub bundle_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Feature {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub platforms: Vec<Platform>,
+    pub required: bool,
+    pub msi_feature: String,
+    /// The bool setting that turns the feature on at run time.
+    pub enabled_by: Option<String>,
+}
+
+impl Feature {
+    pub fn exists_on(&self, platform: Platform) -> bool {
+        self.platforms.contains(&platform)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub windows_name: String,
+    pub launchd_label: String,
+    pub restart_delay_seconds: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub binary: String,
+    pub defaults_file: String,
+    pub config_file: String,
+    pub answers_file: String,
+    pub staged_answers: String,
+    pub state_dir: String,
+    pub log_dir: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LegacyProduct {
+    pub id: String,
+    pub name: String,
+    /// Legacy setting key -> our setting name.
+    pub carry: BTreeMap<String, String>,
+    pub linux: Option<LegacyLinux>,
+    pub macos: Option<LegacyMacos>,
+    pub windows: Option<LegacyWindows>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LegacyLinux {
+    pub package: String,
+    /// Every legacy release is below this version; we obsolete up to it.
+    pub below_version: String,
+    pub config_file: Option<String>,
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LegacyMacos {
+    pub pkg_ids: Vec<String>,
+    pub launchd_labels: Vec<String>,
+    pub config_file: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LegacyWindows {
+    pub upgrade_codes: Vec<String>,
+    pub config_file: Option<String>,
+}
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`. Errors name `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ManifestError::new(&file, "", format!("cannot read: {e}")))?;
+        Manifest::parse(&text, &file)
+    }
+
+    /// Parses and validates manifest text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
+        let raw = crate::validate::deserialize(text, file)?;
+        crate::validate::validate(raw, file)
+    }
+
+    pub fn feature(&self, id: &str) -> Option<&Feature> {
+        self.features.iter().find(|f| f.id == id)
+    }
+
+    pub fn setting(&self, name: &str) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.name == name)
+    }
+
+    pub fn features_on(&self, platform: Platform) -> impl Iterator<Item = &Feature> {
+        self.features.iter().filter(move |f| f.exists_on(platform))
+    }
+
+    pub fn settings_on(&self, platform: Platform) -> impl Iterator<Item = &Setting> {
+        self.settings.iter().filter(move |s| s.exists_on(platform))
+    }
+
+    pub fn layout(&self, platform: Platform) -> &Layout {
+        // validate() guarantees a layout for every platform the product ships on.
+        &self.layouts[&platform]
+    }
+
+    /// Checks one settings entry as the agent and installers would, returning
+    /// the canonical value or a reason naming what is allowed.
+    pub fn check_setting(&self, platform: Platform, name: &str, value: &str) -> Result<String, String> {
+        let Some(setting) = self.setting(name) else {
+            let near: Vec<&str> = self
+                .settings
+                .iter()
+                .filter(|s| s.name.eq_ignore_ascii_case(name))
+                .map(|s| s.name.as_str())
+                .collect();
+            return Err(if near.is_empty() {
+                "unknown setting".to_string()
+            } else {
+                format!("unknown setting; did you mean `{}`?", near.join("`, `"))
+            });
+        };
+        if !setting.exists_on(platform) {
+            let feature = setting.feature.as_deref().unwrap_or("?");
+            return Err(format!(
+                "belongs to feature `{feature}`, which does not exist on {platform}"
+            ));
+        }
+        setting.kind.canonicalize(value, platform)
+    }
+}

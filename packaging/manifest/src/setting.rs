@@ -1,0 +1,164 @@
+use std::collections::BTreeMap;
+
+use crate::Platform;
+
+/// What values a setting accepts. Each variant carries only the constraints
+/// that make sense for it, so "min on an enum" cannot be expressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingType {
+    String { allow_empty: bool, max_length: usize },
+    Bool,
+    Integer { min: i64, max: i64 },
+    Enum { values: Vec<String> },
+    /// `host:port`, host a DNS name, IPv4 or bracketed IPv6; port 1-65535.
+    HostPort,
+    /// An absolute `https://` URL with a host.
+    HttpsUrl,
+    /// Absolute in the target platform's terms.
+    AbsolutePath,
+}
+
+impl SettingType {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SettingType::String { .. } => "string",
+            SettingType::Bool => "bool",
+            SettingType::Integer { .. } => "integer",
+            SettingType::Enum { .. } => "enum",
+            SettingType::HostPort => "host_port",
+            SettingType::HttpsUrl => "https_url",
+            SettingType::AbsolutePath => "absolute_path",
+        }
+    }
+
+    /// Checks `raw` (as it appears in a settings file, an MSI property or an
+    /// environment variable) and returns its canonical spelling, or a reason
+    /// that says what is allowed.
+    pub fn canonicalize(&self, raw: &str, platform: Platform) -> Result<String, String> {
+        if raw.contains(['\n', '\r', '\0']) {
+            return Err("a value must be a single line".into());
+        }
+        match self {
+            SettingType::String { allow_empty, max_length } => {
+                if raw.is_empty() && !allow_empty {
+                    return Err("must not be empty".into());
+                }
+                if raw.chars().count() > *max_length {
+                    return Err(format!("must be at most {max_length} characters"));
+                }
+                Ok(raw.to_string())
+            }
+            SettingType::Bool => match raw.to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok("true".into()),
+                "false" | "0" => Ok("false".into()),
+                _ => Err(format!("`{raw}` is not a boolean; allowed: true, false, 1, 0")),
+            },
+            SettingType::Integer { min, max } => {
+                let n: i64 = raw
+                    .parse()
+                    .map_err(|_| format!("`{raw}` is not an integer; allowed: {min}..={max}"))?;
+                if n < *min || n > *max {
+                    return Err(format!("{n} is out of range; allowed: {min}..={max}"));
+                }
+                Ok(n.to_string())
+            }
+            SettingType::Enum { values } => values
+                .iter()
+                .find(|v| v.eq_ignore_ascii_case(raw))
+                .cloned()
+                .ok_or_else(|| format!("`{raw}` is not allowed; allowed: {}", values.join(", "))),
+            SettingType::HostPort => check_host_port(raw).map(|()| raw.to_string()),
+            SettingType::HttpsUrl => check_https_url(raw).map(|()| raw.to_string()),
+            SettingType::AbsolutePath => {
+                if platform.is_absolute_path(raw) {
+                    Ok(raw.to_string())
+                } else {
+                    Err(format!("`{raw}` is not an absolute {platform} path"))
+                }
+            }
+        }
+    }
+}
+
+fn check_host_port(raw: &str) -> Result<(), String> {
+    let bad = || format!("`{raw}` is not host:port (e.g. switch.example.com:443, 10.0.0.5:443, [fd00::5]:443)");
+    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
+        let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
+        h.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
+        (h, p)
+    } else {
+        let (h, p) = raw.rsplit_once(':').ok_or_else(bad)?;
+        if !is_hostname(h) && h.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(bad());
+        }
+        (h, p)
+    };
+    let _ = host;
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => Ok(()),
+        _ => Err(format!("`{raw}`: port `{port}` is not 1-65535")),
+    }
+}
+
+fn is_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn check_https_url(raw: &str) -> Result<(), String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("`{raw}` is not a URL: {e}"))?;
+    if url.scheme() != "https" {
+        return Err(format!("`{raw}` must use https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{raw}` has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("`{raw}` must not carry credentials"));
+    }
+    Ok(())
+}
+
+/// One entry of the settings schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// As the manifest spells it, e.g. `Module.Content.Enabled`.
+    pub name: String,
+    pub kind: SettingType,
+    /// Canonical default per platform the setting exists on.
+    pub defaults: BTreeMap<Platform, String>,
+    /// Public MSI property, upper case, e.g. `MODULE.CONTENT.ENABLED`.
+    pub msi_property: String,
+    pub description: String,
+    pub secret: bool,
+    /// The feature this setting belongs to; `None` for product-wide settings.
+    pub feature: Option<String>,
+}
+
+impl Setting {
+    pub fn exists_on(&self, platform: Platform) -> bool {
+        self.defaults.contains_key(&platform)
+    }
+
+    pub fn default_for(&self, platform: Platform) -> Option<&str> {
+        self.defaults.get(&platform).map(String::as_str)
+    }
+
+    /// Environment variable the Linux and macOS installers read, derived from
+    /// the MSI property so an administrator learns one name per setting:
+    /// `MODULE.CONTENT.ENABLED` -> `OUTPOST_MODULE_CONTENT_ENABLED`.
+    pub fn env_var(&self, product_id: &str) -> String {
+        format!(
+            "{}_{}",
+            product_id.to_ascii_uppercase().replace('-', "_"),
+            self.msi_property.replace('.', "_")
+        )
+    }
+}

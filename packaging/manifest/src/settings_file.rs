@@ -1,0 +1,138 @@
+//! The settings file format every layer uses: INI with one `[Settings]`
+//! section and `Name=value` lines. It is what the Windows Installer's IniFile
+//! table writes, so one parser serves every platform and every layer.
+
+use std::fmt::Write as _;
+
+use crate::{Manifest, Platform};
+
+pub const SECTION: &str = "Settings";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub value: String,
+    pub line: usize,
+}
+
+/// One problem in a settings file, with the line and key it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryError {
+    pub line: usize,
+    pub key: Option<String>,
+    pub reason: String,
+}
+
+impl EntryError {
+    pub fn describe(&self, file: &str) -> String {
+        match &self.key {
+            Some(k) => format!("{file}:{}: key `{k}`: {}", self.line, self.reason),
+            None => format!("{file}:{}: {}", self.line, self.reason),
+        }
+    }
+}
+
+/// Splits a settings file into entries. Comments start with `;` or `#`.
+/// Syntax errors are collected, not fatal, so one run reports all of them.
+pub fn parse(text: &str) -> (Vec<Entry>, Vec<EntryError>) {
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    let mut in_other_section = false;
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let t = raw.trim().trim_start_matches('\u{feff}');
+        if t.is_empty() || t.starts_with(';') || t.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+            in_other_section = !name.trim().eq_ignore_ascii_case(SECTION);
+            if in_other_section {
+                errors.push(EntryError { line, key: None, reason: format!("unknown section `[{}]`; allowed: [{SECTION}]", name.trim()) });
+            }
+            continue;
+        }
+        if in_other_section {
+            continue;
+        }
+        match t.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                let name = k.trim().to_string();
+                if let Some(prev) = entries.iter().find(|e: &&Entry| e.name == name) {
+                    errors.push(EntryError { line, key: Some(name), reason: format!("set twice (first on line {})", prev.line) });
+                    continue;
+                }
+                entries.push(Entry { name, value: v.trim().to_string(), line });
+            }
+            _ => errors.push(EntryError { line, key: None, reason: format!("expected `Name=value`, found `{t}`") }),
+        }
+    }
+    (entries, errors)
+}
+
+/// Parses and validates against the schema for `platform`, returning the
+/// entries with canonical values, or every problem found.
+pub fn check(manifest: &Manifest, platform: Platform, text: &str) -> Result<Vec<Entry>, Vec<EntryError>> {
+    let (entries, mut errors) = parse(text);
+    let mut ok = Vec::new();
+    for e in entries {
+        match manifest.check_setting(platform, &e.name, &e.value) {
+            Ok(value) => ok.push(Entry { value, ..e }),
+            Err(reason) => errors.push(EntryError { line: e.line, key: Some(e.name), reason }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(ok)
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+/// Renders `entries` (name, value) under a comment header.
+pub fn render(header: &str, entries: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for l in header.lines() {
+        let _ = writeln!(out, "; {l}").map(|_| ());
+        if l.is_empty() {
+            out.truncate(out.len() - 2);
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(out, "[{SECTION}]");
+    for (k, v) in entries {
+        let _ = writeln!(out, "{k}={v}");
+    }
+    out
+}
+
+/// The administrator's file as shipped: every setting of the platform listed,
+/// commented out, with its description and default, so it is a pristine
+/// conffile that documents itself.
+pub fn render_admin_template(manifest: &Manifest, platform: Platform) -> String {
+    let p = &manifest.product;
+    let mut out = format!(
+        "; {} administrator settings.\n;\n\
+         ; Values set here override the installer's answers and the shipped defaults.\n\
+         ; Upgrades never overwrite this file. Check it with: outpost-agent config check <file>\n\n[{SECTION}]\n",
+        p.name
+    );
+    for s in manifest.settings_on(platform) {
+        let _ = writeln!(out, "\n; {} ({})", s.description, type_hint(&s.kind));
+        let _ = writeln!(out, ";{}={}", s.name, s.default_for(platform).unwrap_or(""));
+    }
+    out
+}
+
+fn type_hint(kind: &crate::SettingType) -> String {
+    use crate::SettingType::*;
+    match kind {
+        String { allow_empty: true, .. } => "text, may be empty".into(),
+        String { .. } => "text".into(),
+        Bool => "true or false".into(),
+        Integer { min, max } => format!("integer {min}..{max}"),
+        Enum { values } => values.join(" | "),
+        HostPort => "host:port".into(),
+        HttpsUrl => "https URL".into(),
+        AbsolutePath => "absolute path".into(),
+    }
+}

@@ -1,0 +1,148 @@
+use outpost_manifest::{settings_file, Manifest, ManifestError, Platform, SettingType};
+
+const REAL: &str = include_str!("../../outpost.toml");
+const FILE: &str = "packaging/outpost.toml";
+
+fn parse(text: &str) -> Result<Manifest, ManifestError> {
+    Manifest::parse(text, FILE)
+}
+
+/// The real manifest with `from` replaced by `to` (exactly once).
+fn edited(from: &str, to: &str) -> String {
+    assert_eq!(REAL.matches(from).count(), 1, "fixture edit `{from}` must match once");
+    REAL.replacen(from, to, 1)
+}
+
+fn refused(text: &str) -> ManifestError {
+    match parse(text) {
+        Ok(_) => panic!("manifest was accepted"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn real_manifest_is_valid_and_complete() {
+    let m = parse(REAL).unwrap();
+    let ids: Vec<&str> = m.features.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["client", "content", "platform", "pxe", "shopping", "wakeup"]);
+    for name in [
+        "Switch", "BackgroundChannelUrl", "DefaultStaggerRangeSeconds", "TemporaryDirectory", "LogFile",
+        "LogLevel", "ContentDownloadTimeoutSeconds", "ClientCertificate", "Module.Content.Enabled",
+    ] {
+        assert!(m.setting(name).is_some(), "{name} missing");
+    }
+    let linux: Vec<&str> = m.features_on(Platform::Linux).map(|f| f.id.as_str()).collect();
+    assert_eq!(linux, ["client", "platform"]);
+    assert!(m.settings_on(Platform::Linux).all(|s| s.name != "Module.Content.Enabled"));
+    assert_eq!(m.setting("LogFile").unwrap().default_for(Platform::Windows), Some(r"C:\ProgramData\Outpost\Logs\outpost.log"));
+    assert_eq!(m.setting("Module.Content.Enabled").unwrap().msi_property, "MODULE.CONTENT.ENABLED");
+    assert_eq!(m.setting("Module.Content.Enabled").unwrap().env_var("outpost"), "OUTPOST_MODULE_CONTENT_ENABLED");
+}
+
+#[test]
+fn unknown_key_is_refused_with_file_line_and_key() {
+    let e = refused(&edited("msi_property = \"SWITCH\"", "msi_property = \"SWITCH\"\ndefualt = 1"));
+    assert_eq!(e.file, FILE);
+    assert_eq!(e.key, "settings[0].defualt");
+    assert!(e.reason.contains("unknown field `defualt`"), "{e}");
+    assert!(e.line.is_some());
+    assert!(e.to_string().starts_with("packaging/outpost.toml:"), "{e}");
+}
+
+#[test]
+fn wrong_type_is_refused() {
+    let e = refused(&edited("revision = 1", "revision = \"one\""));
+    assert_eq!(e.key, "product.revision");
+    assert!(e.reason.contains("invalid type"), "{e}");
+}
+
+#[test]
+fn bad_default_is_refused() {
+    let e = refused(&edited("default = \"switch.outpost.example:443\"", "default = \"switch.outpost.example\""));
+    assert_eq!(e.key, "settings[Switch].default");
+    assert!(e.reason.contains("not host:port"), "{e}");
+    let e = refused(&edited("default = 180", "default = 100000"));
+    assert_eq!(e.key, "settings[DefaultStaggerRangeSeconds].default");
+    assert!(e.reason.contains("allowed: 0..=86400"), "{e}");
+}
+
+#[test]
+fn feature_on_unsupported_platform_is_refused() {
+    let e = refused(&edited(
+        "platforms = [\"windows\"]\nmsi_feature = \"Pxe\"",
+        "platforms = [\"windows\", \"linux\"]\nmsi_feature = \"Pxe\"",
+    ));
+    assert_eq!(e.key, "features.pxe.platforms");
+    assert!(e.reason.contains("not supported on linux"), "{e}");
+}
+
+#[test]
+fn per_platform_default_for_a_platform_the_feature_lacks_is_refused() {
+    let e = refused(&edited("default = 30\n", "default = { windows = 30, macos = 30 }\n"));
+    assert_eq!(e.key, "settings[ContentDownloadTimeoutSeconds].default.macos");
+}
+
+#[test]
+fn bad_msi_property_names_are_refused() {
+    for bad in ["SWITCH-HOST", "Switch", "ALLUSERS", "1SWITCH"] {
+        let e = refused(&edited("msi_property = \"SWITCH\"", &format!("msi_property = \"{bad}\"")));
+        assert_eq!(e.key, "settings[Switch].msi_property", "{bad}");
+        assert!(e.reason.contains(bad), "{e}");
+    }
+}
+
+#[test]
+fn type_specific_keys_on_wrong_type_are_refused() {
+    let e = refused(&edited("values = [\"error\", \"warn\", \"info\", \"debug\", \"trace\"]", "values = [\"error\"]\nmin = 1"));
+    assert_eq!(e.key, "settings[LogLevel].min");
+}
+
+#[test]
+fn secret_with_default_is_refused() {
+    let e = refused(&edited("default = \"info\"", "default = \"info\"\nsecret = true"));
+    assert!(e.reason.contains("secret"), "{e}");
+    // An empty default is fine for a secret.
+    let m = parse(&edited("default = \"\"\nallow_empty = true", "default = \"\"\nallow_empty = true\nsecret = true"));
+    assert!(m.unwrap().setting("ClientCertificate").unwrap().secret);
+}
+
+#[test]
+fn value_validation_matches_the_schema() {
+    let m = parse(REAL).unwrap();
+    let ok = |n: &str, v: &str| m.check_setting(Platform::Linux, n, v);
+    assert_eq!(ok("Switch", "sw.example.com:8443").unwrap(), "sw.example.com:8443");
+    assert_eq!(ok("Switch", "[fd00::5]:443").unwrap(), "[fd00::5]:443");
+    assert!(ok("Switch", "no-port").is_err());
+    assert!(ok("Switch", "host:0").is_err());
+    assert!(ok("Switch", "host:99999").is_err());
+    assert!(ok("BackgroundChannelUrl", "http://x/").unwrap_err().contains("https"));
+    assert_eq!(ok("Module.Platform.Enabled", "1").unwrap(), "true");
+    assert!(ok("Module.Platform.Enabled", "maybe").unwrap_err().contains("allowed: true, false"));
+    assert_eq!(ok("LogLevel", "DEBUG").unwrap(), "debug");
+    assert!(ok("TemporaryDirectory", "tmp").is_err());
+    assert!(ok("Module.Content.Enabled", "true").unwrap_err().contains("does not exist on linux"));
+    assert!(m.check_setting(Platform::Windows, "TemporaryDirectory", r"D:\x").is_ok());
+    assert!(ok("switch", "a:1").unwrap_err().contains("did you mean `Switch`"));
+    assert!(matches!(m.setting("DefaultStaggerRangeSeconds").unwrap().kind, SettingType::Integer { min: 0, max: 86400 }));
+}
+
+#[test]
+fn settings_files_parse_and_report_every_error() {
+    let m = parse(REAL).unwrap();
+    let text = "; comment\n[Settings]\nSwitch=a.example:443\nLogLevel = loud\nNope=1\ngarbage\nSwitch=b:1\n";
+    let errs = settings_file::check(&m, Platform::Linux, text).unwrap_err();
+    let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [4, 5, 6, 7], "{errs:?}");
+    assert!(errs[0].describe("f").starts_with("f:4: key `LogLevel`:"));
+    let good = settings_file::check(&m, Platform::Linux, "[Settings]\nLogLevel=WARN\n").unwrap();
+    assert_eq!(good[0].value, "warn");
+}
+
+#[test]
+fn admin_template_is_all_comments_and_parses_empty() {
+    let m = parse(REAL).unwrap();
+    let t = settings_file::render_admin_template(&m, Platform::Linux);
+    assert!(t.contains(";Switch=switch.outpost.example:443"));
+    assert!(!t.contains("Module.Content"));
+    assert_eq!(settings_file::check(&m, Platform::Linux, &t).unwrap(), vec![]);
+}
