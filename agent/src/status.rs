@@ -1,0 +1,60 @@
+//! The status file the running service keeps in its state directory, and the
+//! `status` command that reads it.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde::{Deserialize, Serialize};
+
+use crate::paths::{display, Paths};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Status {
+    pub pid: u32,
+    pub version: String,
+    pub state: String,
+    pub started_unix: u64,
+    pub features: Vec<String>,
+}
+
+pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // Write then rename, so `status` never reads half a file.
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(status)?)?;
+    std::fs::rename(tmp, path)
+}
+
+fn alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        // Signal 0 checks existence; EPERM still means the process exists.
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Exit codes follow LSB `status`: 0 running, 3 not running.
+pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
+    let file = paths.status_file();
+    let status: Option<Status> = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let running = status.as_ref().is_some_and(|s| s.state == "running" && alive(s.pid));
+    if json {
+        let v = serde_json::json!({ "running": running, "status_file": display(&file), "last": status });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        match &status {
+            Some(s) if running => println!("running (pid {}), version {}, features: {}", s.pid, s.version, s.features.join(", ")),
+            Some(s) => println!("not running (last state: {}, version {})", s.state, s.version),
+            None => println!("not running (no status in {})", display(&file)),
+        }
+    }
+    Ok(if running { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
