@@ -1,1 +1,17 @@
+//! omnipack: compiles the Outpost agent and packages it for every platform
+//! from one product manifest.
 
+pub mod build;
+pub mod cargo;
+pub mod compress;
+pub mod content;
+pub mod deb;
+pub mod linux;
+pub mod packager;
+pub mod release;
+pub mod rpm;
+pub mod service;
+pub mod sign;
+pub mod target;
+pub mod templates;
+pub mod time;

@@ -1,0 +1,160 @@
+//! `omnipack build`: compile the agent, run every packager concurrently, and
+//! publish the packages and release.json into the output folder in one step,
+//! so a failed build leaves the folder as it was.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use outpost_manifest::Manifest;
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use crate::packager::{packager, BuildContext, Built};
+use crate::release::{Artifact, Release, FILE_NAME};
+use crate::sign::openpgp::OpenPgpKey;
+use crate::sign::{OpenPgpKeySource, Signer};
+use crate::target::{Format, Target};
+
+pub struct BuildOptions {
+    pub manifest: PathBuf,
+    pub out: PathBuf,
+    pub formats: Vec<Format>,
+    /// Prebuilt agent executables by Rust target triple; others are compiled.
+    pub agent_bins: BTreeMap<String, PathBuf>,
+    pub openpgp_key: Option<PathBuf>,
+    /// Build unsigned packages (for reproducibility checks).
+    pub unsigned: bool,
+    pub progress: bool,
+}
+
+pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
+    // Validate everything that can be wrong before any work or output.
+    let manifest = Manifest::load(&opts.manifest)?;
+    let source_date = crate::time::source_date().map_err(anyhow::Error::msg)?;
+    let targets = Target::all_for(&opts.formats);
+    if targets.is_empty() {
+        bail!("no formats to build");
+    }
+    let ws = crate::cargo::workspace()?;
+
+    let mut agent = BTreeMap::new();
+    for t in &targets {
+        let triple = t.arch.rust_triple(t.platform).to_string();
+        if agent.contains_key(&triple) {
+            continue;
+        }
+        let path = match opts.agent_bins.get(&triple) {
+            Some(p) => p.clone(),
+            None => crate::cargo::build_agent(&ws, &triple)?,
+        };
+        let bytes = std::fs::read(&path).with_context(|| format!("reading agent executable {}", path.display()))?;
+        agent.insert(triple, Arc::<[u8]>::from(bytes));
+    }
+
+    let openpgp = if opts.unsigned || !targets.iter().any(|t| t.format == Format::Rpm) {
+        None
+    } else {
+        let source = OpenPgpKeySource::resolve(opts.openpgp_key.clone(), ws.target_dir.join("omnipack-test-keys"));
+        let key = OpenPgpKey::load(&source)?;
+        if key.is_test_key() {
+            warn!("no OpenPGP signing key configured: signing with a THROWAWAY TEST KEY");
+            eprintln!(
+                "\n  *** TEST-SIGNED OUTPUT ***\n  No OpenPGP key was given (--openpgp-key, OMNIPACK_OPENPGP_KEY, OMNIPACK_OPENPGP_KEY_FILE).\n  \
+                 Packages are signed with a throwaway key from {}.\n  Do not release them.\n",
+                ws.target_dir.join("omnipack-test-keys").display()
+            );
+        } else {
+            info!(fingerprint = key.fingerprint(), "signing with OpenPGP key");
+        }
+        Some(Arc::new(key))
+    };
+    let test_signed = openpgp.as_ref().is_some_and(|k| k.is_test_key());
+
+    let ctx = BuildContext { manifest, manifest_path: opts.manifest.clone(), agent, source_date, openpgp };
+    let built = package_all(&ctx, &targets, opts.progress)?;
+
+    let release = Release {
+        artifacts: built
+            .iter()
+            .map(|(t, b)| Artifact {
+                path: b.file_name.clone(),
+                format: t.format.to_string(),
+                platform: t.platform.to_string(),
+                arch: t.arch_word().to_string(),
+                version: ctx.manifest.product.version.clone(),
+                sha256: hex::encode(Sha256::digest(&b.bytes)),
+                size: b.bytes.len() as u64,
+                signed: b.signed.map(str::to_string),
+                test_signed: b.signed.is_some() && test_signed,
+                target: t.to_string(),
+            })
+            .collect(),
+    };
+    publish(&opts.out, &built, &release)?;
+    Ok(release)
+}
+
+fn package_all(ctx: &BuildContext, targets: &[Target], progress: bool) -> anyhow::Result<Vec<(Target, Built)>> {
+    let bars = MultiProgress::new();
+    if !progress {
+        bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template("{spinner} {prefix:>20} {msg}").expect("static template");
+    let results: Vec<anyhow::Result<(Target, Built)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = targets
+            .iter()
+            .map(|t| {
+                let bar = bars.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix(t.to_string()));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar.set_message("packaging");
+                s.spawn(move || {
+                    let r = packager(t.format).package(ctx, t).with_context(|| format!("building {t}"));
+                    match &r {
+                        Ok(b) => bar.finish_with_message(format!("{} ({} bytes)", b.file_name, b.bytes.len())),
+                        Err(_) => bar.abandon_with_message("failed"),
+                    }
+                    r.map(|b| (*t, b))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("packager thread panicked")).collect()
+    });
+    results.into_iter().collect()
+}
+
+/// Writes everything into a sibling temporary folder, then swaps it in.
+fn publish(out: &Path, built: &[(Target, Built)], release: &Release) -> anyhow::Result<()> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let staging = tempfile::Builder::new().prefix(".omnipack-staging-").tempdir_in(&parent).context("creating staging folder")?;
+    for (_, b) in built {
+        std::fs::write(staging.path().join(&b.file_name), &b.bytes).with_context(|| format!("writing {}", b.file_name))?;
+    }
+    let json = serde_json::to_string_pretty(release)? + "\n";
+    std::fs::write(staging.path().join(FILE_NAME), json)?;
+
+    let old = parent.join(format!(".omnipack-old-{}", std::process::id()));
+    if out.exists() {
+        std::fs::rename(out, &old).with_context(|| format!("moving the previous {} aside", out.display()))?;
+    }
+    let staged = staging.keep();
+    if let Err(e) = std::fs::rename(&staged, out) {
+        // Put the previous output back rather than leave nothing.
+        if old.exists() {
+            let _ = std::fs::rename(&old, out);
+        }
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(e).with_context(|| format!("moving the new packages into {}", out.display()));
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! .deb writer: ar(debian-binary, control.tar.xz, data.tar.xz).
+
+mod ar;
+mod control;
+mod tarball;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use md5::{Digest, Md5};
+use tera::Context;
+
+use crate::compress;
+use crate::content::Role;
+use crate::linux::{self, deps};
+use crate::packager::{BuildContext, Built, PackageError, Packager};
+use crate::target::{Format, Target};
+use crate::templates::render;
+use control::Control;
+use tarball::Tarball;
+
+pub struct DebPackager;
+
+/// xz preset dpkg-deb uses by default.
+const XZ_PRESET: u32 = 6;
+
+pub fn version(ctx: &BuildContext) -> String {
+    format!("{}-{}", ctx.manifest.product.version, ctx.manifest.product.revision)
+}
+
+impl Packager for DebPackager {
+    fn format(&self) -> Format {
+        Format::Deb
+    }
+
+    fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
+        let m = &ctx.manifest;
+        let p = &m.product;
+        let lp = linux::build(ctx, target)?;
+        let version = version(ctx);
+        let mtime = ctx.source_date;
+
+        // Debian-only documents.
+        let mut doc = Context::new();
+        doc.insert("product", &serde_json::json!({ "id": p.id, "name": p.name, "maintainer": p.maintainer, "homepage": p.homepage, "vendor": p.vendor, "license": p.license, "version": p.version }));
+        doc.insert("deb_version", &version);
+        doc.insert("date", &crate::time::rfc2822(ctx.source_date));
+        let license_text = if p.license == "MIT" {
+            linux::MIT_LICENSE.lines().map(|l| if l.is_empty() { " .".to_string() } else { format!(" {l}") }).collect::<Vec<_>>().join("\n")
+        } else {
+            format!(" See {}.", p.homepage)
+        };
+        doc.insert("license_text", &license_text);
+        let mut payload = lp.payload.clone();
+        payload.file(&format!("{}/copyright", lp.doc_dir), render("deb/copyright", &doc)?.into_bytes(), 0o644);
+        payload.file(&format!("{}/changelog.Debian.gz", lp.doc_dir), compress::gzip_n(render("deb/changelog", &doc)?.as_bytes())?, 0o644);
+
+        // data.tar: every directory (parents first), then the files.
+        let mut data = Tarball::new(mtime);
+        data.dir(".", 0o755)?;
+        let mut installed_size: u64 = 0;
+        for (dir, mode) in payload.directories() {
+            data.dir(&dir, mode)?;
+            installed_size += 1;
+        }
+        let mut md5sums = String::new();
+        let mut conffiles = Vec::new();
+        for e in payload.entries() {
+            match e.role {
+                Role::Dir | Role::Ghost => continue,
+                Role::File => {
+                    let _ = writeln!(md5sums, "{}  {}", hex::encode(Md5::digest(&e.data)), &e.path[1..]);
+                }
+                // dpkg keeps conffile hashes in its status file, not md5sums.
+                Role::ConfigNoReplace => conffiles.push(e.path.clone()),
+            }
+            data.file(&e.path, e.mode, e.user, e.group, &e.data)?;
+            installed_size += (e.data.len() as u64).div_ceil(1024);
+        }
+        let data_tar = data.finish()?;
+
+        let mut c = Control::new();
+        c.set("Package", &p.id)
+            .set("Version", &version)
+            .set("Architecture", target.arch_word())
+            .set("Maintainer", &p.maintainer)
+            .set("Installed-Size", installed_size.to_string())
+            .set("Depends", depends(&lp.deps)?)
+            .set("Conflicts", legacy_list(ctx, false))
+            .set("Breaks", legacy_list(ctx, true))
+            .set("Replaces", legacy_list(ctx, true))
+            .set("Section", "admin")
+            .set("Priority", "optional")
+            .set("Homepage", &p.homepage)
+            .description(&p.summary, &control::fold(&p.description));
+
+        let scripts_ctx = linux::script_context(m, &lp.unit)?;
+        let mut ctl = Tarball::new(mtime);
+        ctl.dir(".", 0o755)?;
+        ctl.file("control", 0o644, "root", "root", c.render().as_bytes())?;
+        if !conffiles.is_empty() {
+            ctl.file("conffiles", 0o644, "root", "root", (conffiles.join("\n") + "\n").as_bytes())?;
+        }
+        ctl.file("md5sums", 0o644, "root", "root", md5sums.as_bytes())?;
+        for script in ["postinst", "postrm", "preinst", "prerm"] {
+            let text = render(&format!("deb/{script}"), &scripts_ctx)?;
+            ctl.file(script, 0o755, "root", "root", text.as_bytes())?;
+        }
+        let control_tar = ctl.finish()?;
+
+        // The two compressions are independent; run them side by side.
+        let (control_xz, data_xz) = std::thread::scope(|s| {
+            let c = s.spawn(|| compress::xz(&control_tar, XZ_PRESET));
+            let d = compress::xz(&data_tar, XZ_PRESET);
+            (c.join().expect("compression thread"), d)
+        });
+        let mut ar = ar::ArWriter::new(Vec::with_capacity(data_tar.len() / 3))?;
+        ar.append("debian-binary", mtime, b"2.0\n")?;
+        ar.append("control.tar.xz", mtime, &control_xz?)?;
+        ar.append("data.tar.xz", mtime, &data_xz?)?;
+        Ok(Built {
+            file_name: format!("{}_{}_{}.deb", p.id, version, target.arch_word()),
+            bytes: ar.finish(),
+            signed: None,
+        })
+    }
+}
+
+fn depends(elf: &deps::ElfDeps) -> Result<String, PackageError> {
+    let mut pkgs = BTreeSet::new();
+    for soname in &elf.needed {
+        let pkg = deps::debian_package(soname)
+            .ok_or_else(|| PackageError::Invalid(format!("the agent links {soname}, which omnipack cannot map to a Debian package")))?;
+        pkgs.insert(pkg);
+    }
+    let mut out: Vec<String> = pkgs
+        .into_iter()
+        .map(|pkg| match (pkg, elf.glibc) {
+            ("libc6", Some((maj, min))) => format!("libc6 (>= {maj}.{min})"),
+            (pkg, _) => pkg.to_string(),
+        })
+        .collect();
+    // deb-systemd-helper / deb-systemd-invoke, as dh_installsystemd's snippets need.
+    out.push("init-system-helpers (>= 1.54~)".into());
+    Ok(out.join(", "))
+}
+
+/// Legacy Linux packages, optionally with `(<< version)`.
+fn legacy_list(ctx: &BuildContext, versioned: bool) -> String {
+    ctx.manifest
+        .legacy
+        .iter()
+        .filter_map(|l| l.linux.as_ref())
+        .map(|l| if versioned { format!("{} (<< {})", l.package, l.below_version) } else { l.package.clone() })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,61 @@
+//! Signing: one trait, a backend per scheme. Keys come from files or the
+//! environment; with none configured, a throwaway test key is generated under
+//! the cargo target directory and the build says loudly that it is
+//! test-signed. Keys are never written into the repository or a package.
+
+pub mod openpgp;
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("{what} `{path}`: {reason}")]
+    Key { what: &'static str, path: String, reason: String },
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// A signer that makes detached signatures over bytes (rpm header signatures,
+/// repository metadata).
+pub trait Signer: Send + Sync {
+    /// Scheme name as it appears in `release.json`'s `signed` field.
+    fn scheme(&self) -> &'static str;
+    /// An ASCII-armoured detached signature over `data`.
+    fn sign_detached(&self, data: &[u8]) -> Result<String, SignError>;
+    /// The public half, ASCII-armoured, for `rpm --import` and `signed-by=`.
+    fn public_key_armored(&self) -> String;
+    /// True for a throwaway key omnipack generated itself.
+    fn is_test_key(&self) -> bool;
+}
+
+/// Where an OpenPGP key comes from.
+#[derive(Debug, Clone)]
+pub enum OpenPgpKeySource {
+    /// An armoured secret key file.
+    File(PathBuf),
+    /// Armoured secret key text from an environment variable.
+    Env(String),
+    /// Generate (once) and reuse a throwaway key in this directory.
+    Throwaway(PathBuf),
+}
+
+impl OpenPgpKeySource {
+    /// `--openpgp-key FILE`, else OMNIPACK_OPENPGP_KEY (armoured text) or
+    /// OMNIPACK_OPENPGP_KEY_FILE, else a throwaway key under `test_key_dir`.
+    pub fn resolve(cli: Option<PathBuf>, test_key_dir: PathBuf) -> OpenPgpKeySource {
+        if let Some(p) = cli {
+            return OpenPgpKeySource::File(p);
+        }
+        if let Ok(text) = std::env::var("OMNIPACK_OPENPGP_KEY") {
+            if !text.trim().is_empty() {
+                return OpenPgpKeySource::Env("OMNIPACK_OPENPGP_KEY".into());
+            }
+        }
+        if let Ok(p) = std::env::var("OMNIPACK_OPENPGP_KEY_FILE") {
+            if !p.is_empty() {
+                return OpenPgpKeySource::File(p.into());
+            }
+        }
+        OpenPgpKeySource::Throwaway(test_key_dir)
+    }
+}

@@ -1,0 +1,98 @@
+//! Build targets, named `platform-arch-format` (e.g. `linux-amd64-deb`), and
+//! the registry of formats.
+
+use std::fmt;
+use std::str::FromStr;
+
+use outpost_manifest::Platform;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Deb,
+    Rpm,
+}
+
+impl Format {
+    pub const ALL: [Format; 2] = [Format::Deb, Format::Rpm];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Deb => "deb",
+            Format::Rpm => "rpm",
+        }
+    }
+
+    pub fn platform(self) -> Platform {
+        match self {
+            Format::Deb | Format::Rpm => Platform::Linux,
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+            format!("unknown format `{s}`; this omnipack builds: {}", known.join(", "))
+        })
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A CPU architecture, spelled by each format in its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Arch {
+    X86_64,
+}
+
+impl Arch {
+    pub fn rust_triple(self, platform: Platform) -> &'static str {
+        match (self, platform) {
+            (Arch::X86_64, Platform::Linux) => "x86_64-unknown-linux-gnu",
+            (Arch::X86_64, Platform::Windows) => "x86_64-pc-windows-gnu",
+            (Arch::X86_64, Platform::Macos) => "x86_64-apple-darwin",
+        }
+    }
+
+    /// The architecture as the format's own tools name it.
+    pub fn word(self, format: Format) -> &'static str {
+        match (self, format) {
+            (Arch::X86_64, Format::Deb) => "amd64",
+            (Arch::X86_64, Format::Rpm) => "x86_64",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Target {
+    pub platform: Platform,
+    pub arch: Arch,
+    pub format: Format,
+}
+
+impl Target {
+    pub fn new(format: Format, arch: Arch) -> Target {
+        Target { platform: format.platform(), arch, format }
+    }
+
+    /// Every target this omnipack builds for `formats`.
+    pub fn all_for(formats: &[Format]) -> Vec<Target> {
+        formats.iter().map(|f| Target::new(*f, Arch::X86_64)).collect()
+    }
+
+    pub fn arch_word(&self) -> &'static str {
+        self.arch.word(self.format)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{}", self.platform, self.arch_word(), self.format)
+    }
+}

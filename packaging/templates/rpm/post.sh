@@ -1,0 +1,4 @@
+{{ answers }}
+
+op_apply
+mkdir -p '{{ layout.state_dir }}' '{{ layout.log_dir }}'

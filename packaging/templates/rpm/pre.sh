@@ -1,0 +1,9 @@
+{{ answers }}
+
+if [ "$1" -eq 1 ]; then
+    op_collect install
+    # %posttrans cannot tell install from upgrade on rpm < 4.12.
+    touch "$op_state/.fresh-install"
+else
+    op_collect upgrade
+fi
