@@ -7,6 +7,7 @@ use tera::{Context, Tera};
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("systemd/unit.service", include_str!("../templates/systemd/unit.service")),
+    ("linux/logrotate", include_str!("../templates/linux/logrotate")),
     ("linux/answers.sh", include_str!("../templates/linux/answers.sh")),
     ("deb/preinst", include_str!("../templates/deb/preinst")),
     ("deb/postinst", include_str!("../templates/deb/postinst")),

@@ -19,6 +19,10 @@ pub fn rfc2822(secs: u64) -> String {
     format!("{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} +0000", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+pub fn year(secs: u64) -> i64 {
+    civil_from_days((secs / 86_400) as i64).0
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -1,1 +1,140 @@
+//! Shared fixtures for the integration tests: the binaries under test, a
+//! package build shared by every test process, and a way to run the
+//! validators we did not write with messages that say what differed.
 
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+pub mod chroot;
+
+/// A fixed SOURCE_DATE_EPOCH so packages are reproducible across tests.
+pub const SOURCE_DATE_EPOCH: &str = "1700000000";
+
+/// `target/<profile>` of the running test binary (`target/debug/deps/x` -> `target/debug`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn binary(name: &str) -> PathBuf {
+    let p = profile_dir().join(name);
+    assert!(p.is_file(), "{} is missing: build it first (`cargo build --workspace --bins`, as scripts/test does)", p.display());
+    p
+}
+
+pub fn omnipack() -> PathBuf {
+    binary("omnipack")
+}
+
+pub fn agent() -> PathBuf {
+    binary("outpost-agent")
+}
+
+/// Where cached fixtures live: `target/<profile>/test-fixtures`.
+pub fn fixtures_dir() -> PathBuf {
+    let d = profile_dir().join("test-fixtures");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs `cmd`, returning its output; panics with the command line if it
+/// could not start at all.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs `cmd` and panics with its output unless it exits 0.
+pub fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(out.status.success(), "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn mtime(p: &Path) -> SystemTime {
+    std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The agent stripped, as the release profile ships it (the
+/// debug build is 50 MB and would make every package test slow).
+pub fn stripped_agent() -> PathBuf {
+    let out = fixtures_dir().join("outpost-agent.stripped");
+    let _lock = lock("stripped-agent");
+    if mtime(&out) < mtime(&agent()) {
+        let tmp = out.with_extension("tmp");
+        ok(Command::new("strip").arg("-o").arg(&tmp).arg(agent()));
+        std::fs::rename(&tmp, &out).unwrap();
+    }
+    out
+}
+
+/// An exclusive lock shared by all test processes, released on drop.
+pub fn lock(name: &str) -> File {
+    let f = File::create(fixtures_dir().join(format!("{name}.lock"))).unwrap();
+    f.lock().unwrap();
+    f
+}
+
+/// Runs `omnipack build` with the test agent and returns its output.
+pub fn omnipack_build(out: &Path, extra: &[&str]) -> Output {
+    run(Command::new(omnipack())
+        .current_dir(workspace_root())
+        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+        .env_remove("OMNIPACK_OPENPGP_KEY")
+        .env_remove("OMNIPACK_OPENPGP_KEY_FILE")
+        .arg("build")
+        .arg("--out")
+        .arg(out)
+        .arg("--agent-bin")
+        .arg(stripped_agent())
+        .args(extra))
+}
+
+/// The signed deb+rpm build every read-only test shares, rebuilt when
+/// omnipack, the agent or the manifest changed.
+pub fn dist() -> PathBuf {
+    let dir = fixtures_dir().join("dist");
+    let _lock = lock("dist");
+    let manifest = workspace_root().join("packaging/outpost.toml");
+    let stamp = dir.join("release.json");
+    let newest_input = [omnipack(), agent(), manifest].iter().map(|p| mtime(p)).max().unwrap();
+    if mtime(&stamp) < newest_input {
+        let out = omnipack_build(&dir, &[]);
+        assert!(out.status.success(), "omnipack build failed:\n{}", text(&out));
+    }
+    dir
+}
+
+pub struct Artifact {
+    pub path: PathBuf,
+    pub json: serde_json::Value,
+}
+
+/// The artifact of `format` listed in `dir/release.json`.
+pub fn artifact(dir: &Path, format: &str) -> Artifact {
+    let release: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("release.json")).unwrap()).unwrap();
+    let a = release["artifacts"].as_array().unwrap().iter().find(|a| a["format"] == format).unwrap_or_else(|| panic!("no {format} in release.json"));
+    Artifact { path: dir.join(a["path"].as_str().unwrap()), json: a.clone() }
+}
+
+/// The throwaway public key the test builds are signed with.
+pub fn test_public_key() -> PathBuf {
+    let p = profile_dir().parent().unwrap().join("omnipack-test-keys/openpgp-test.pub.asc");
+    assert!(p.is_file(), "{} missing: dist() generates it", p.display());
+    p
+}
+
+/// Asserts `haystack` contains `needle`, showing both when it does not.
+#[track_caller]
+pub fn assert_contains(haystack: &str, needle: &str) {
+    assert!(haystack.contains(needle), "expected to find:\n  {needle}\nin:\n{haystack}");
+}

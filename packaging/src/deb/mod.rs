@@ -44,6 +44,7 @@ impl Packager for DebPackager {
         let mut doc = Context::new();
         doc.insert("product", &serde_json::json!({ "id": p.id, "name": p.name, "maintainer": p.maintainer, "homepage": p.homepage, "vendor": p.vendor, "license": p.license, "version": p.version }));
         doc.insert("deb_version", &version);
+        doc.insert("year", &crate::time::year(ctx.source_date));
         doc.insert("date", &crate::time::rfc2822(ctx.source_date));
         let license_text = if p.license == "MIT" {
             linux::MIT_LICENSE.lines().map(|l| if l.is_empty() { " .".to_string() } else { format!(" {l}") }).collect::<Vec<_>>().join("\n")
@@ -86,6 +87,7 @@ impl Packager for DebPackager {
             .set("Maintainer", &p.maintainer)
             .set("Installed-Size", installed_size.to_string())
             .set("Depends", depends(&lp.deps)?)
+            .set("Recommends", "logrotate")
             .set("Conflicts", legacy_list(ctx, false))
             .set("Breaks", legacy_list(ctx, true))
             .set("Replaces", legacy_list(ctx, true))

@@ -59,10 +59,17 @@ pub fn build(ctx: &BuildContext, target: &Target) -> Result<LinuxPackage, Packag
         .file(&layout.defaults_file, defaults_file(m).into_bytes(), 0o644)
         .config_noreplace(&layout.config_file, settings_file::render_admin_template(m, Platform::Linux).into_bytes(), 0o644)
         .ghost(&layout.answers_file, 0o644)
+        .config_noreplace(&format!("/etc/logrotate.d/{}", m.product.id), logrotate(&layout.log_dir)?.into_bytes(), 0o644)
         .file(&systemd::unit_path(&spec), systemd::render_unit(&spec)?.into_bytes(), 0o644)
         .dir(&layout.state_dir, 0o755)
         .dir(&layout.log_dir, 0o755);
     Ok(LinuxPackage { payload: p, deps, unit: systemd::unit_name(&spec), doc_dir })
+}
+
+fn logrotate(log_dir: &str) -> Result<String, PackageError> {
+    let mut ctx = Context::new();
+    ctx.insert("log_dir", log_dir);
+    Ok(render("linux/logrotate", &ctx)?)
 }
 
 #[derive(Serialize)]

@@ -38,13 +38,14 @@ impl Packager for RpmPackager {
             .group("System Environment/Daemons")
             // A fixed build host keeps the header reproducible.
             .build_host("omnipack")
-            .add_changelog_entry(&p.maintainer, format!("- Release {}, built by omnipack.", p.version), sde);
+            .add_changelog_entry(format!("{} - {}-{release}", p.maintainer, p.version), format!("- Release {}, built by omnipack.", p.version), sde);
 
         let mut payload = lp.payload.clone();
         payload.file(&format!("{}/copyright", lp.doc_dir), copyright(ctx).into_bytes(), 0o644);
         for e in payload.entries() {
             let opts = || FileOptions::new(&e.path).permissions(e.mode as u16).user(e.user).group(e.group);
             match e.role {
+                Role::File if e.path.starts_with(&lp.doc_dir) => b.with_file_contents(e.data.to_vec(), opts().doc())?,
                 Role::File => b.with_file_contents(e.data.to_vec(), opts())?,
                 Role::ConfigNoReplace => b.with_file_contents(e.data.to_vec(), opts().config().noreplace())?,
                 Role::Ghost => b.with_ghost(FileOptions::ghost(&e.path).permissions(e.mode as u16).user(e.user).group(e.group))?,
@@ -62,6 +63,8 @@ impl Packager for RpmPackager {
         if let Some((maj, min)) = lp.deps.glibc {
             b.requires(Dependency::any(format!("libc.so.6(GLIBC_{maj}.{min})(64bit)")));
         }
+        // The package ships a logrotate rule; logrotate itself is optional.
+        b.recommends(Dependency::any("logrotate"));
         for l in m.legacy.iter().filter_map(|l| l.linux.as_ref()) {
             // Fedora's rename rule: obsolete every legacy release, provide
             // the name at the first version we obsolete no longer.
@@ -103,5 +106,5 @@ fn product_dirs(payload: &crate::content::Payload, id: &str) -> Vec<String> {
 fn copyright(ctx: &BuildContext) -> String {
     let p = &ctx.manifest.product;
     let text = if p.license == "MIT" { linux::MIT_LICENSE.to_string() } else { format!("See {}.", p.homepage) };
-    format!("{}\nCopyright: {}\nLicense: {}\n\n{}\n", p.name, p.vendor, p.license, text)
+    format!("{}\nCopyright {} {}\nLicense: {}\n\n{}\n", p.name, crate::time::year(ctx.source_date), p.vendor, p.license, text)
 }

@@ -75,17 +75,16 @@ op_check() {
 # silently.
 op_check_names() {
     if [ -r "$op_staged" ]; then
-        sed -n -e 's/\r$//' -e 's/^[[:space:]]*\([^;#[:space:]][^=]*\)=.*/\1/p' "$op_staged" | sed 's/[[:space:]]*$//' |
-        while IFS= read -r _k; do
-            case "$_k" in
-            {% for s in settings %}{{ s.name }}{% if not loop.last %}|{% endif %}{% endfor %}) ;;
-            *) echo "$_k" ;;
-            esac
-        done > "$op_state/.unknown" || :
-        while IFS= read -r _k; do
+        _unknown=$(sed -n -e 's/\r$//' -e 's/^[[:space:]]*\([^;#[:space:]][^=]*\)=.*/\1/p' "$op_staged" | sed 's/[[:space:]]*$//' |
+            while IFS= read -r _k; do
+                case "$_k" in
+                {% for s in settings %}{{ s.name }}{% if not loop.last %}|{% endif %}{% endfor %}) ;;
+                *) printf '%s ' "$_k" ;;
+                esac
+            done)
+        for _k in $_unknown; do
             op_fail "$op_staged: key \`$_k\`: unknown setting for linux; allowed: {% for s in settings %}{{ s.name }}{% if not loop.last %}, {% endif %}{% endfor %}"
-        done < "$op_state/.unknown"
-        rm -f "$op_state/.unknown"
+        done
     fi
     for _e in $(env | sed -n 's/^\({{ env_prefix }}[A-Z0-9_]*\)=.*/\1/p'); do
         case "$_e" in
@@ -98,8 +97,9 @@ op_check_names() {
 # op_collect MODE (install|upgrade): merges every source into $op_pending
 # when something new was given; exits 1, changing nothing, on a bad value.
 op_collect() {
-    mkdir -p "$op_state"
-    rm -f "$op_pending" "$op_pending.new"
+    # Nothing is written until every value has passed.
+    op_new=$(mktemp)
+    rm -f "$op_pending"
     op_use_staged=0
     if [ -r "$op_staged" ]; then
         if [ "$1" = install ] || [ ! -e "$op_answers" ] || [ "$op_staged" -nt "$op_answers" ]; then
@@ -108,7 +108,6 @@ op_collect() {
     fi
     op_check_names
     op_changed=0
-    : > "$op_pending.new"
 {% for s in settings %}
     # {{ s.name }}
     _have= _new= _val= _src=
@@ -128,7 +127,7 @@ op_collect() {
     fi
     if [ -n "$_have" ]; then
         if op_check '{{ s.name }}' {{ s.kind }} "$_src" "$_val"{{ s.args }}; then
-            printf '%s=%s\n' '{{ s.name }}' "$op_v" >> "$op_pending.new"
+            printf '%s=%s\n' '{{ s.name }}' "$op_v" >> "$op_new"
             [ -z "$_new" ] || op_changed=1
         elif [ -n "$_new" ]; then
             op_fail "$op_msg"
@@ -140,17 +139,18 @@ op_collect() {
     fi
 {% endfor %}
     if [ "$op_err" != 0 ]; then
-        rm -f "$op_pending.new"
+        rm -f "$op_new"
         echo "{{ product.id }}: installation refused: fix the values above; nothing was changed." >&2
         exit 1
     fi
     if [ "$op_changed" = 1 ]; then
+        mkdir -p "$op_state"
         { echo '; Installer answers for {{ product.name }}, written by the package installer.'
           echo '; Upgrades keep this file. Override a value in {{ layout.config_file }}.'
           echo '[Settings]'
-          cat "$op_pending.new"; } > "$op_pending"
+          cat "$op_new"; } > "$op_pending"
     fi
-    rm -f "$op_pending.new"
+    rm -f "$op_new"
 }
 
 # op_apply: validated by the agent itself, then moved into place.

@@ -1,0 +1,129 @@
+//! Install-time settings through the real package managers, in a throwaway
+//! Debian root: environment variables (as `sudo VAR=... apt/dnf install`
+//! passes them), a staged answer file, and bad values that must refuse the
+//! install and leave the root as it was.
+
+use outpost_tests::chroot::Root;
+use outpost_tests::*;
+
+enum Pm {
+    Dpkg,
+    Rpm,
+}
+
+impl Pm {
+    fn install(&self, root: &Root, env: &[(&str, &str)]) -> std::process::Output {
+        match self {
+            Pm::Dpkg => {
+                let deb = root.put(&artifact(&dist(), "deb").path, "/tmp/outpost.deb");
+                root.exec(env, &["dpkg", "-i", &deb])
+            }
+            Pm::Rpm => {
+                let rpm = root.put(&artifact(&dist(), "rpm").path, "/tmp/outpost.rpm");
+                // Debian's rpm: its own database inside the root; the minbase
+                // root has no rpm-provided /bin/sh or libc, hence --nodeps.
+                let mut cmd = std::process::Command::new("rpm");
+                cmd.arg("--root").arg(root.path()).args(["--dbpath", "/var/lib/rpm", "--force-debian", "--nodeps", "-i"]).arg(root.host(&rpm));
+                for (k, v) in env {
+                    cmd.env(k, v);
+                }
+                run(&mut cmd)
+            }
+        }
+    }
+
+    fn installed(&self, root: &Root) -> bool {
+        match self {
+            Pm::Dpkg => root.exec(&[], &["dpkg-query", "-W", "-f", "${Status}", "outpost"]).stdout == b"install ok installed",
+            Pm::Rpm => run(std::process::Command::new("rpm").arg("--root").arg(root.path()).args(["--dbpath", "/var/lib/rpm", "-q", "outpost"])).status.success(),
+        }
+    }
+
+    fn fresh_root(&self) -> Root {
+        let root = Root::new();
+        if let Pm::Rpm = self {
+            ok(std::process::Command::new("rpm").arg("--root").arg(root.path()).args(["--dbpath", "/var/lib/rpm", "--initdb"]));
+        }
+        root
+    }
+}
+
+fn shown(root: &Root, name: &str) -> (String, String) {
+    let out = root.exec(&[], &["outpost-agent", "config", "show", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = v["settings"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap();
+    (s["value"].as_str().unwrap().to_string(), s["source"].as_str().unwrap().to_string())
+}
+
+fn environment_answers(pm: Pm) {
+    let root = pm.fresh_root();
+    let out = pm.install(&root, &[("OUTPOST_SWITCH", "sw.corp.example:4443"), ("OUTPOST_MODULE_PLATFORM_ENABLED", "0"), ("OUTPOST_LOGLEVEL", "DEBUG")]);
+    assert!(out.status.success(), "install failed:\n{}", text(&out));
+    let answers = root.read("/etc/outpost/installer.conf").expect("answers file written");
+    assert_contains(&answers, "Switch=sw.corp.example:4443\n");
+    assert_contains(&answers, "Module.Platform.Enabled=false\n");
+    assert_contains(&answers, "LogLevel=debug\n");
+    assert_eq!(shown(&root, "Switch"), ("sw.corp.example:4443".into(), "answers".into()));
+    assert_eq!(shown(&root, "BackgroundChannelUrl").1, "defaults");
+    assert!(!root.exists("/var/lib/outpost/installer-answers.pending"));
+}
+
+fn staged_answer_file(pm: Pm) {
+    let root = pm.fresh_root();
+    root.write("/etc/outpost/install-answers.conf", "; staged by the administrator\n[Settings]\nSwitch=staged.example:443\nDefaultStaggerRangeSeconds=600\n");
+    // The environment wins over the staged file for the same setting.
+    let out = pm.install(&root, &[("OUTPOST_DEFAULTSTAGGERRANGESECONDS", "60")]);
+    assert!(out.status.success(), "install failed:\n{}", text(&out));
+    assert_eq!(shown(&root, "Switch"), ("staged.example:443".into(), "answers".into()));
+    assert_eq!(shown(&root, "DefaultStaggerRangeSeconds"), ("60".into(), "answers".into()));
+    // The administrator's staged file is theirs: left in place.
+    assert!(root.exists("/etc/outpost/install-answers.conf"));
+}
+
+fn bad_values_refuse_the_install(pm: Pm) {
+    let root = pm.fresh_root();
+    let out = pm.install(&root, &[("OUTPOST_SWITCH", "no-port"), ("OUTPOST_MODULE_PLATFORM_ENABLED", "maybe")]);
+    assert!(!out.status.success(), "install with bad values succeeded");
+    let t = text(&out);
+    assert_contains(&t, "environment variable OUTPOST_SWITCH: Switch: `no-port` is not host:port");
+    assert_contains(&t, "environment variable OUTPOST_MODULE_PLATFORM_ENABLED: Module.Platform.Enabled: `maybe` is not a boolean; allowed: true, false, 1, 0");
+    assert_contains(&t, "installation refused");
+    assert!(!pm.installed(&root), "package is installed after a refused install");
+    for p in ["/etc/outpost", "/var/lib/outpost", "/usr/bin/outpost-agent", "/usr/lib/systemd/system/outpost.service"] {
+        assert!(!root.exists(p), "{p} exists after a refused install");
+    }
+
+    // A typo in the staged file is refused too, naming file and key.
+    let root = pm.fresh_root();
+    root.write("/etc/outpost/install-answers.conf", "[Settings]\nSwich=a.example:443\n");
+    let out = pm.install(&root, &[]);
+    assert!(!out.status.success(), "install with an unknown staged key succeeded");
+    assert_contains(&text(&out), "/etc/outpost/install-answers.conf: key `Swich`: unknown setting for linux; allowed: Switch,");
+    assert!(!pm.installed(&root));
+}
+
+#[test]
+fn dpkg_environment_answers() {
+    environment_answers(Pm::Dpkg);
+}
+#[test]
+fn dpkg_staged_answer_file() {
+    staged_answer_file(Pm::Dpkg);
+}
+#[test]
+fn dpkg_bad_values_refuse_the_install() {
+    bad_values_refuse_the_install(Pm::Dpkg);
+}
+#[test]
+fn rpm_environment_answers() {
+    environment_answers(Pm::Rpm);
+}
+#[test]
+fn rpm_staged_answer_file() {
+    staged_answer_file(Pm::Rpm);
+}
+#[test]
+fn rpm_bad_values_refuse_the_install() {
+    bad_values_refuse_the_install(Pm::Rpm);
+}

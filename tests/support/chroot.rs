@@ -1,0 +1,73 @@
+//! Throwaway Debian roots for install tests: a `debootstrap --variant=minbase`
+//! tree made once by `scripts/prepare-chroot` and unpacked fresh per test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::{ok, run};
+
+/// The cached tarball of the minbase root.
+pub fn tarball() -> PathBuf {
+    let p = match std::env::var_os("OUTPOST_TEST_CHROOT_TAR") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/omnipack/bookworm-minbase.tar"),
+    };
+    assert!(p.is_file(), "{} is missing: run scripts/prepare-chroot (scripts/test does)", p.display());
+    p
+}
+
+pub struct Root {
+    dir: tempfile::TempDir,
+}
+
+const PATH: &str = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+
+impl Root {
+    pub fn new() -> Root {
+        let dir = tempfile::Builder::new().prefix("root-").tempdir_in(crate::fixtures_dir()).unwrap();
+        ok(Command::new("tar").arg("-C").arg(dir.path()).arg("-xf").arg(tarball()));
+        Root { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Host path of `p`, an absolute path inside the root.
+    pub fn host(&self, p: &str) -> PathBuf {
+        self.path().join(p.trim_start_matches('/'))
+    }
+
+    /// Runs `args` inside the root with a clean environment plus `env`.
+    pub fn exec(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut cmd = Command::new("chroot");
+        cmd.arg(self.path()).arg("/usr/bin/env").arg("-i").arg(PATH).arg("DEBIAN_FRONTEND=noninteractive").arg("LC_ALL=C");
+        for (k, v) in env {
+            cmd.arg(format!("{k}={v}"));
+        }
+        cmd.args(args);
+        run(&mut cmd)
+    }
+
+    /// Copies a host file into the root at `dest` (absolute inside the root).
+    pub fn put(&self, src: &Path, dest: &str) -> String {
+        let host = self.host(dest);
+        std::fs::create_dir_all(host.parent().unwrap()).unwrap();
+        std::fs::copy(src, &host).unwrap_or_else(|e| panic!("copying {} into the root: {e}", src.display()));
+        dest.to_string()
+    }
+
+    pub fn write(&self, dest: &str, content: &str) {
+        let host = self.host(dest);
+        std::fs::create_dir_all(host.parent().unwrap()).unwrap();
+        std::fs::write(host, content).unwrap();
+    }
+
+    pub fn read(&self, p: &str) -> Option<String> {
+        std::fs::read_to_string(self.host(p)).ok()
+    }
+
+    pub fn exists(&self, p: &str) -> bool {
+        self.host(p).symlink_metadata().is_ok()
+    }
+}
