@@ -74,6 +74,7 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     };
     let test_signed = openpgp.as_ref().is_some_and(|k| k.is_test_key());
 
+    let public_key = openpgp.as_ref().map(|k| k.public_key_armored());
     let ctx = BuildContext { manifest, manifest_path: opts.manifest.clone(), agent, source_date, openpgp };
     let built = package_all(&ctx, &targets, opts.progress)?;
 
@@ -94,7 +95,8 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
             })
             .collect(),
     };
-    publish(&opts.out, &built, &release)?;
+    let key_file = public_key.map(|k| (format!("{}-signing-key.asc", ctx.manifest.product.id), k));
+    publish(&opts.out, &built, key_file.as_ref(), &release)?;
     Ok(release)
 }
 
@@ -127,7 +129,7 @@ fn package_all(ctx: &BuildContext, targets: &[Target], progress: bool) -> anyhow
 }
 
 /// Writes everything into a sibling temporary folder, then swaps it in.
-fn publish(out: &Path, built: &[(Target, Built)], release: &Release) -> anyhow::Result<()> {
+fn publish(out: &Path, built: &[(Target, Built)], public_key: Option<&(String, String)>, release: &Release) -> anyhow::Result<()> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -136,6 +138,10 @@ fn publish(out: &Path, built: &[(Target, Built)], release: &Release) -> anyhow::
     let staging = tempfile::Builder::new().prefix(".omnipack-staging-").tempdir_in(&parent).context("creating staging folder")?;
     for (_, b) in built {
         std::fs::write(staging.path().join(&b.file_name), &b.bytes).with_context(|| format!("writing {}", b.file_name))?;
+    }
+    // The public half of the signing key, for `rpm --import`.
+    if let Some((name, key)) = public_key {
+        std::fs::write(staging.path().join(name), key)?;
     }
     let json = serde_json::to_string_pretty(release)? + "\n";
     std::fs::write(staging.path().join(FILE_NAME), json)?;

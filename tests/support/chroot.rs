@@ -8,10 +8,11 @@ use crate::{ok, run};
 
 /// The cached tarball of the minbase root.
 pub fn tarball() -> PathBuf {
-    let p = match std::env::var_os("OUTPOST_TEST_CHROOT_TAR") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/omnipack/bookworm-minbase.tar"),
+    let cache = match std::env::var_os("OMNIPACK_CACHE") {
+        Some(c) => PathBuf::from(c),
+        None => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/omnipack"),
     };
+    let p = std::env::var_os("OUTPOST_TEST_CHROOT_TAR").map_or_else(|| cache.join("bookworm-minbase.tar"), PathBuf::from);
     assert!(p.is_file(), "{} is missing: run scripts/prepare-chroot (scripts/test does)", p.display());
     p
 }
