@@ -56,6 +56,19 @@ fn shown(root: &Root, name: &str) -> (String, String) {
     (s["value"].as_str().unwrap().to_string(), s["source"].as_str().unwrap().to_string())
 }
 
+fn defaults_only(pm: Pm) {
+    let root = pm.fresh_root();
+    let out = pm.install(&root, &[]);
+    assert!(out.status.success(), "install failed:\n{}", text(&out));
+    assert!(pm.installed(&root));
+    assert!(!root.exists("/etc/outpost/installer.conf"), "answers written though none were given");
+    assert_eq!(shown(&root, "Switch"), ("switch.outpost.example:443".into(), "defaults".into()));
+    for p in ["/usr/bin/outpost-agent", "/etc/outpost/outpost.conf", "/usr/lib/systemd/system/outpost.service", "/var/lib/outpost", "/var/log/outpost"] {
+        assert!(root.exists(p), "{p} missing after install");
+    }
+    assert!(!root.exists("/var/lib/outpost/.fresh-install"), "install marker left behind");
+}
+
 fn environment_answers(pm: Pm) {
     let root = pm.fresh_root();
     let out = pm.install(&root, &[("OUTPOST_SWITCH", "sw.corp.example:4443"), ("OUTPOST_MODULE_PLATFORM_ENABLED", "0"), ("OUTPOST_LOGLEVEL", "DEBUG")]);
@@ -103,6 +116,14 @@ fn bad_values_refuse_the_install(pm: Pm) {
     assert!(!pm.installed(&root));
 }
 
+#[test]
+fn dpkg_defaults_only() {
+    defaults_only(Pm::Dpkg);
+}
+#[test]
+fn rpm_defaults_only() {
+    defaults_only(Pm::Rpm);
+}
 #[test]
 fn dpkg_environment_answers() {
     environment_answers(Pm::Dpkg);

@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::Deserialize;
+
 use crate::{ManifestError, Platform, Setting};
 
 /// Features the agent implements, and where. The manifest may only place a
@@ -26,7 +28,8 @@ pub struct Manifest {
     pub legacy: Vec<LegacyProduct>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     pub name: String,
     pub id: String,
@@ -62,7 +65,8 @@ impl Feature {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
     pub name: String,
     pub display_name: String,
@@ -72,7 +76,8 @@ pub struct Service {
     pub restart_delay_seconds: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Layout {
     pub binary: String,
     pub defaults_file: String,

@@ -1,40 +1,23 @@
-//! The manifest exactly as written. Every struct refuses unknown keys; the
+//! The manifest as written, where it differs from the validated model
+//! (product, service and layout deserialize straight into their final types). Every struct refuses unknown keys; the
 //! checks that span several keys live in `validate.rs`.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::Platform;
+use crate::{Layout, Platform, Product, Service};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawManifest {
-    pub product: RawProduct,
+    pub product: Product,
     pub features: BTreeMap<String, RawFeature>,
     pub settings: Vec<RawSetting>,
-    pub service: RawService,
-    pub layout: BTreeMap<Platform, RawLayout>,
+    pub service: Service,
+    pub layout: BTreeMap<Platform, Layout>,
     #[serde(default)]
     pub legacy: Vec<RawLegacy>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawProduct {
-    pub name: String,
-    pub id: String,
-    pub vendor: String,
-    pub maintainer: String,
-    pub summary: String,
-    pub description: String,
-    pub homepage: String,
-    pub help_url: String,
-    pub license: String,
-    pub version: String,
-    pub revision: u32,
-    pub upgrade_code: String,
-    pub bundle_id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,29 +50,6 @@ pub struct RawSetting {
     pub values: Option<Vec<String>>,
     pub allow_empty: Option<bool>,
     pub max_length: Option<usize>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawService {
-    pub name: String,
-    pub display_name: String,
-    pub description: String,
-    pub windows_name: String,
-    pub launchd_label: String,
-    pub restart_delay_seconds: u32,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLayout {
-    pub binary: String,
-    pub defaults_file: String,
-    pub config_file: String,
-    pub answers_file: String,
-    pub staged_answers: String,
-    pub state_dir: String,
-    pub log_dir: String,
 }
 
 #[derive(Debug, Deserialize)]

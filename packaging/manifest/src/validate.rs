@@ -118,13 +118,13 @@ pub(crate) fn validate(raw: RawManifest, file: &str) -> Result<Manifest, Manifes
     Ok(Manifest { product, features, settings, service, layouts, legacy })
 }
 
-fn validate_product(ctx: &Ctx, p: RawProduct) -> Result<Product, ManifestError> {
+fn validate_product(ctx: &Ctx, mut p: Product) -> Result<Product, ManifestError> {
     check_package_name(ctx, "product.id", &p.id)?;
     check_version(ctx, "product.version", &p.version)?;
     if p.revision == 0 {
         return Err(ctx.err("product.revision", "must be 1 or more"));
     }
-    let upgrade_code = check_guid(ctx, "product.upgrade_code", &p.upgrade_code)?;
+    p.upgrade_code = check_guid(ctx, "product.upgrade_code", &p.upgrade_code)?;
     check_reverse_dns(ctx, "product.bundle_id", &p.bundle_id)?;
     for (key, v) in [("product.homepage", &p.homepage), ("product.help_url", &p.help_url)] {
         if !v.starts_with("https://") {
@@ -139,21 +139,8 @@ fn validate_product(ctx: &Ctx, p: RawProduct) -> Result<Product, ManifestError> 
             return Err(ctx.err(key, "must be one non-empty line"));
         }
     }
-    Ok(Product {
-        name: p.name,
-        id: p.id,
-        vendor: p.vendor,
-        maintainer: p.maintainer,
-        summary: p.summary,
-        description: p.description.trim().to_string(),
-        homepage: p.homepage,
-        help_url: p.help_url,
-        license: p.license,
-        version: p.version,
-        revision: p.revision,
-        upgrade_code,
-        bundle_id: p.bundle_id,
-    })
+    p.description = p.description.trim().to_string();
+    Ok(p)
 }
 
 fn validate_features(ctx: &Ctx, raw: BTreeMap<String, RawFeature>) -> Result<Vec<Feature>, ManifestError> {
@@ -365,23 +352,16 @@ fn check_enablement(ctx: &Ctx, features: &[Feature], settings: &[Setting]) -> Re
     Ok(())
 }
 
-fn validate_service(ctx: &Ctx, s: RawService) -> Result<Service, ManifestError> {
+fn validate_service(ctx: &Ctx, s: Service) -> Result<Service, ManifestError> {
     check_package_name(ctx, "service.name", &s.name)?;
     if !is_ident(&s.windows_name, |c| c.is_ascii_alphabetic(), |c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(ctx.err("service.windows_name", format!("`{}` is not a Windows service name (letters, digits, '_' and '-', no spaces)", s.windows_name)));
     }
     check_reverse_dns(ctx, "service.launchd_label", &s.launchd_label)?;
-    Ok(Service {
-        name: s.name,
-        display_name: s.display_name,
-        description: s.description,
-        windows_name: s.windows_name,
-        launchd_label: s.launchd_label,
-        restart_delay_seconds: s.restart_delay_seconds,
-    })
+    Ok(s)
 }
 
-fn validate_layouts(ctx: &Ctx, raw: BTreeMap<Platform, RawLayout>, shipped: &BTreeSet<Platform>) -> Result<BTreeMap<Platform, Layout>, ManifestError> {
+fn validate_layouts(ctx: &Ctx, raw: BTreeMap<Platform, Layout>, shipped: &BTreeSet<Platform>) -> Result<BTreeMap<Platform, Layout>, ManifestError> {
     if let Some(p) = shipped.iter().find(|p| !raw.contains_key(p)) {
         return Err(ctx.err(format!("layout.{p}"), "missing; the product ships on this platform"));
     }
@@ -406,15 +386,7 @@ fn validate_layouts(ctx: &Ctx, raw: BTreeMap<Platform, RawLayout>, shipped: &BTr
         if distinct.len() != files.len() {
             return Err(ctx.err(format!("layout.{p}"), "defaults_file, config_file, answers_file and staged_answers must be four different files"));
         }
-        layouts.insert(p, Layout {
-            binary: l.binary,
-            defaults_file: l.defaults_file,
-            config_file: l.config_file,
-            answers_file: l.answers_file,
-            staged_answers: l.staged_answers,
-            state_dir: l.state_dir,
-            log_dir: l.log_dir,
-        });
+        layouts.insert(p, l);
     }
     Ok(layouts)
 }
