@@ -94,6 +94,24 @@ fn staged_answer_file(pm: Pm) {
     assert!(root.exists("/etc/outpost/install-answers.conf"));
 }
 
+/// A legacy client's settings file (its package is installed by the
+/// lifecycle tests; here only the file it leaves behind matters).
+fn legacy_settings_are_carried_over(pm: Pm) {
+    let root = pm.fresh_root();
+    root.write("/etc/outpost-platform/agent.conf", "# legacy platform agent\nSwitchAddress = legacy.corp.example:8443\nBackgroundUrl=https://legacy.corp.example/bg/\r\nOther=1\n");
+    // An explicit answer beats the legacy value.
+    let out = pm.install(&root, &[("OUTPOST_BACKGROUNDCHANNELURL", "https://new.corp.example/bg/")]);
+    assert!(out.status.success(), "install failed:\n{}", text(&out));
+    assert_eq!(shown(&root, "Switch"), ("legacy.corp.example:8443".into(), "answers".into()));
+    assert_eq!(shown(&root, "BackgroundChannelUrl"), ("https://new.corp.example/bg/".into(), "answers".into()));
+    // A bad legacy value refuses the install and names where it came from.
+    let root = pm.fresh_root();
+    root.write("/etc/outpost-platform/agent.conf", "SwitchAddress=legacy-without-port\n");
+    let out = pm.install(&root, &[]);
+    assert!(!out.status.success());
+    assert_contains(&text(&out), "/etc/outpost-platform/agent.conf (legacy SwitchAddress): Switch: `legacy-without-port` is not host:port");
+}
+
 fn bad_values_refuse_the_install(pm: Pm) {
     let root = pm.fresh_root();
     let out = pm.install(&root, &[("OUTPOST_SWITCH", "no-port"), ("OUTPOST_MODULE_PLATFORM_ENABLED", "maybe")]);
@@ -123,6 +141,14 @@ fn dpkg_defaults_only() {
 #[test]
 fn rpm_defaults_only() {
     defaults_only(Pm::Rpm);
+}
+#[test]
+fn dpkg_legacy_settings_are_carried_over() {
+    legacy_settings_are_carried_over(Pm::Dpkg);
+}
+#[test]
+fn rpm_legacy_settings_are_carried_over() {
+    legacy_settings_are_carried_over(Pm::Rpm);
 }
 #[test]
 fn dpkg_environment_answers() {

@@ -117,7 +117,10 @@ fn check_https_url(raw: &str) -> Result<(), String> {
     if url.scheme() != "https" {
         return Err(format!("`{raw}` must use https://"));
     }
-    if url.host_str().is_none_or(str::is_empty) {
+    // WHATWG parsing forgives `https:///host`; an administrator's typo
+    // should not be silently reinterpreted.
+    let after_scheme = raw.get(url.scheme().len() + 3..).unwrap_or_default();
+    if url.host_str().is_none_or(str::is_empty) || after_scheme.starts_with('/') || after_scheme.starts_with('\\') {
         return Err(format!("`{raw}` has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {

@@ -97,6 +97,19 @@ fn quoted_args(words: &[String]) -> String {
     words.iter().map(|w| format!(" '{w}'")).collect()
 }
 
+/// The shell `op_check` type word and trailing arguments for a setting type.
+pub fn check_call(kind: &SettingType) -> (&'static str, String) {
+    match kind {
+        SettingType::Bool => ("bool", String::new()),
+        SettingType::Integer { min, max } => ("integer", format!(" {min} {max}")),
+        SettingType::Enum { values } => ("enum", quoted_args(values)),
+        SettingType::HostPort => ("host_port", String::new()),
+        SettingType::HttpsUrl => ("https_url", String::new()),
+        SettingType::AbsolutePath => ("absolute_path", String::new()),
+        SettingType::String { allow_empty, max_length } => ("string", format!(" {} {max_length}", u8::from(*allow_empty))),
+    }
+}
+
 /// The context every Linux maintainer script renders with, including the
 /// installer-answers library already rendered as `answers`.
 pub fn script_context(m: &Manifest, unit: &str) -> Result<Context, PackageError> {
@@ -113,20 +126,12 @@ pub fn script_context(m: &Manifest, unit: &str) -> Result<Context, PackageError>
     }
     let mut settings = Vec::new();
     for s in m.settings_on(Platform::Linux) {
-        let (kind, args) = match &s.kind {
-            SettingType::Bool => ("bool", String::new()),
-            SettingType::Integer { min, max } => ("integer", format!(" {min} {max}")),
-            SettingType::Enum { values } => {
-                for v in values {
-                    sh_safe(&format!("settings[{}].values", s.name), v)?;
-                }
-                ("enum", quoted_args(values))
+        if let SettingType::Enum { values } = &s.kind {
+            for v in values {
+                sh_safe(&format!("settings[{}].values", s.name), v)?;
             }
-            SettingType::HostPort => ("host_port", String::new()),
-            SettingType::HttpsUrl => ("https_url", String::new()),
-            SettingType::AbsolutePath => ("absolute_path", String::new()),
-            SettingType::String { allow_empty, max_length } => ("string", format!(" {} {max_length}", u8::from(*allow_empty))),
-        };
+        }
+        let (kind, args) = check_call(&s.kind);
         let mut legacy = Vec::new();
         for l in &m.legacy {
             let Some(file) = l.linux.as_ref().and_then(|x| x.config_file.as_ref()) else { continue };

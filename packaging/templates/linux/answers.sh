@@ -52,7 +52,7 @@ op_check() {
             op_msg="$_s: $_n: \`$_v\` is not host:port (e.g. switch.example.com:443)"; return 1
         fi ;;
     https_url)
-        if printf '%s' "$_v" | grep -Eq '^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9._~%!$&()*+,;=:[-]*[A-Za-z0-9\]]([:/?#][^[:space:]]*)?$' \
+        if printf '%s' "$_v" | grep -Eq '^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9[][^/?#[:space:]]*([/?#][^[:space:]]*)?$' \
             && ! printf '%s' "$_v" | grep -Eq '^[^/]*//[^/?#]*@'; then
             op_v=$_v
         else
