@@ -9,6 +9,7 @@ pub mod deb;
 pub mod linux;
 pub mod packager;
 pub mod release;
+pub mod repo;
 pub mod rpm;
 pub mod service;
 pub mod sign;

@@ -15,15 +15,20 @@ pub enum SignError {
     Sign(String),
 }
 
-/// A signer that makes detached signatures over bytes (rpm header signatures,
-/// repository metadata).
+/// An OpenPGP-style signer: detached and clear-text signatures over bytes
+/// (repository metadata), and the public key in the forms clients import.
+/// A backend may hold the key in a file, the environment or a token.
 pub trait Signer: Send + Sync {
     /// Scheme name as it appears in `release.json`'s `signed` field.
     fn scheme(&self) -> &'static str;
-    /// An ASCII-armoured detached signature over `data`.
+    /// An ASCII-armoured detached signature over `data` (Release.gpg, repomd.xml.asc).
     fn sign_detached(&self, data: &[u8]) -> Result<String, SignError>;
+    /// `text` wrapped in a clear-signed message (apt's InRelease).
+    fn sign_cleartext(&self, text: &str) -> Result<String, SignError>;
     /// The public half, ASCII-armoured, for `rpm --import` and `signed-by=`.
     fn public_key_armored(&self) -> String;
+    /// The public half as binary OpenPGP packets (a `.gpg` keyring file).
+    fn public_key_binary(&self) -> Vec<u8>;
     /// True for a throwaway key omnipack generated itself.
     fn is_test_key(&self) -> bool;
 }

@@ -3,8 +3,10 @@
 use std::path::Path;
 
 use pgp::composed::{
-    ArmorOptions, Deserializable, DetachedSignature, KeyType, SecretKeyParamsBuilder, SignedSecretKey,
+    ArmorOptions, CleartextSignedMessage, Deserializable, DetachedSignature, KeyType, SecretKeyParamsBuilder,
+    SignedSecretKey,
 };
+use pgp::ser::Serialize as _;
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::types::{KeyDetails, Password};
 use rand::rngs::OsRng;
@@ -102,6 +104,16 @@ impl Signer for OpenPgpKey {
         let sig = DetachedSignature::sign_binary_data(OsRng, &self.key.primary_key, &self.password(), HashAlgorithm::Sha256, data)
             .map_err(|e| SignError::Sign(e.to_string()))?;
         sig.to_armored_string(ArmorOptions::default()).map_err(|e| SignError::Sign(e.to_string()))
+    }
+
+    fn sign_cleartext(&self, text: &str) -> Result<String, SignError> {
+        let msg = CleartextSignedMessage::sign(OsRng, text, &self.key.primary_key, &self.password())
+            .map_err(|e| SignError::Sign(e.to_string()))?;
+        msg.to_armored_string(ArmorOptions::default()).map_err(|e| SignError::Sign(e.to_string()))
+    }
+
+    fn public_key_binary(&self) -> Vec<u8> {
+        self.key.to_public_key().to_bytes().expect("serialising a parsed public key cannot fail")
     }
 
     fn public_key_armored(&self) -> String {

@@ -1,0 +1,56 @@
+//! Signed package repositories, written by our code: an apt repository for
+//! the debs and a yum/dnf repository for the rpms. Publishing adds packages
+//! to a pool and regenerates the indices from everything in it, so later
+//! versions join without rewriting the older packages.
+
+pub mod apt;
+pub mod yum;
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("{path}: {reason}")]
+    Package { path: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
+}
+
+impl RepoError {
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RepoError {
+        let path = path.into();
+        move |source| RepoError::Io { path, source }
+    }
+}
+
+/// Escapes text for XML element content and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes `data` to `path` through a temporary file and a rename, so a
+/// client never reads half an index.
+pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> Result<(), RepoError> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).map_err(RepoError::io(dir))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
+    std::fs::write(&tmp, data).map_err(RepoError::io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(RepoError::io(path))
+}
