@@ -8,6 +8,7 @@ pub mod content;
 pub mod deb;
 pub mod linux;
 pub mod packager;
+pub mod publish;
 pub mod release;
 pub mod repo;
 pub mod rpm;

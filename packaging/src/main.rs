@@ -43,6 +43,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add a build's debs and rpms to signed apt and yum repositories.
+    Publish {
+        /// A build output folder (with release.json).
+        #[arg(long, value_name = "DIST")]
+        from: PathBuf,
+        /// The repository folder: deb/ (apt), rpm/ (yum) and the public key.
+        #[arg(long, value_name = "DIR")]
+        repo_dir: PathBuf,
+        #[arg(long, default_value = "packaging/outpost.toml")]
+        manifest: PathBuf,
+        /// Armoured OpenPGP secret key (as for build).
+        #[arg(long, value_name = "FILE")]
+        openpgp_key: Option<PathBuf>,
+        #[arg(long, default_value = "stable")]
+        suite: String,
+        #[arg(long, default_value = "main")]
+        component: String,
+    },
     /// Validate the product manifest and exit.
     Check {
         #[arg(long, default_value = "packaging/outpost.toml")]
@@ -91,6 +109,28 @@ fn run(command: Command) -> anyhow::Result<()> {
                     let sig = a.signed.as_deref().map_or("unsigned".to_string(), |s| if a.test_signed { format!("{s}, TEST KEY") } else { s.to_string() });
                     eprintln!("{}/{}  ({} bytes, {sig})", out.display(), a.path, a.size);
                 }
+            }
+            Ok(())
+        }
+        Command::Publish { from, repo_dir, manifest, openpgp_key, suite, component } => {
+            let m = outpost_manifest::Manifest::load(&manifest)?;
+            let ws = omnipack::cargo::workspace()?;
+            let key = omnipack::sign::openpgp::OpenPgpKey::load(&omnipack::sign::OpenPgpKeySource::resolve(openpgp_key, ws.target_dir.join("omnipack-test-keys")))?;
+            if omnipack::sign::Signer::is_test_key(&key) {
+                eprintln!("\n  *** TEST-SIGNED REPOSITORY: signed with a throwaway test key. Do not publish it. ***\n");
+            }
+            let opts = omnipack::publish::PublishOptions {
+                from,
+                repo_dir: repo_dir.clone(),
+                suite,
+                component,
+                date: omnipack::time::source_date().map_err(anyhow::Error::msg)?,
+                product_id: m.product.id.clone(),
+                origin: m.product.vendor.clone(),
+            };
+            let p = omnipack::publish::publish(&opts, &key)?;
+            for f in p.key_files.iter().chain(&p.apt_packages).chain(&p.yum_packages) {
+                eprintln!("{}", f.display());
             }
             Ok(())
         }

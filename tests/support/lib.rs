@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use std::time::SystemTime;
 
 pub mod chroot;
+pub mod fixtures;
+pub mod scenario;
 
 /// A fixed SOURCE_DATE_EPOCH so packages are reproducible across tests.
 pub const SOURCE_DATE_EPOCH: &str = "1700000000";
@@ -60,7 +62,7 @@ pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-fn mtime(p: &Path) -> SystemTime {
+pub fn mtime(p: &Path) -> SystemTime {
     std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
 }
 

@@ -157,6 +157,15 @@ pub fn script_context(m: &Manifest, unit: &str) -> Result<Context, PackageError>
     ctx.insert("env_prefix", &format!("{}_", m.product.id.to_ascii_uppercase().replace('-', "_")));
     ctx.insert("settings", &settings);
     ctx.insert("unit", unit);
+    let mut legacy_units = Vec::new();
+    for l in &m.legacy {
+        if let Some(u) = l.linux.as_ref().and_then(|x| x.service.as_ref()) {
+            sh_safe(&format!("legacy[{}].linux.service", l.id), u)?;
+            legacy_units.push(u.clone());
+        }
+    }
+    ctx.insert("legacy_units", &legacy_units);
+    ctx.insert("version", &format!("{}-{}", m.product.version, m.product.revision));
     let config_dir = std::path::Path::new(&layout.config_file).parent().map(|p| p.display().to_string()).unwrap_or_default();
     ctx.insert("config_dir", &config_dir);
     let tmp = m.setting("TemporaryDirectory").and_then(|s| s.default_for(Platform::Linux)).unwrap_or_default();

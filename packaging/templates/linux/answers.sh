@@ -88,10 +88,41 @@ op_check_names() {
     fi
     for _e in $(env | sed -n 's/^\({{ env_prefix }}[A-Z0-9_]*\)=.*/\1/p'); do
         case "$_e" in
-        {{ env_prefix }}ROOT{% for s in settings %}|{{ s.env }}{% endfor %}) ;;
+        {{ env_prefix }}ROOT|{{ env_prefix }}ALLOW_DOWNGRADE{% for s in settings %}|{{ s.env }}{% endfor %}) ;;
         *) op_fail "environment variable $_e: unknown setting for linux; allowed: {% for s in settings %}{{ s.env }}{% if not loop.last %}, {% endif %}{% endfor %}" ;;
         esac
     done
+}
+
+# op_vercmp A B: prints -1, 0 or 1 for our `major.minor.build-revision`
+# versions (numeric fields only, which the manifest guarantees).
+op_vercmp() {
+    _a=$(printf '%s' "$1" | tr '.-' '  ') _b=$(printf '%s' "$2" | tr '.-' '  ')
+    set -- $_a
+    for _y in $_b; do
+        _x=${1:-0}
+        [ "$#" -gt 0 ] && shift
+        if [ "$_x" -gt "$_y" ]; then echo 1; return; fi
+        if [ "$_x" -lt "$_y" ]; then echo -1; return; fi
+    done
+    echo 0
+}
+
+# op_refuse_downgrade: the installed version is recorded by op_record_version;
+# going back can lose what the newer version wrote, so it takes an explicit
+# {{ env_prefix }}ALLOW_DOWNGRADE=1.
+op_refuse_downgrade() {
+    [ -r "$op_state/package-version" ] || return 0
+    _old=$(cat "$op_state/package-version")
+    if [ "$(op_vercmp "$_old" '{{ version }}')" = 1 ] && [ "${ {{- env_prefix }}ALLOW_DOWNGRADE:-}" != 1 ]; then
+        echo "{{ product.id }}: refusing to downgrade from $_old to {{ version }}: a downgrade can lose settings and state the newer version wrote. Set {{ env_prefix }}ALLOW_DOWNGRADE=1 to force it." >&2
+        exit 1
+    fi
+}
+
+op_record_version() {
+    mkdir -p "$op_state"
+    echo '{{ version }}' > "$op_state/package-version"
 }
 
 # op_collect MODE (install|upgrade): merges every source into $op_pending

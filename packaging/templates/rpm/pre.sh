@@ -6,5 +6,6 @@ if [ "$1" -eq 1 ]; then
     mkdir -p "$op_state"
     touch "$op_state/.fresh-install"
 else
+    op_refuse_downgrade
     op_collect upgrade
 fi
