@@ -75,3 +75,43 @@ pub fn repo() -> PathBuf {
     }
     dir
 }
+
+/// A stand-in for the operating system's own yum repository: one signed
+/// `test-base` package that provides what our packages require from the OS
+/// (libc sonames, /bin/sh), which an empty installroot lacks. The debootstrap
+/// tree underneath supplies the real files.
+pub fn base_repo() -> PathBuf {
+    let b = builds();
+    let dir = fixtures_dir().join("base-repo");
+    let _lock = lock("base-repo");
+    let stamp = dir.join(".published");
+    if mtime(&stamp) >= mtime(&b.current.join("release.json")) {
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut provides = std::collections::BTreeSet::new();
+    for d in [&b.current, &b.previous, &b.legacy_platform, &b.legacy_wakeup] {
+        let rpm = artifact(d, "rpm").path;
+        let reqs = ok(Command::new("rpm").args(["-qp", "--nosignature", "--requires"]).arg(&rpm));
+        for r in reqs.lines().map(str::trim) {
+            let name = r.split_whitespace().next().unwrap_or("");
+            if !name.is_empty() && !name.starts_with("rpmlib(") && !name.starts_with("config(") {
+                provides.insert(name.to_string());
+            }
+        }
+    }
+    provides.insert("/bin/sh".into());
+    let mut builder = rpm::PackageBuilder::new("test-base", "1.0", "MIT", "noarch", "operating system stand-in for tests");
+    builder.using_config(rpm::BuildConfig::v4().source_date(1_700_000_000u32)).release("1").description("Provides what the OS would.");
+    for p in &provides {
+        builder.provides(rpm::Dependency::any(p));
+    }
+    let key = omnipack::sign::openpgp::OpenPgpKey::load(&omnipack::sign::OpenPgpKeySource::Throwaway(test_key_dir())).unwrap();
+    let pkg = builder.build_and_sign(key.rpm_signer().unwrap()).unwrap();
+    let staging = tempfile::tempdir_in(fixtures_dir()).unwrap();
+    let file = staging.path().join("test-base-1.0-1.noarch.rpm");
+    pkg.write_file(&file).unwrap();
+    omnipack::repo::yum::publish(&dir, &[file], &key, &omnipack::repo::yum::YumOptions { date: 1_700_000_000 }).unwrap();
+    std::fs::write(&stamp, "").unwrap();
+    dir
+}

@@ -128,9 +128,14 @@ pub fn artifact(dir: &Path, format: &str) -> Artifact {
     Artifact { path: dir.join(a["path"].as_str().unwrap()), json: a.clone() }
 }
 
+/// Where omnipack keeps its throwaway test keys: `<target>/omnipack-test-keys`.
+pub fn test_key_dir() -> PathBuf {
+    profile_dir().parent().unwrap().join("omnipack-test-keys")
+}
+
 /// The throwaway public key the test builds are signed with.
 pub fn test_public_key() -> PathBuf {
-    let p = profile_dir().parent().unwrap().join("omnipack-test-keys/openpgp-test.pub.asc");
+    let p = test_key_dir().join("openpgp-test.pub.asc");
     assert!(p.is_file(), "{} missing: dist() generates it", p.display());
     p
 }
