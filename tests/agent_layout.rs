@@ -33,7 +33,7 @@ fn config_show_reports_every_layer_and_its_source() {
 
     std::fs::write(r.join("etc/outpost/installer.conf"), "[Settings]\nSwitch=answers.example:443\nLogLevel=debug\n").unwrap();
     let admin = std::fs::read_to_string(r.join("etc/outpost/outpost.conf")).unwrap();
-    std::fs::write(r.join("etc/outpost/outpost.conf"), admin.replace(";LogLevel=info", "LogLevel=warn")).unwrap();
+    std::fs::write(r.join("etc/outpost/outpost.conf"), format!("{admin}LogLevel=warn\n")).unwrap();
     // Remove one setting from the shipped defaults to expose the built-in layer.
     let defaults = std::fs::read_to_string(r.join("usr/share/outpost/defaults.conf")).unwrap();
     std::fs::write(r.join("usr/share/outpost/defaults.conf"), defaults.replace("DefaultStaggerRangeSeconds=180\n", "")).unwrap();

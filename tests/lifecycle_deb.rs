@@ -170,7 +170,7 @@ fn upgrade_keeps_the_administrators_edit_and_answers() {
     s.ok(apt(&s, &[("OUTPOST_SWITCH", "answered.corp.example:443")], &["install", &format!("outpost={PREVIOUS}")]), "installing the previous release");
     check_installed(&s, PREVIOUS);
     let conf = s.root.read("/etc/outpost/outpost.conf").unwrap();
-    s.root.write("/etc/outpost/outpost.conf", &conf.replace(";LogLevel=info", "LogLevel=warn"));
+    s.root.write("/etc/outpost/outpost.conf", &format!("{conf}LogLevel=warn\n"));
 
     s.step("apt-get install outpost (upgrade, no new answers, stdin closed)");
     // No --force-conf* options: the shipped template did not change, so

@@ -190,7 +190,7 @@ fn upgrade_keeps_the_administrators_edit_then_erase_saves_it() {
     s.ok(d.dnf(&[("OUTPOST_SWITCH", "answered.corp.example:443")], &["install", &format!("outpost-{PREVIOUS}")]), "installing the previous release");
     d.check_installed(PREVIOUS);
     let conf = s.root.read("/etc/outpost/outpost.conf").unwrap();
-    s.root.write("/etc/outpost/outpost.conf", &conf.replace(";LogLevel=info", "LogLevel=warn"));
+    s.root.write("/etc/outpost/outpost.conf", &format!("{conf}LogLevel=warn\n"));
 
     s.step("dnf upgrade outpost");
     s.ok(d.dnf(&[], &["upgrade", "outpost"]), "dnf upgrade");

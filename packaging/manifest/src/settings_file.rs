@@ -88,37 +88,39 @@ pub fn check(manifest: &Manifest, platform: Platform, text: &str) -> Result<Vec<
     }
 }
 
-/// Renders `entries` (name, value) under a comment header.
-pub fn render(header: &str, entries: &[(String, String)]) -> String {
-    let mut out = String::new();
-    for l in header.lines() {
-        let _ = writeln!(out, "; {l}").map(|_| ());
-        if l.is_empty() {
-            out.truncate(out.len() - 2);
-            out.push('\n');
-        }
-    }
-    let _ = writeln!(out, "[{SECTION}]");
-    for (k, v) in entries {
-        let _ = writeln!(out, "{k}={v}");
-    }
-    out
-}
-
-/// The administrator's file as shipped: every setting of the platform listed,
-/// commented out, with its description and default, so it is a pristine
-/// conffile that documents itself.
+/// The administrator's file as shipped: a header and an empty section. It
+/// names no setting and no version, so it is identical across releases and
+/// an upgrade never stops at a conffile prompt or leaves a `.dpkg-dist` /
+/// `.rpmnew` beside an edited copy. Settings are documented in the shipped
+/// defaults file, which upgrades replace.
 pub fn render_admin_template(manifest: &Manifest, platform: Platform) -> String {
     let p = &manifest.product;
-    let mut out = format!(
+    let defaults = &manifest.layout(platform).defaults_file;
+    format!(
         "; {} administrator settings.\n;\n\
-         ; Values set here override the installer's answers and the shipped defaults.\n\
-         ; Upgrades never overwrite this file. Check it with: outpost-agent config check <file>\n\n[{SECTION}]\n",
+         ; Values set here override the installer's answers and the shipped defaults,\n\
+         ; and upgrades never overwrite this file. Every setting, its allowed values\n\
+         ; and its default are listed in {defaults};\n\
+         ; copy a line from there to change it, then check this file with:\n\
+         ;   outpost-agent config check <this file>\n\n[{SECTION}]\n",
         p.name
+    )
+}
+
+/// The shipped defaults file: every setting of the platform with its
+/// description, allowed values and default.
+pub fn render_defaults(manifest: &Manifest, platform: Platform) -> String {
+    let p = &manifest.product;
+    let mut out = format!(
+        "; {} {} shipped defaults. Owned by the package: every upgrade replaces\n\
+         ; this file. Set values in {} instead.\n\n[{SECTION}]\n",
+        p.name,
+        p.version,
+        manifest.layout(platform).config_file
     );
     for s in manifest.settings_on(platform) {
         let _ = writeln!(out, "\n; {} ({})", s.description, type_hint(&s.kind));
-        let _ = writeln!(out, ";{}={}", s.name, s.default_for(platform).unwrap_or(""));
+        let _ = writeln!(out, "{}={}", s.name, s.default_for(platform).unwrap_or(""));
     }
     out
 }

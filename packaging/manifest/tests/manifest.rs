@@ -139,10 +139,19 @@ fn settings_files_parse_and_report_every_error() {
 }
 
 #[test]
-fn admin_template_is_all_comments_and_parses_empty() {
+fn admin_template_is_stable_and_defaults_list_every_setting() {
     let m = parse(REAL).unwrap();
     let t = settings_file::render_admin_template(&m, Platform::Linux);
-    assert!(t.contains(";Switch=switch.outpost.example:443"));
+    assert!(t.contains("/usr/share/outpost/defaults.conf"));
+    // Stable across releases: no version, no setting.
+    let mut next = m.clone();
+    next.product.version = "9.9.9".into();
+    assert_eq!(settings_file::render_admin_template(&next, Platform::Linux), t);
+    let d = settings_file::render_defaults(&m, Platform::Linux);
+    assert!(d.contains("\nSwitch=switch.outpost.example:443\n"));
+    assert!(d.contains("; The Switch the platform client connects to"));
+    let parsed = settings_file::check(&m, Platform::Linux, &d).unwrap();
+    assert_eq!(parsed.len(), m.settings_on(Platform::Linux).count());
     assert!(!t.contains("Module.Content"));
     assert_eq!(settings_file::check(&m, Platform::Linux, &t).unwrap(), vec![]);
 }

@@ -29,23 +29,6 @@ fn sh_safe(what: &str, s: &str) -> Result<(), PackageError> {
     Ok(())
 }
 
-pub fn defaults_file(m: &Manifest) -> String {
-    let entries: Vec<(String, String)> = m
-        .settings_on(Platform::Linux)
-        .map(|s| (s.name.clone(), s.default_for(Platform::Linux).unwrap_or_default().to_string()))
-        .collect();
-    settings_file::render(
-        &format!(
-            "{} {} shipped defaults. Owned by the package: every upgrade replaces\n\
-             this file. Set values in {} instead.",
-            m.product.name,
-            m.product.version,
-            m.layout(Platform::Linux).config_file
-        ),
-        &entries,
-    )
-}
-
 pub fn build(ctx: &BuildContext, target: &Target) -> Result<LinuxPackage, PackageError> {
     let m = &ctx.manifest;
     let layout = m.layout(Platform::Linux);
@@ -56,7 +39,7 @@ pub fn build(ctx: &BuildContext, target: &Target) -> Result<LinuxPackage, Packag
 
     let mut p = Payload::default();
     p.file(&layout.binary, agent, 0o755)
-        .file(&layout.defaults_file, defaults_file(m).into_bytes(), 0o644)
+        .file(&layout.defaults_file, settings_file::render_defaults(m, Platform::Linux).into_bytes(), 0o644)
         .config_noreplace(&layout.config_file, settings_file::render_admin_template(m, Platform::Linux).into_bytes(), 0o644)
         .ghost(&layout.answers_file, 0o644)
         .config_noreplace(&format!("/etc/logrotate.d/{}", m.product.id), logrotate(&layout.log_dir)?.into_bytes(), 0o644)
