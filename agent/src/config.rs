@@ -142,12 +142,13 @@ pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&eff)?);
     } else {
         let w = eff.settings.iter().map(|v| v.name.len()).max().unwrap_or(0);
+        let vw = eff.settings.iter().map(|v| v.value.chars().count()).max().unwrap_or(0);
         for v in &eff.settings {
             let origin = match &v.file {
                 Some(f) => format!("{} ({f})", v.source.label()),
                 None => v.source.label().to_string(),
             };
-            println!("{:w$}  {:40}  {origin}", v.name, v.value);
+            println!("{:w$}  {:vw$}  {origin}", v.name, v.value);
         }
         for l in &eff.layers {
             println!("# layer {}: {} [{}]", l.source.label(), l.file, l.state);
