@@ -3,6 +3,7 @@
 //! the cargo target directory and the build says loudly that it is
 //! test-signed. Keys are never written into the repository or a package.
 
+pub mod authenticode;
 pub mod openpgp;
 
 use std::path::PathBuf;
