@@ -60,7 +60,8 @@ impl Dnf {
             .arg("--installroot")
             .arg(root)
             .args(["--releasever", "9"])
-            .arg(format!("--setopt=cachedir={}/var/cache/dnf", root.display()))
+            // dnf resolves cachedir inside the installroot.
+            .arg("--setopt=cachedir=/var/cache/dnf")
             .args(args);
         for (k, v) in env {
             cmd.env(k, v);
@@ -141,8 +142,10 @@ fn fresh_install_with_environment_and_staged_answers() {
 fn over_legacy(name: &'static str, legacy: &str, legacy_version: &str, unit: &str, legacy_conf: Option<(&str, &str)>) {
     let d = Dnf::new(name);
     let s = &d.s;
-    s.step(&format!("dnf install {legacy}"));
-    s.ok(d.dnf(&[], &["install", legacy]), "installing the legacy client");
+    // The machine had the legacy client before Outpost existed: without
+    // obsoletes, or dnf would pick outpost, which obsoletes and provides it.
+    s.step(&format!("dnf install {legacy}-{legacy_version}"));
+    s.ok(d.dnf(&[], &["--setopt=obsoletes=False", "install", &format!("{legacy}-{legacy_version}")]), "installing the legacy client");
     if d.version(legacy).as_deref() != Some(legacy_version) {
         s.fail(format!("legacy version {:?}", d.version(legacy)));
     }
