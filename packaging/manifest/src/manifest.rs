@@ -118,7 +118,8 @@ pub struct LegacyMacos {
 #[derive(Debug, Clone)]
 pub struct LegacyWindows {
     pub upgrade_codes: Vec<String>,
-    pub config_file: Option<String>,
+    /// Key under HKLM holding the legacy settings (without the `HKLM\\` prefix).
+    pub registry_key: Option<String>,
 }
 
 impl Manifest {

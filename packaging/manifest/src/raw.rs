@@ -86,5 +86,5 @@ pub struct RawLegacyMacos {
 #[serde(deny_unknown_fields)]
 pub struct RawLegacyWindows {
     pub upgrade_codes: Vec<String>,
-    pub config_file: Option<String>,
+    pub registry_key: Option<String>,
 }

@@ -442,7 +442,14 @@ fn validate_legacy(ctx: &Ctx, raw: Vec<RawLegacy>, settings: &[Setting], product
                     }
                     codes.push(g);
                 }
-                Some(LegacyWindows { upgrade_codes: codes, config_file: x.config_file })
+                let registry_key = match x.registry_key {
+                    Some(k) => match k.strip_prefix("HKLM\\") {
+                        Some(rest) if !rest.is_empty() && !rest.ends_with('\\') => Some(rest.to_string()),
+                        _ => return Err(ctx.err(key("windows.registry_key"), format!("`{k}` must be a key under HKLM, e.g. HKLM\\SOFTWARE\\Vendor\\Product"))),
+                    },
+                    None => None,
+                };
+                Some(LegacyWindows { upgrade_codes: codes, registry_key })
             }
             None => None,
         };
