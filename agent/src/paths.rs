@@ -28,6 +28,11 @@ impl Paths {
 
     /// Maps an absolute path as installed to where it is on this machine.
     pub fn resolve(&self, installed: &str) -> PathBuf {
+        if self.root.is_none() && self.platform == Platform::Windows {
+            if let Some(p) = self.rebase_windows(installed) {
+                return p;
+            }
+        }
         match &self.root {
             None => PathBuf::from(installed),
             Some(root) => {
@@ -37,6 +42,36 @@ impl Paths {
                 root.join(rel)
             }
         }
+    }
+
+    /// An MSI may install elsewhere than the manifest's `C:\Program Files`
+    /// (INSTALLDIR, the x86 package on x64 Windows) and ProgramData may live
+    /// on another drive: program files are found next to the running
+    /// executable and data under %ProgramData%.
+    fn rebase_windows(&self, installed: &str) -> Option<PathBuf> {
+        let lower = installed.to_ascii_lowercase();
+        let install_dir = self.layout.binary.rsplit_once('\\').map(|(d, _)| d.to_ascii_lowercase())?;
+        if let Some(rest) = lower.strip_prefix(&install_dir) {
+            let exe_dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+            return Some(exe_dir.join(installed[installed.len() - rest.len()..].trim_start_matches('\\')));
+        }
+        let data = "c:\\programdata\\";
+        if lower.starts_with(data) {
+            let base = std::env::var_os("ProgramData")?;
+            return Some(PathBuf::from(base).join(&installed[data.len()..]));
+        }
+        None
+    }
+
+    /// Windows installs one marker file per installed feature (the MSI's
+    /// per-feature component), so a feature switched on in settings but not
+    /// installed does not run. Other platforms install every feature they have.
+    pub fn feature_installed(&self, feature: &str) -> bool {
+        if self.platform != Platform::Windows {
+            return true;
+        }
+        let dir = self.resolve(&self.layout.binary);
+        dir.parent().is_some_and(|d| d.join("features").join(format!("{feature}.feature")).is_file())
     }
 
     pub fn defaults_file(&self) -> PathBuf {

@@ -91,7 +91,7 @@ pub fn serve(paths: &Paths, stop: &Stop, stderr: bool) -> anyhow::Result<ExitCod
     let tmp = paths.resolve(cfg.get("TemporaryDirectory"));
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating TemporaryDirectory {}", tmp.display()))?;
 
-    let features = workers::enabled_features(&cfg);
+    let features = workers::enabled_features(&cfg, paths);
     info!(features = ?features, "starting workers");
     let handles = workers::start(&features, &cfg, stop);
     let started_unix = now();

@@ -32,10 +32,10 @@ impl Stop {
 }
 
 /// Features that are installed on this platform and switched on.
-pub fn enabled_features(cfg: &Effective) -> Vec<String> {
-    let platform = outpost_manifest::Platform::current();
+pub fn enabled_features(cfg: &Effective, paths: &crate::paths::Paths) -> Vec<String> {
     manifest()
-        .features_on(platform)
+        .features_on(paths.platform)
+        .filter(|f| f.required || paths.feature_installed(&f.id))
         .filter(|f| f.enabled_by.as_deref().is_none_or(|s| cfg.flag(s)))
         .map(|f| f.id.clone())
         .collect()
