@@ -7,6 +7,7 @@ pub mod compress;
 pub mod content;
 pub mod deb;
 pub mod linux;
+pub mod msi;
 pub mod packager;
 pub mod publish;
 pub mod release;
