@@ -7,17 +7,28 @@ use outpost_tests::*;
 
 fn extracted_deb() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
-    ok(Command::new("dpkg-deb").arg("-x").arg(artifact(&dist(), "deb").path).arg(root.path()));
+    ok(Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(artifact(&dist(), "deb").path)
+        .arg(root.path()));
     root
 }
 
 fn show(root: &std::path::Path) -> serde_json::Value {
-    let out = ok(Command::new(root.join("usr/bin/outpost-agent")).arg("--root").arg(root).args(["config", "show", "--json"]));
+    let out = ok(Command::new(root.join("usr/bin/outpost-agent"))
+        .arg("--root")
+        .arg(root)
+        .args(["config", "show", "--json"]));
     serde_json::from_str(&out).unwrap()
 }
 
 fn setting<'a>(shown: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    shown["settings"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("{name} not shown"))
+    shown["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not shown"))
 }
 
 #[test]
@@ -28,28 +39,53 @@ fn config_show_reports_every_layer_and_its_source() {
     let shown = show(r);
     assert_eq!(setting(&shown, "Switch")["source"], "defaults");
     assert_eq!(setting(&shown, "Switch")["value"], "switch.outpost.example:443");
-    let layers: Vec<(&str, &str)> = shown["layers"].as_array().unwrap().iter().map(|l| (l["source"].as_str().unwrap(), l["state"].as_str().unwrap())).collect();
+    let layers: Vec<(&str, &str)> = shown["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["source"].as_str().unwrap(), l["state"].as_str().unwrap()))
+        .collect();
     assert_eq!(layers, [("defaults", "loaded"), ("answers", "missing"), ("admin", "loaded")]);
 
-    std::fs::write(r.join("etc/outpost/installer.conf"), "[Settings]\nSwitch=answers.example:443\nLogLevel=debug\n").unwrap();
+    std::fs::write(
+        r.join("etc/outpost/installer.conf"),
+        "[Settings]\nSwitch=answers.example:443\nLogLevel=debug\n",
+    )
+    .unwrap();
     let admin = std::fs::read_to_string(r.join("etc/outpost/outpost.conf")).unwrap();
     std::fs::write(r.join("etc/outpost/outpost.conf"), format!("{admin}LogLevel=warn\n")).unwrap();
     // Remove one setting from the shipped defaults to expose the built-in layer.
     let defaults = std::fs::read_to_string(r.join("usr/share/outpost/defaults.conf")).unwrap();
-    std::fs::write(r.join("usr/share/outpost/defaults.conf"), defaults.replace("DefaultStaggerRangeSeconds=180\n", "")).unwrap();
+    std::fs::write(
+        r.join("usr/share/outpost/defaults.conf"),
+        defaults.replace("DefaultStaggerRangeSeconds=180\n", ""),
+    )
+    .unwrap();
 
     let shown = show(r);
     let expect = [
         ("Switch", "answers.example:443", "answers"),
         ("LogLevel", "warn", "admin"),
         ("DefaultStaggerRangeSeconds", "180", "built-in"),
-        ("BackgroundChannelUrl", "https://switch.outpost.example/Background/", "defaults"),
+        (
+            "BackgroundChannelUrl",
+            "https://switch.outpost.example/Background/",
+            "defaults",
+        ),
     ];
     for (name, value, source) in expect {
         let s = setting(&shown, name);
-        assert_eq!((s["value"].as_str().unwrap(), s["source"].as_str().unwrap()), (value, source), "{name}");
+        assert_eq!(
+            (s["value"].as_str().unwrap(), s["source"].as_str().unwrap()),
+            (value, source),
+            "{name}"
+        );
     }
-    assert!(shown["settings"].as_array().unwrap().iter().all(|s| !s["name"].as_str().unwrap().starts_with("Module.Content")));
+    assert!(shown["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| !s["name"].as_str().unwrap().starts_with("Module.Content")));
     assert_eq!(shown["problems"].as_array().unwrap().len(), 0);
 }
 
@@ -57,7 +93,11 @@ fn config_show_reports_every_layer_and_its_source() {
 fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
     let root = extracted_deb();
     let r = root.path();
-    std::fs::write(r.join("etc/outpost/installer.conf"), "[Settings]\nSwitch=127.0.0.1:9\nModule.Platform.Enabled=true\n").unwrap();
+    std::fs::write(
+        r.join("etc/outpost/installer.conf"),
+        "[Settings]\nSwitch=127.0.0.1:9\nModule.Platform.Enabled=true\n",
+    )
+    .unwrap();
     let mut child = Command::new(r.join("usr/bin/outpost-agent"))
         .arg("--root")
         .arg(r)
@@ -73,7 +113,10 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
         assert!(child.try_wait().unwrap().is_none(), "agent exited early");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let status = ok(Command::new(r.join("usr/bin/outpost-agent")).arg("--root").arg(r).arg("status"));
+    let status = ok(Command::new(r.join("usr/bin/outpost-agent"))
+        .arg("--root")
+        .arg(r)
+        .arg("status"));
     assert_contains(&status, "running (pid");
     assert_contains(&status, "features: client, platform");
 
@@ -88,10 +131,18 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
     };
     assert_eq!(code.code(), Some(0), "exit status after SIGTERM");
     let log = std::fs::read_to_string(r.join("var/log/outpost/outpost.log")).unwrap();
-    for line in ["Outpost Client starting", "layer=\"installer answers\"", "platform worker started switch=\"127.0.0.1:9\"", "stopped"] {
+    for line in [
+        "Outpost Client starting",
+        "layer=\"installer answers\"",
+        "platform worker started switch=\"127.0.0.1:9\"",
+        "stopped",
+    ] {
         assert_contains(&log, line);
     }
     assert!(r.join("var/tmp/outpost").is_dir(), "TemporaryDirectory not created");
-    let out = run(Command::new(r.join("usr/bin/outpost-agent")).arg("--root").arg(r).arg("status"));
+    let out = run(Command::new(r.join("usr/bin/outpost-agent"))
+        .arg("--root")
+        .arg(r)
+        .arg("status"));
     assert_eq!(out.status.code(), Some(3), "status after stop: {}", text(&out));
 }

@@ -22,9 +22,17 @@ fn refused_build(from: &str, to: &str) -> String {
     assert!(!out.status.success(), "bad manifest accepted");
     assert_eq!(out.status.code(), Some(1));
     let entries: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(entries, vec![std::ffi::OsString::from("release.json")], "output folder changed");
+    assert_eq!(
+        entries,
+        vec![std::ffi::OsString::from("release.json")],
+        "output folder changed"
+    );
     assert_eq!(std::fs::read_to_string(out_dir.join("release.json")).unwrap(), "previous");
-    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with(".omnipack")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".omnipack"))
+        .collect();
     assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_contains(&err, &manifest.display().to_string());
@@ -47,14 +55,20 @@ fn wrong_type() {
 
 #[test]
 fn bad_default() {
-    let err = refused_build("default = \"switch.outpost.example:443\"", "default = \"switch.outpost.example\"");
+    let err = refused_build(
+        "default = \"switch.outpost.example:443\"",
+        "default = \"switch.outpost.example\"",
+    );
     assert_contains(&err, "key `settings[Switch].default`");
     assert_contains(&err, "is not host:port");
 }
 
 #[test]
 fn feature_on_a_platform_it_does_not_support() {
-    let err = refused_build("platforms = [\"windows\"]\nmsi_feature = \"Shopping\"", "platforms = [\"windows\", \"macos\"]\nmsi_feature = \"Shopping\"");
+    let err = refused_build(
+        "platforms = [\"windows\"]\nmsi_feature = \"Shopping\"",
+        "platforms = [\"windows\", \"macos\"]\nmsi_feature = \"Shopping\"",
+    );
     assert_contains(&err, "key `features.shopping.platforms`");
     assert_contains(&err, "feature `shopping` is not supported on macos; it exists on: windows");
 }
@@ -86,13 +100,20 @@ fn unknown_format_is_refused() {
 fn agent_config_check_reports_each_bad_line() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("answers.conf");
-    std::fs::write(&f, "[Settings]\nSwitch=no-port\nModule.Platform.Enabled=maybe\nLogLevel=info\nSwich=x:1\n").unwrap();
+    std::fs::write(
+        &f,
+        "[Settings]\nSwitch=no-port\nModule.Platform.Enabled=maybe\nLogLevel=info\nSwich=x:1\n",
+    )
+    .unwrap();
     let out = run(Command::new(agent()).arg("config").arg("check").arg(&f));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let name = f.display().to_string();
     assert_contains(&err, &format!("{name}:2: key `Switch`: `no-port` is not host:port"));
-    assert_contains(&err, &format!("{name}:3: key `Module.Platform.Enabled`: `maybe` is not a boolean; allowed: true, false, 1, 0"));
+    assert_contains(
+        &err,
+        &format!("{name}:3: key `Module.Platform.Enabled`: `maybe` is not a boolean; allowed: true, false, 1, 0"),
+    );
     assert_contains(&err, &format!("{name}:5: key `Swich`: unknown setting"));
     assert!(!err.contains(":4:"), "a valid line was reported: {err}");
 

@@ -9,7 +9,16 @@ const KEYRING: &str = "/etc/apt/keyrings/outpost-archive-keyring.asc";
 
 /// What dpkg, apt and the chroot itself change; everything else must come
 /// back exactly as it was after a purge.
-const VOLATILE: &[&str] = &["/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/log", "/tmp", "/var/tmp", "/run", "/var/lib/systemd/deb-systemd-helper-masked"];
+const VOLATILE: &[&str] = &[
+    "/var/lib/dpkg",
+    "/var/lib/apt",
+    "/var/cache",
+    "/var/log",
+    "/tmp",
+    "/var/tmp",
+    "/run",
+    "/var/lib/systemd/deb-systemd-helper-masked",
+];
 
 /// A root with the repository as an apt source: deb822, `Signed-By:` the
 /// armoured key, the Debian mirror removed so nothing comes from the network.
@@ -26,7 +35,10 @@ fn apt_root(name: &'static str) -> Scenario {
     );
     let s = Scenario::new(name, root);
     s.step("apt-get update");
-    s.ok(s.root.exec(&[], &["apt-get", "-q", "--error-on=any", "update"]), "apt-get --error-on=any update");
+    s.ok(
+        s.root.exec(&[], &["apt-get", "-q", "--error-on=any", "update"]),
+        "apt-get --error-on=any update",
+    );
     s
 }
 
@@ -50,7 +62,10 @@ fn status(s: &Scenario, pkg: &str) -> String {
 /// The installed product: files, owners, modes and dpkg's own verification.
 fn check_installed(s: &Scenario, version: &str) {
     if status(s, "outpost") != format!("install ok installed {version}") {
-        s.fail(format!("dpkg status of outpost is `{}`, expected installed {version}", status(s, "outpost")));
+        s.fail(format!(
+            "dpkg status of outpost is `{}`, expected installed {version}",
+            status(s, "outpost")
+        ));
     }
     s.file("/usr/bin/outpost-agent", 0o755);
     s.file("/usr/share/outpost/defaults.conf", 0o644);
@@ -94,7 +109,14 @@ fn fresh_install_with_defaults() {
 
     s.step("apt-get purge outpost");
     s.ok(apt(&s, &[], &["purge", "outpost"]), "apt-get purge");
-    for p in ["/etc/outpost", "/var/lib/outpost", "/var/log/outpost", "/usr/share/outpost", "/usr/share/doc/outpost", "/etc/logrotate.d/outpost"] {
+    for p in [
+        "/etc/outpost",
+        "/var/lib/outpost",
+        "/var/log/outpost",
+        "/usr/share/outpost",
+        "/usr/share/doc/outpost",
+        "/etc/logrotate.d/outpost",
+    ] {
         s.absent(p);
     }
     s.absent("/etc/systemd/system/multi-user.target.wants/outpost.service");
@@ -105,15 +127,29 @@ fn fresh_install_with_defaults() {
 #[test]
 fn fresh_install_with_environment_and_staged_answers() {
     let s = apt_root("deb fresh install, env + staged answers");
-    s.root.write("/etc/outpost/install-answers.conf", "[Settings]\nSwitch=staged.corp.example:443\nLogLevel=warn\n");
+    s.root.write(
+        "/etc/outpost/install-answers.conf",
+        "[Settings]\nSwitch=staged.corp.example:443\nLogLevel=warn\n",
+    );
     s.step("OUTPOST_LOGLEVEL=debug apt-get install outpost");
-    s.ok(apt(&s, &[("OUTPOST_LOGLEVEL", "debug"), ("OUTPOST_DEFAULTSTAGGERRANGESECONDS", "30")], &["install", "outpost"]), "apt-get install");
+    s.ok(
+        apt(
+            &s,
+            &[("OUTPOST_LOGLEVEL", "debug"), ("OUTPOST_DEFAULTSTAGGERRANGESECONDS", "30")],
+            &["install", "outpost"],
+        ),
+        "apt-get install",
+    );
     check_installed(&s, CURRENT);
     s.file("/etc/outpost/installer.conf", 0o644);
     s.setting("Switch", "staged.corp.example:443", "answers");
     s.setting("LogLevel", "debug", "answers");
     s.setting("DefaultStaggerRangeSeconds", "30", "answers");
-    s.setting("BackgroundChannelUrl", "https://switch.outpost.example/Background/", "defaults");
+    s.setting(
+        "BackgroundChannelUrl",
+        "https://switch.outpost.example/Background/",
+        "defaults",
+    );
 }
 
 fn over_legacy(name: &'static str, legacy: &str, legacy_version: &str, unit: &str, legacy_conf: Option<(&str, &str)>) {
@@ -132,7 +168,11 @@ fn over_legacy(name: &'static str, legacy: &str, legacy_version: &str, unit: &st
 
     s.step("apt-get install outpost over the legacy client");
     let out = s.ok(apt(&s, &[], &["install", "outpost"]), "apt-get install outpost");
-    s.has(&out, &format!("The following packages will be REMOVED:\n  {legacy}\n"), "apt announces the legacy removal");
+    s.has(
+        &out,
+        &format!("The following packages will be REMOVED:\n  {legacy}\n"),
+        "apt announces the legacy removal",
+    );
     let status = status(&s, legacy);
     if !(status.is_empty() || status.starts_with("deinstall ok config-files")) {
         s.fail(format!("legacy package still installed: `{status}`"));
@@ -160,14 +200,27 @@ fn install_over_legacy_platform_agent() {
 
 #[test]
 fn install_over_legacy_wakeup_agent() {
-    over_legacy("deb over legacy wake-up agent", "outpost-wakeup", "1.4.0-1", "outpost-wakeup.service", None);
+    over_legacy(
+        "deb over legacy wake-up agent",
+        "outpost-wakeup",
+        "1.4.0-1",
+        "outpost-wakeup.service",
+        None,
+    );
 }
 
 #[test]
 fn upgrade_keeps_the_administrators_edit_and_answers() {
     let s = apt_root("deb upgrade with an edited config");
     s.step(&format!("apt-get install outpost={PREVIOUS}"));
-    s.ok(apt(&s, &[("OUTPOST_SWITCH", "answered.corp.example:443")], &["install", &format!("outpost={PREVIOUS}")]), "installing the previous release");
+    s.ok(
+        apt(
+            &s,
+            &[("OUTPOST_SWITCH", "answered.corp.example:443")],
+            &["install", &format!("outpost={PREVIOUS}")],
+        ),
+        "installing the previous release",
+    );
     check_installed(&s, PREVIOUS);
     let conf = s.root.read("/etc/outpost/outpost.conf").unwrap();
     s.root.write("/etc/outpost/outpost.conf", &format!("{conf}LogLevel=warn\n"));
@@ -176,7 +229,11 @@ fn upgrade_keeps_the_administrators_edit_and_answers() {
     // No --force-conf* options: the shipped template did not change, so
     // dpkg must not prompt (a prompt would fail on the closed stdin).
     let out = s.ok(apt(&s, &[], &["install", "outpost"]), "upgrade");
-    s.has(&out, &format!("Unpacking outpost ({CURRENT}) over ({PREVIOUS})"), "dpkg upgrade line");
+    s.has(
+        &out,
+        &format!("Unpacking outpost ({CURRENT}) over ({PREVIOUS})"),
+        "dpkg upgrade line",
+    );
     check_installed(&s, CURRENT);
     s.contains("/etc/outpost/outpost.conf", "\nLogLevel=warn\n");
     for leftover in [".dpkg-dist", ".dpkg-old", ".dpkg-new"] {
@@ -186,7 +243,14 @@ fn upgrade_keeps_the_administrators_edit_and_answers() {
     s.setting("Switch", "answered.corp.example:443", "answers");
 
     s.step("upgrade with a new answer in the environment");
-    s.ok(apt(&s, &[("OUTPOST_DEFAULTSTAGGERRANGESECONDS", "900")], &["install", "--reinstall", "outpost"]), "reinstall with an answer");
+    s.ok(
+        apt(
+            &s,
+            &[("OUTPOST_DEFAULTSTAGGERRANGESECONDS", "900")],
+            &["install", "--reinstall", "outpost"],
+        ),
+        "reinstall with an answer",
+    );
     s.setting("DefaultStaggerRangeSeconds", "900", "answers");
     s.setting("Switch", "answered.corp.example:443", "answers");
 }
@@ -197,15 +261,32 @@ fn downgrade_is_refused() {
     s.step("apt-get install outpost");
     s.ok(apt(&s, &[], &["install", "outpost"]), "install");
     s.step(&format!("apt-get install outpost={PREVIOUS}"));
-    let out = s.refused(apt(&s, &[], &["install", &format!("outpost={PREVIOUS}")]), "apt downgrade without --allow-downgrades");
+    let out = s.refused(
+        apt(&s, &[], &["install", &format!("outpost={PREVIOUS}")]),
+        "apt downgrade without --allow-downgrades",
+    );
     s.has(&out, "downgraded", "apt's refusal");
     s.step("apt-get install --allow-downgrades");
-    let out = s.refused(apt(&s, &[], &["install", "--allow-downgrades", &format!("outpost={PREVIOUS}")]), "downgrade");
-    s.has(&out, &format!("refusing to downgrade from {CURRENT} to {PREVIOUS}"), "preinst message");
+    let out = s.refused(
+        apt(&s, &[], &["install", "--allow-downgrades", &format!("outpost={PREVIOUS}")]),
+        "downgrade",
+    );
+    s.has(
+        &out,
+        &format!("refusing to downgrade from {CURRENT} to {PREVIOUS}"),
+        "preinst message",
+    );
     s.has(&out, "OUTPOST_ALLOW_DOWNGRADE=1", "how to force it");
     check_installed(&s, CURRENT);
     s.step("OUTPOST_ALLOW_DOWNGRADE=1");
-    s.ok(apt(&s, &[("OUTPOST_ALLOW_DOWNGRADE", "1")], &["install", "--allow-downgrades", &format!("outpost={PREVIOUS}")]), "forced downgrade");
+    s.ok(
+        apt(
+            &s,
+            &[("OUTPOST_ALLOW_DOWNGRADE", "1")],
+            &["install", "--allow-downgrades", &format!("outpost={PREVIOUS}")],
+        ),
+        "forced downgrade",
+    );
     check_installed(&s, PREVIOUS);
 }
 
@@ -214,8 +295,15 @@ fn bad_answer_leaves_the_system_as_it_was() {
     let s = apt_root("deb bad answer");
     let before = s.snapshot(VOLATILE);
     s.step("OUTPOST_SWITCH=no-port apt-get install outpost");
-    let out = s.refused(apt(&s, &[("OUTPOST_SWITCH", "no-port")], &["install", "outpost"]), "install with a bad value");
-    s.has(&out, "environment variable OUTPOST_SWITCH: Switch: `no-port` is not host:port", "message");
+    let out = s.refused(
+        apt(&s, &[("OUTPOST_SWITCH", "no-port")], &["install", "outpost"]),
+        "install with a bad value",
+    );
+    s.has(
+        &out,
+        "environment variable OUTPOST_SWITCH: Switch: `no-port` is not host:port",
+        "message",
+    );
     s.same_as(&before, &s.snapshot(VOLATILE));
 }
 
@@ -224,10 +312,18 @@ fn altered_repository_is_refused() {
     for file in ["InRelease", "Release.gpg"] {
         let s = apt_root("deb altered repository");
         s.step(&format!("alter dists/stable/{file}"));
-        let _ = std::fs::remove_file(s.root.host(if file == "InRelease" { "/srv/repo/deb/dists/stable/Release.gpg" } else { "/srv/repo/deb/dists/stable/InRelease" }));
+        let _ = std::fs::remove_file(s.root.host(if file == "InRelease" {
+            "/srv/repo/deb/dists/stable/Release.gpg"
+        } else {
+            "/srv/repo/deb/dists/stable/InRelease"
+        }));
         let path = s.root.host(&format!("/srv/repo/deb/dists/stable/{file}"));
         let text = std::fs::read_to_string(&path).unwrap();
-        let altered = if file == "InRelease" { text.replacen("Suite: stable", "Suite: stab1e", 1) } else { text };
+        let altered = if file == "InRelease" {
+            text.replacen("Suite: stable", "Suite: stab1e", 1)
+        } else {
+            text
+        };
         std::fs::write(&path, altered).unwrap();
         if file == "Release.gpg" {
             // Alter the signed file instead of the signature.
@@ -238,7 +334,10 @@ fn altered_repository_is_refused() {
         let _ = std::fs::remove_dir_all(s.root.host("/var/lib/apt/lists"));
         std::fs::create_dir_all(s.root.host("/var/lib/apt/lists/partial")).unwrap();
         s.step("apt-get --error-on=any update");
-        let out = s.refused(s.root.exec(&[], &["apt-get", "-q", "--error-on=any", "update"]), "update from an altered repository");
+        let out = s.refused(
+            s.root.exec(&[], &["apt-get", "-q", "--error-on=any", "update"]),
+            "update from an altered repository",
+        );
         s.has(&out, "signature", "apt names the signature problem");
     }
 }

@@ -8,11 +8,21 @@ use std::process::{Command, Output};
 
 use outpost_tests::chroot::Root;
 use outpost_tests::fixtures::{self, CURRENT, PREVIOUS};
-use outpost_tests::scenario::Scenario;
 use outpost_tests::run;
+use outpost_tests::scenario::Scenario;
 
 /// The package databases, caches and logs dnf and rpm change by design.
-const VOLATILE: &[&str] = &["/root/.rpmdb", "/var/lib/rpm", "/var/lib/dnf", "/var/cache", "/var/log", "/tmp", "/var/tmp", "/run", "/etc/dnf"];
+const VOLATILE: &[&str] = &[
+    "/root/.rpmdb",
+    "/var/lib/rpm",
+    "/var/lib/dnf",
+    "/var/cache",
+    "/var/log",
+    "/tmp",
+    "/var/tmp",
+    "/run",
+    "/etc/dnf",
+];
 
 struct Dnf {
     s: Scenario,
@@ -47,7 +57,11 @@ impl Dnf {
     fn with_repo(name: &'static str, repo: &Path) -> Dnf {
         let conf_dir = tempfile::tempdir().unwrap();
         let conf = dnf_conf(conf_dir.path(), repo, &fixtures::base_repo());
-        Dnf { s: Scenario::new(name, Root::new()), _conf_dir: conf_dir, conf }
+        Dnf {
+            s: Scenario::new(name, Root::new()),
+            _conf_dir: conf_dir,
+            conf,
+        }
     }
 
     fn dnf(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
@@ -70,12 +84,18 @@ impl Dnf {
     }
 
     fn rpm(&self, args: &[&str]) -> Output {
-        run(Command::new("rpm").env("HOME", "/root").arg("--root").arg(self.s.root.path()).args(args))
+        run(Command::new("rpm")
+            .env("HOME", "/root")
+            .arg("--root")
+            .arg(self.s.root.path())
+            .args(args))
     }
 
     fn version(&self, pkg: &str) -> Option<String> {
         let out = self.rpm(&["-q", "--qf", "%{VERSION}-%{RELEASE}", pkg]);
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     fn check_installed(&self, version: &str) {
@@ -120,7 +140,15 @@ fn fresh_install_with_defaults_then_erase() {
     if d.version("outpost").is_some() {
         s.fail("outpost still installed after dnf remove");
     }
-    for p in ["/etc/outpost", "/var/lib/outpost", "/var/log/outpost", "/usr/share/outpost", "/usr/bin/outpost-agent", "/usr/lib/systemd/system/outpost.service", "/etc/logrotate.d/outpost"] {
+    for p in [
+        "/etc/outpost",
+        "/var/lib/outpost",
+        "/var/log/outpost",
+        "/usr/share/outpost",
+        "/usr/bin/outpost-agent",
+        "/usr/lib/systemd/system/outpost.service",
+        "/etc/logrotate.d/outpost",
+    ] {
         s.absent(p);
     }
     s.same_as(&before, &s.snapshot(VOLATILE));
@@ -130,13 +158,23 @@ fn fresh_install_with_defaults_then_erase() {
 fn fresh_install_with_environment_and_staged_answers() {
     let d = Dnf::new("rpm fresh install, env + staged answers");
     let s = &d.s;
-    s.root.write("/etc/outpost/install-answers.conf", "[Settings]\nSwitch=staged.corp.example:443\nLogLevel=warn\n");
+    s.root.write(
+        "/etc/outpost/install-answers.conf",
+        "[Settings]\nSwitch=staged.corp.example:443\nLogLevel=warn\n",
+    );
     s.step("OUTPOST_LOGLEVEL=debug dnf install outpost");
-    s.ok(d.dnf(&[("OUTPOST_LOGLEVEL", "debug")], &["install", "outpost"]), "dnf install");
+    s.ok(
+        d.dnf(&[("OUTPOST_LOGLEVEL", "debug")], &["install", "outpost"]),
+        "dnf install",
+    );
     d.check_installed(CURRENT);
     s.setting("Switch", "staged.corp.example:443", "answers");
     s.setting("LogLevel", "debug", "answers");
-    s.setting("BackgroundChannelUrl", "https://switch.outpost.example/Background/", "defaults");
+    s.setting(
+        "BackgroundChannelUrl",
+        "https://switch.outpost.example/Background/",
+        "defaults",
+    );
 }
 
 fn over_legacy(name: &'static str, legacy: &str, legacy_version: &str, unit: &str, legacy_conf: Option<(&str, &str)>) {
@@ -145,7 +183,13 @@ fn over_legacy(name: &'static str, legacy: &str, legacy_version: &str, unit: &st
     // The machine had the legacy client before Outpost existed: without
     // obsoletes, or dnf would pick outpost, which obsoletes and provides it.
     s.step(&format!("dnf install {legacy}-{legacy_version}"));
-    s.ok(d.dnf(&[], &["--setopt=obsoletes=False", "install", &format!("{legacy}-{legacy_version}")]), "installing the legacy client");
+    s.ok(
+        d.dnf(
+            &[],
+            &["--setopt=obsoletes=False", "install", &format!("{legacy}-{legacy_version}")],
+        ),
+        "installing the legacy client",
+    );
     if d.version(legacy).as_deref() != Some(legacy_version) {
         s.fail(format!("legacy version {:?}", d.version(legacy)));
     }
@@ -182,7 +226,13 @@ fn install_over_legacy_platform_agent() {
 
 #[test]
 fn install_over_legacy_wakeup_agent() {
-    over_legacy("rpm over legacy wake-up agent", "outpost-wakeup", "1.4.0-1", "outpost-wakeup.service", None);
+    over_legacy(
+        "rpm over legacy wake-up agent",
+        "outpost-wakeup",
+        "1.4.0-1",
+        "outpost-wakeup.service",
+        None,
+    );
 }
 
 #[test]
@@ -190,7 +240,13 @@ fn upgrade_keeps_the_administrators_edit_then_erase_saves_it() {
     let d = Dnf::new("rpm upgrade with an edited config");
     let s = &d.s;
     s.step(&format!("dnf install outpost-{PREVIOUS}"));
-    s.ok(d.dnf(&[("OUTPOST_SWITCH", "answered.corp.example:443")], &["install", &format!("outpost-{PREVIOUS}")]), "installing the previous release");
+    s.ok(
+        d.dnf(
+            &[("OUTPOST_SWITCH", "answered.corp.example:443")],
+            &["install", &format!("outpost-{PREVIOUS}")],
+        ),
+        "installing the previous release",
+    );
     d.check_installed(PREVIOUS);
     let conf = s.root.read("/etc/outpost/outpost.conf").unwrap();
     s.root.write("/etc/outpost/outpost.conf", &format!("{conf}LogLevel=warn\n"));
@@ -223,10 +279,17 @@ fn downgrade_is_refused() {
     s.ok(d.dnf(&[], &["install", "outpost"]), "install");
     s.step("dnf downgrade outpost");
     let out = s.refused(d.dnf(&[], &["downgrade", "outpost"]), "dnf downgrade");
-    s.has(&out, &format!("refusing to downgrade from {CURRENT} to {PREVIOUS}"), "%pre message");
+    s.has(
+        &out,
+        &format!("refusing to downgrade from {CURRENT} to {PREVIOUS}"),
+        "%pre message",
+    );
     d.check_installed(CURRENT);
     s.step("OUTPOST_ALLOW_DOWNGRADE=1 dnf downgrade outpost");
-    s.ok(d.dnf(&[("OUTPOST_ALLOW_DOWNGRADE", "1")], &["downgrade", "outpost"]), "forced downgrade");
+    s.ok(
+        d.dnf(&[("OUTPOST_ALLOW_DOWNGRADE", "1")], &["downgrade", "outpost"]),
+        "forced downgrade",
+    );
     d.check_installed(PREVIOUS);
 }
 
@@ -238,8 +301,15 @@ fn bad_answer_leaves_the_system_as_it_was() {
     s.ok(d.dnf(&[], &["makecache"]), "dnf makecache");
     let before = s.snapshot(VOLATILE);
     s.step("OUTPOST_SWITCH=no-port dnf install outpost");
-    let out = s.refused(d.dnf(&[("OUTPOST_SWITCH", "no-port")], &["install", "outpost"]), "install with a bad value");
-    s.has(&out, "environment variable OUTPOST_SWITCH: Switch: `no-port` is not host:port", "message");
+    let out = s.refused(
+        d.dnf(&[("OUTPOST_SWITCH", "no-port")], &["install", "outpost"]),
+        "install with a bad value",
+    );
+    s.has(
+        &out,
+        "environment variable OUTPOST_SWITCH: Switch: `no-port` is not host:port",
+        "message",
+    );
     if d.version("outpost").is_some() {
         s.fail("outpost is installed after a refused install");
     }
@@ -250,7 +320,13 @@ fn bad_answer_leaves_the_system_as_it_was() {
 fn altered_repository_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
-    assert!(Command::new("cp").arg("-a").arg(fixtures::repo()).arg(&repo).status().unwrap().success());
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(fixtures::repo())
+        .arg(&repo)
+        .status()
+        .unwrap()
+        .success());
     let repomd = repo.join("rpm/repodata/repomd.xml");
     let text = std::fs::read_to_string(&repomd).unwrap();
     std::fs::write(&repomd, text.replacen("<revision>", "<revision>1", 1)).unwrap();

@@ -23,7 +23,10 @@ impl Pm {
                 // Debian's rpm: its own database inside the root; the minbase
                 // root has no rpm-provided /bin/sh or libc, hence --nodeps.
                 let mut cmd = std::process::Command::new("rpm");
-                cmd.arg("--root").arg(root.path()).args(["--dbpath", "/var/lib/rpm", "--force-debian", "--nodeps", "-i"]).arg(root.host(&rpm));
+                cmd.arg("--root")
+                    .arg(root.path())
+                    .args(["--dbpath", "/var/lib/rpm", "--force-debian", "--nodeps", "-i"])
+                    .arg(root.host(&rpm));
                 for (k, v) in env {
                     cmd.env(k, v);
                 }
@@ -35,14 +38,24 @@ impl Pm {
     fn installed(&self, root: &Root) -> bool {
         match self {
             Pm::Dpkg => root.exec(&[], &["dpkg-query", "-W", "-f", "${Status}", "outpost"]).stdout == b"install ok installed",
-            Pm::Rpm => run(std::process::Command::new("rpm").arg("--root").arg(root.path()).args(["--dbpath", "/var/lib/rpm", "-q", "outpost"])).status.success(),
+            Pm::Rpm => run(std::process::Command::new("rpm").arg("--root").arg(root.path()).args([
+                "--dbpath",
+                "/var/lib/rpm",
+                "-q",
+                "outpost",
+            ]))
+            .status
+            .success(),
         }
     }
 
     fn fresh_root(&self) -> Root {
         let root = Root::new();
         if let Pm::Rpm = self {
-            ok(std::process::Command::new("rpm").arg("--root").arg(root.path()).args(["--dbpath", "/var/lib/rpm", "--initdb"]));
+            ok(std::process::Command::new("rpm")
+                .arg("--root")
+                .arg(root.path())
+                .args(["--dbpath", "/var/lib/rpm", "--initdb"]));
         }
         root
     }
@@ -53,7 +66,10 @@ fn shown(root: &Root, name: &str) -> (String, String) {
     assert!(out.status.success(), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let s = v["settings"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap();
-    (s["value"].as_str().unwrap().to_string(), s["source"].as_str().unwrap().to_string())
+    (
+        s["value"].as_str().unwrap().to_string(),
+        s["source"].as_str().unwrap().to_string(),
+    )
 }
 
 fn defaults_only(pm: Pm) {
@@ -61,9 +77,21 @@ fn defaults_only(pm: Pm) {
     let out = pm.install(&root, &[]);
     assert!(out.status.success(), "install failed:\n{}", text(&out));
     assert!(pm.installed(&root));
-    assert!(!root.exists("/etc/outpost/installer.conf"), "answers written though none were given");
-    assert_eq!(shown(&root, "Switch"), ("switch.outpost.example:443".into(), "defaults".into()));
-    for p in ["/usr/bin/outpost-agent", "/etc/outpost/outpost.conf", "/usr/lib/systemd/system/outpost.service", "/var/lib/outpost", "/var/log/outpost"] {
+    assert!(
+        !root.exists("/etc/outpost/installer.conf"),
+        "answers written though none were given"
+    );
+    assert_eq!(
+        shown(&root, "Switch"),
+        ("switch.outpost.example:443".into(), "defaults".into())
+    );
+    for p in [
+        "/usr/bin/outpost-agent",
+        "/etc/outpost/outpost.conf",
+        "/usr/lib/systemd/system/outpost.service",
+        "/var/lib/outpost",
+        "/var/log/outpost",
+    ] {
         assert!(root.exists(p), "{p} missing after install");
     }
     assert!(!root.exists("/var/lib/outpost/.fresh-install"), "install marker left behind");
@@ -71,7 +99,14 @@ fn defaults_only(pm: Pm) {
 
 fn environment_answers(pm: Pm) {
     let root = pm.fresh_root();
-    let out = pm.install(&root, &[("OUTPOST_SWITCH", "sw.corp.example:4443"), ("OUTPOST_MODULE_PLATFORM_ENABLED", "0"), ("OUTPOST_LOGLEVEL", "DEBUG")]);
+    let out = pm.install(
+        &root,
+        &[
+            ("OUTPOST_SWITCH", "sw.corp.example:4443"),
+            ("OUTPOST_MODULE_PLATFORM_ENABLED", "0"),
+            ("OUTPOST_LOGLEVEL", "DEBUG"),
+        ],
+    );
     assert!(out.status.success(), "install failed:\n{}", text(&out));
     let answers = root.read("/etc/outpost/installer.conf").expect("answers file written");
     assert_contains(&answers, "Switch=sw.corp.example:4443\n");
@@ -84,7 +119,10 @@ fn environment_answers(pm: Pm) {
 
 fn staged_answer_file(pm: Pm) {
     let root = pm.fresh_root();
-    root.write("/etc/outpost/install-answers.conf", "; staged by the administrator\n[Settings]\nSwitch=staged.example:443\nDefaultStaggerRangeSeconds=600\n");
+    root.write(
+        "/etc/outpost/install-answers.conf",
+        "; staged by the administrator\n[Settings]\nSwitch=staged.example:443\nDefaultStaggerRangeSeconds=600\n",
+    );
     // The environment wins over the staged file for the same setting.
     let out = pm.install(&root, &[("OUTPOST_DEFAULTSTAGGERRANGESECONDS", "60")]);
     assert!(out.status.success(), "install failed:\n{}", text(&out));
@@ -103,25 +141,39 @@ fn legacy_settings_are_carried_over(pm: Pm) {
     let out = pm.install(&root, &[("OUTPOST_BACKGROUNDCHANNELURL", "https://new.corp.example/bg/")]);
     assert!(out.status.success(), "install failed:\n{}", text(&out));
     assert_eq!(shown(&root, "Switch"), ("legacy.corp.example:8443".into(), "answers".into()));
-    assert_eq!(shown(&root, "BackgroundChannelUrl"), ("https://new.corp.example/bg/".into(), "answers".into()));
+    assert_eq!(
+        shown(&root, "BackgroundChannelUrl"),
+        ("https://new.corp.example/bg/".into(), "answers".into())
+    );
     // A bad legacy value refuses the install and names where it came from.
     let root = pm.fresh_root();
     root.write("/etc/outpost-platform/agent.conf", "SwitchAddress=legacy-without-port\n");
     let out = pm.install(&root, &[]);
     assert!(!out.status.success());
-    assert_contains(&text(&out), "/etc/outpost-platform/agent.conf (legacy SwitchAddress): Switch: `legacy-without-port` is not host:port");
+    assert_contains(
+        &text(&out),
+        "/etc/outpost-platform/agent.conf (legacy SwitchAddress): Switch: `legacy-without-port` is not host:port",
+    );
 }
 
 fn bad_values_refuse_the_install(pm: Pm) {
     let root = pm.fresh_root();
-    let out = pm.install(&root, &[("OUTPOST_SWITCH", "no-port"), ("OUTPOST_MODULE_PLATFORM_ENABLED", "maybe")]);
+    let out = pm.install(
+        &root,
+        &[("OUTPOST_SWITCH", "no-port"), ("OUTPOST_MODULE_PLATFORM_ENABLED", "maybe")],
+    );
     assert!(!out.status.success(), "install with bad values succeeded");
     let t = text(&out);
     assert_contains(&t, "environment variable OUTPOST_SWITCH: Switch: `no-port` is not host:port");
     assert_contains(&t, "environment variable OUTPOST_MODULE_PLATFORM_ENABLED: Module.Platform.Enabled: `maybe` is not a boolean; allowed: true, false, 1, 0");
     assert_contains(&t, "installation refused");
     assert!(!pm.installed(&root), "package is installed after a refused install");
-    for p in ["/etc/outpost", "/var/lib/outpost", "/usr/bin/outpost-agent", "/usr/lib/systemd/system/outpost.service"] {
+    for p in [
+        "/etc/outpost",
+        "/var/lib/outpost",
+        "/usr/bin/outpost-agent",
+        "/usr/lib/systemd/system/outpost.service",
+    ] {
         assert!(!root.exists(p), "{p} exists after a refused install");
     }
 
@@ -130,7 +182,10 @@ fn bad_values_refuse_the_install(pm: Pm) {
     root.write("/etc/outpost/install-answers.conf", "[Settings]\nSwich=a.example:443\n");
     let out = pm.install(&root, &[]);
     assert!(!out.status.success(), "install with an unknown staged key succeeded");
-    assert_contains(&text(&out), "/etc/outpost/install-answers.conf: key `Swich`: unknown setting for linux; allowed: Switch,");
+    assert_contains(
+        &text(&out),
+        "/etc/outpost/install-answers.conf: key `Swich`: unknown setting for linux; allowed: Switch,",
+    );
     assert!(!pm.installed(&root));
 }
 

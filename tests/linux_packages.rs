@@ -24,7 +24,9 @@ fn release_json_describes_the_files() {
 #[test]
 fn lintian_reports_no_errors() {
     let deb = artifact(&dist(), "deb").path;
-    let out = run(Command::new("lintian").args(["--fail-on", "error", "--tag-display-limit", "0"]).arg(&deb));
+    let out = run(Command::new("lintian")
+        .args(["--fail-on", "error", "--tag-display-limit", "0"])
+        .arg(&deb));
     assert!(out.status.success(), "lintian found errors:\n{}", text(&out));
     assert!(!text(&out).lines().any(|l| l.starts_with("E:")), "{}", text(&out));
 }
@@ -57,10 +59,18 @@ fn dpkg_deb_shows_what_the_manifest_says() {
     assert_contains(&postinst, "/usr/bin/outpost-agent' config check");
     let preinst = std::fs::read_to_string(ctl.path().join("preinst")).unwrap();
     assert_contains(&preinst, "OUTPOST_MODULE_PLATFORM_ENABLED");
-    assert!(!preinst.contains("OUTPOST_MODULE_CONTENT_ENABLED"), "a Windows-only setting is offered on Linux");
+    assert!(
+        !preinst.contains("OUTPOST_MODULE_CONTENT_ENABLED"),
+        "a Windows-only setting is offered on Linux"
+    );
     // md5sums must be hex and cover every non-conffile regular file.
     let md5sums = std::fs::read_to_string(ctl.path().join("md5sums")).unwrap();
-    assert!(md5sums.lines().all(|l| l.len() > 34 && l[..32].chars().all(|c| c.is_ascii_hexdigit())), "{md5sums}");
+    assert!(
+        md5sums
+            .lines()
+            .all(|l| l.len() > 34 && l[..32].chars().all(|c| c.is_ascii_hexdigit())),
+        "{md5sums}"
+    );
     assert_contains(&md5sums, "  usr/bin/outpost-agent");
 
     let listing = ok(Command::new("dpkg-deb").arg("-c").arg(&deb));
@@ -69,12 +79,16 @@ fn dpkg_deb_shows_what_the_manifest_says() {
         " usr/bin/outpost-agent\n",
         " usr/lib/systemd/system/outpost.service\n",
         " usr/share/outpost/defaults.conf\n",
-        "-rw-r--r-- root/root", " etc/outpost/outpost.conf\n",
+        "-rw-r--r-- root/root",
+        " etc/outpost/outpost.conf\n",
         "drwxr-xr-x root/root         0 2023-11-14 22:13 var/lib/outpost/\n",
     ] {
         assert_contains(&listing, line);
     }
-    assert!(!listing.contains("installer.conf"), "the answers file is written by the scripts, not shipped");
+    assert!(
+        !listing.contains("installer.conf"),
+        "the answers file is written by the scripts, not shipped"
+    );
 }
 
 #[test]
@@ -83,7 +97,11 @@ fn rpmlint_reports_no_errors() {
     // rpmlint checks the signature against ~/.rpmdb: give it a home with our
     // test key imported, as an administrator's machine would have.
     let home = tempfile::tempdir().unwrap();
-    ok(Command::new("rpmkeys").arg("--dbpath").arg(home.path().join(".rpmdb")).arg("--import").arg(test_public_key()));
+    ok(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(home.path().join(".rpmdb"))
+        .arg("--import")
+        .arg(test_public_key()));
     let out = run(Command::new("rpmlint").env("HOME", home.path()).arg(&rpm));
     let t = text(&out);
     assert!(t.contains(" 0 errors"), "rpmlint found errors:\n{t}");
@@ -95,11 +113,25 @@ fn rpm_query_shows_what_the_manifest_says() {
     let rpm = artifact(&dist(), "rpm").path;
     let q = |args: &[&str]| ok(Command::new("rpm").args(["-qp", "--nosignature"]).args(args).arg(&rpm));
     let info = q(&["-i"]);
-    for field in ["Name        : outpost", "Version     : 2.1.0", "Release     : 1", "Architecture: x86_64", "Vendor      : Outpost Systems"] {
+    for field in [
+        "Name        : outpost",
+        "Version     : 2.1.0",
+        "Release     : 1",
+        "Architecture: x86_64",
+        "Vendor      : Outpost Systems",
+    ] {
         assert_contains(&info, field);
     }
     let scripts = q(&["--scripts"]);
-    for part in ["preinstall scriptlet", "postinstall scriptlet", "preuninstall scriptlet", "postuninstall scriptlet", "posttrans scriptlet", "systemctl --no-reload enable 'outpost.service'", "op_collect install"] {
+    for part in [
+        "preinstall scriptlet",
+        "postinstall scriptlet",
+        "preuninstall scriptlet",
+        "postuninstall scriptlet",
+        "posttrans scriptlet",
+        "systemctl --no-reload enable 'outpost.service'",
+        "op_collect install",
+    ] {
         assert_contains(&scripts, part);
     }
     let deps = q(&["--obsoletes"]);
@@ -109,7 +141,10 @@ fn rpm_query_shows_what_the_manifest_says() {
     assert_contains(&provides, "outpost-platform-agent = 3.0");
     let requires = q(&["--requires"]);
     assert_contains(&requires, "libc.so.6()(64bit)");
-    let flags = q(&["--qf", "[%{FILEFLAGS:fflags} %{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]"]);
+    let flags = q(&[
+        "--qf",
+        "[%{FILEFLAGS:fflags} %{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]",
+    ]);
     for line in [
         "cn -rw-r--r-- root:root /etc/outpost/outpost.conf",
         "g -rw-r--r-- root:root /etc/outpost/installer.conf",
@@ -134,7 +169,11 @@ fn rpm_signature_is_accepted_and_a_tampered_copy_is_refused() {
     };
     // Before the key is imported the signature cannot be trusted.
     assert!(!check(&rpm).status.success(), "accepted without the public key");
-    ok(Command::new("rpmkeys").arg("--dbpath").arg(db.path()).arg("--import").arg(test_public_key()));
+    ok(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(db.path())
+        .arg("--import")
+        .arg(test_public_key()));
     let out = check(&rpm);
     assert!(out.status.success(), "{}", text(&out));
     assert_contains(&text(&out), "digests signatures OK");
@@ -166,10 +205,17 @@ fn two_builds_with_the_same_source_date_are_identical() {
     }
     for format in ["deb", "rpm"] {
         let (x, y) = (artifact(&a, format), artifact(&b, format));
-        assert_eq!(std::fs::read(&x.path).unwrap(), std::fs::read(&y.path).unwrap(), "{format} differs between builds");
+        assert_eq!(
+            std::fs::read(&x.path).unwrap(),
+            std::fs::read(&y.path).unwrap(),
+            "{format} differs between builds"
+        );
         assert_eq!(x.json["signed"], serde_json::Value::Null);
     }
-    assert_eq!(std::fs::read(a.join("release.json")).unwrap(), std::fs::read(b.join("release.json")).unwrap());
+    assert_eq!(
+        std::fs::read(a.join("release.json")).unwrap(),
+        std::fs::read(b.join("release.json")).unwrap()
+    );
 }
 
 #[test]
@@ -181,7 +227,14 @@ fn systemd_accepts_the_unit() {
     let unit = std::fs::read_to_string(root.path().join("usr/lib/systemd/system/outpost.service")).unwrap();
     assert_contains(&unit, "ExecStart=/usr/bin/outpost-agent run");
     let local = root.path().join("outpost.service");
-    std::fs::write(&local, unit.replace("/usr/bin/outpost-agent", &root.path().join("usr/bin/outpost-agent").display().to_string())).unwrap();
+    std::fs::write(
+        &local,
+        unit.replace(
+            "/usr/bin/outpost-agent",
+            &root.path().join("usr/bin/outpost-agent").display().to_string(),
+        ),
+    )
+    .unwrap();
     let out = run(Command::new("systemd-analyze").arg("verify").arg(&local));
     assert!(out.status.success(), "systemd-analyze verify:\n{}", text(&out));
 }

@@ -85,7 +85,16 @@ pub fn load(paths: &Paths) -> Effective {
     let mut values: BTreeMap<&str, Value> = BTreeMap::new();
     for s in m.settings_on(paths.platform) {
         let value = s.default_for(paths.platform).unwrap_or_default().to_string();
-        values.insert(&s.name, Value { name: s.name.clone(), value, source: Source::BuiltIn, file: None, secret: s.secret });
+        values.insert(
+            &s.name,
+            Value {
+                name: s.name.clone(),
+                value,
+                source: Source::BuiltIn,
+                file: None,
+                secret: s.secret,
+            },
+        );
     }
     let mut layers = Vec::new();
     let mut problems = Vec::new();
@@ -99,12 +108,22 @@ pub fn load(paths: &Paths) -> Effective {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                layers.push(LayerReport { source, file, state: "missing", settings: 0 });
+                layers.push(LayerReport {
+                    source,
+                    file,
+                    state: "missing",
+                    settings: 0,
+                });
                 continue;
             }
             Err(e) => {
                 problems.push(format!("{file}: cannot read: {e}"));
-                layers.push(LayerReport { source, file, state: "unreadable", settings: 0 });
+                layers.push(LayerReport {
+                    source,
+                    file,
+                    state: "unreadable",
+                    settings: 0,
+                });
                 continue;
             }
         };
@@ -123,14 +142,23 @@ pub fn load(paths: &Paths) -> Effective {
                 Err(reason) => problems.push(format!("{file}:{}: key `{}`: {reason} (ignored)", e.line, e.name)),
             }
         }
-        layers.push(LayerReport { source, file, state: "loaded", settings: applied });
+        layers.push(LayerReport {
+            source,
+            file,
+            state: "loaded",
+            settings: applied,
+        });
     }
     // Keep the manifest's order: it groups related settings.
     let mut settings = Vec::new();
     for s in m.settings_on(paths.platform) {
         settings.push(values.remove(s.name.as_str()).expect("inserted above"));
     }
-    Effective { settings, layers, problems }
+    Effective {
+        settings,
+        layers,
+        problems,
+    }
 }
 
 pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
@@ -183,4 +211,3 @@ pub fn check_file(file: &Path) -> anyhow::Result<ExitCode> {
         }
     }
 }
-

@@ -5,9 +5,9 @@ mod paths;
 mod schema;
 mod service;
 mod status;
-mod workers;
 #[cfg(windows)]
 mod winsvc;
+mod workers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,8 +71,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { service, stderr } => service::run(&paths, service, stderr),
         Command::Status { json } => status::show(&paths, json),
-        Command::Config { command: ConfigCommand::Show { json } } => config::show(&paths, json),
-        Command::Config { command: ConfigCommand::Check { file } } => config::check_file(&file),
+        Command::Config {
+            command: ConfigCommand::Show { json },
+        } => config::show(&paths, json),
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => config::check_file(&file),
     };
     match result {
         Ok(code) => code,

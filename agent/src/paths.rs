@@ -18,7 +18,11 @@ impl Paths {
             anyhow::ensure!(r.is_dir(), "root `{}` is not a directory", r.display());
         }
         let platform = Platform::current();
-        Ok(Paths { root, platform, layout: manifest().layout(platform) })
+        Ok(Paths {
+            root,
+            platform,
+            layout: manifest().layout(platform),
+        })
     }
 
     #[allow(dead_code)] // used by the Windows service entry
@@ -71,7 +75,8 @@ impl Paths {
             return true;
         }
         let dir = self.resolve(&self.layout.binary);
-        dir.parent().is_some_and(|d| d.join("features").join(format!("{feature}.feature")).is_file())
+        dir.parent()
+            .is_some_and(|d| d.join("features").join(format!("{feature}.feature")).is_file())
     }
 
     pub fn defaults_file(&self) -> PathBuf {

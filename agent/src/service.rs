@@ -62,7 +62,9 @@ fn init_logging(paths: &Paths, cfg: &Effective, stderr: bool) -> anyhow::Result<
         .append(true)
         .open(&log_file)
         .with_context(|| format!("opening log file {} (setting LogFile)", log_file.display()))?;
-    let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(Mutex::new(file));
+    let file_layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(Mutex::new(file));
     let stderr_layer = stderr.then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
     tracing_subscriber::registry()
         .with(file_layer.with_filter(level(cfg)))
@@ -96,7 +98,13 @@ pub fn serve(paths: &Paths, stop: &Stop, stderr: bool) -> anyhow::Result<ExitCod
     let handles = workers::start(&features, &cfg, stop);
     let started_unix = now();
     let status_file = paths.status_file();
-    let mut st = Status { pid: std::process::id(), version: version.into(), state: "running".into(), started_unix, features };
+    let mut st = Status {
+        pid: std::process::id(),
+        version: version.into(),
+        state: "running".into(),
+        started_unix,
+        features,
+    };
     status::write(&status_file, &st).with_context(|| format!("writing {}", status_file.display()))?;
 
     while !stop.wait(Duration::from_secs(3600)) {}

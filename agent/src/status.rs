@@ -51,7 +51,12 @@ pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         match &status {
-            Some(s) if running => println!("running (pid {}), version {}, features: {}", s.pid, s.version, s.features.join(", ")),
+            Some(s) if running => println!(
+                "running (pid {}), version {}, features: {}",
+                s.pid,
+                s.version,
+                s.features.join(", ")
+            ),
             Some(s) => println!("not running (last state: {}, version {})", s.state, s.version),
             None => println!("not running (no status in {})", display(&file)),
         }

@@ -7,9 +7,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use windows_service::service::{
-    ServiceControl, ServiceControlAccept, ServiceExitCode, ServiceState, ServiceStatus, ServiceType,
-};
+use windows_service::service::{ServiceControl, ServiceControlAccept, ServiceExitCode, ServiceState, ServiceStatus, ServiceType};
 use windows_service::service_control_handler::{self, ServiceControlHandlerResult};
 use windows_service::{define_windows_service, service_dispatcher};
 
@@ -50,7 +48,11 @@ fn service_main(_args: Vec<OsString>) {
         wait_hint: Duration::from_secs(10),
         process_id: None,
     };
-    let _ = handle.set_service_status(status(ServiceState::Running, ServiceControlAccept::STOP | ServiceControlAccept::SHUTDOWN, 0));
+    let _ = handle.set_service_status(status(
+        ServiceState::Running,
+        ServiceControlAccept::STOP | ServiceControlAccept::SHUTDOWN,
+        0,
+    ));
     let code = match Paths::new(ROOT.get().cloned().flatten()).and_then(|p| crate::service::serve(&p, &stop, false)) {
         Ok(_) => 0,
         // ERROR_SERVICE_SPECIFIC_ERROR would hide the reason; the log has it.

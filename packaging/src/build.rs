@@ -75,7 +75,13 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     let test_signed = openpgp.as_ref().is_some_and(|k| k.is_test_key());
 
     let public_key = openpgp.as_ref().map(|k| k.public_key_armored());
-    let ctx = BuildContext { manifest, manifest_path: opts.manifest.clone(), agent, source_date, openpgp };
+    let ctx = BuildContext {
+        manifest,
+        manifest_path: opts.manifest.clone(),
+        agent,
+        source_date,
+        openpgp,
+    };
     let built = package_all(&ctx, &targets, opts.progress)?;
 
     let release = Release {
@@ -110,7 +116,11 @@ fn package_all(ctx: &BuildContext, targets: &[Target], progress: bool) -> anyhow
         let handles: Vec<_> = targets
             .iter()
             .map(|t| {
-                let bar = bars.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix(t.to_string()));
+                let bar = bars.add(
+                    ProgressBar::new_spinner()
+                        .with_style(style.clone())
+                        .with_prefix(t.to_string()),
+                );
                 bar.enable_steady_tick(Duration::from_millis(120));
                 bar.set_message("packaging");
                 s.spawn(move || {
@@ -123,19 +133,30 @@ fn package_all(ctx: &BuildContext, targets: &[Target], progress: bool) -> anyhow
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("packager thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("packager thread panicked"))
+            .collect()
     });
     results.into_iter().collect()
 }
 
 /// Writes everything into a sibling temporary folder, then swaps it in.
-fn publish(out: &Path, built: &[(Target, Built)], public_key: Option<&(String, String)>, release: &Release) -> anyhow::Result<()> {
+fn publish(
+    out: &Path,
+    built: &[(Target, Built)],
+    public_key: Option<&(String, String)>,
+    release: &Release,
+) -> anyhow::Result<()> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let staging = tempfile::Builder::new().prefix(".omnipack-staging-").tempdir_in(&parent).context("creating staging folder")?;
+    let staging = tempfile::Builder::new()
+        .prefix(".omnipack-staging-")
+        .tempdir_in(&parent)
+        .context("creating staging folder")?;
     for (_, b) in built {
         std::fs::write(staging.path().join(&b.file_name), &b.bytes).with_context(|| format!("writing {}", b.file_name))?;
     }

@@ -20,8 +20,15 @@ pub fn workspace() -> anyhow::Result<Workspace> {
         bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
-    let get = |k: &str| v[k].as_str().map(PathBuf::from).with_context(|| format!("cargo metadata has no {k}"));
-    Ok(Workspace { root: get("workspace_root")?, target_dir: get("target_directory")? })
+    let get = |k: &str| {
+        v[k].as_str()
+            .map(PathBuf::from)
+            .with_context(|| format!("cargo metadata has no {k}"))
+    };
+    Ok(Workspace {
+        root: get("workspace_root")?,
+        target_dir: get("target_directory")?,
+    })
 }
 
 fn cargo() -> String {
@@ -39,7 +46,11 @@ pub fn build_agent(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("building outpost-agent for {triple} failed ({status})");
     }
-    let exe = if triple.contains("windows") { "outpost-agent.exe" } else { "outpost-agent" };
+    let exe = if triple.contains("windows") {
+        "outpost-agent.exe"
+    } else {
+        "outpost-agent"
+    };
     let path = ws.target_dir.join(triple).join("release").join(exe);
     if !Path::new(&path).is_file() {
         bail!("cargo reported success but {} does not exist", path.display());

@@ -31,7 +31,9 @@ pub fn xz(data: &[u8], preset: u32) -> std::io::Result<Vec<u8>> {
 
 /// gzip -9n: no name, no timestamp (what Debian wants for changelogs).
 pub fn gzip_n(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
     enc.write_all(data)?;
     enc.finish()
 }
@@ -47,7 +49,9 @@ mod tests {
         let b = super::xz(&data, 6).unwrap();
         assert_eq!(a, b);
         let mut out = Vec::new();
-        liblzma::read::XzDecoder::new_multi_decoder(&a[..]).read_to_end(&mut out).unwrap();
+        liblzma::read::XzDecoder::new_multi_decoder(&a[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, data);
     }
 }

@@ -36,7 +36,14 @@ pub struct Payload {
 impl Payload {
     fn push(&mut self, path: &str, role: Role, data: Arc<[u8]>, mode: u32) -> &mut Self {
         assert!(path.starts_with('/'), "payload paths are absolute: {path}");
-        self.entries.push(Entry { path: path.to_string(), role, data, mode, user: "root", group: "root" });
+        self.entries.push(Entry {
+            path: path.to_string(),
+            role,
+            data,
+            mode,
+            user: "root",
+            group: "root",
+        });
         self
     }
 

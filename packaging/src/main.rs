@@ -90,7 +90,15 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Build { formats, out, manifest, agent_bins, openpgp_key, unsigned, json } => {
+        Command::Build {
+            formats,
+            out,
+            manifest,
+            agent_bins,
+            openpgp_key,
+            unsigned,
+            json,
+        } => {
             let mut bins = BTreeMap::new();
             for spec in agent_bins {
                 let (triple, path) = match spec.split_once('=') {
@@ -101,21 +109,45 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             let formats = if formats.is_empty() { Format::ALL.to_vec() } else { formats };
             let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let release = build::run(&BuildOptions { manifest, out: out.clone(), formats, agent_bins: bins, openpgp_key, unsigned, progress })?;
+            let release = build::run(&BuildOptions {
+                manifest,
+                out: out.clone(),
+                formats,
+                agent_bins: bins,
+                openpgp_key,
+                unsigned,
+                progress,
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&release)?);
             } else {
                 for a in &release.artifacts {
-                    let sig = a.signed.as_deref().map_or("unsigned".to_string(), |s| if a.test_signed { format!("{s}, TEST KEY") } else { s.to_string() });
+                    let sig = a.signed.as_deref().map_or("unsigned".to_string(), |s| {
+                        if a.test_signed {
+                            format!("{s}, TEST KEY")
+                        } else {
+                            s.to_string()
+                        }
+                    });
                     eprintln!("{}/{}  ({} bytes, {sig})", out.display(), a.path, a.size);
                 }
             }
             Ok(())
         }
-        Command::Publish { from, repo_dir, manifest, openpgp_key, suite, component } => {
+        Command::Publish {
+            from,
+            repo_dir,
+            manifest,
+            openpgp_key,
+            suite,
+            component,
+        } => {
             let m = outpost_manifest::Manifest::load(&manifest)?;
             let ws = omnipack::cargo::workspace()?;
-            let key = omnipack::sign::openpgp::OpenPgpKey::load(&omnipack::sign::OpenPgpKeySource::resolve(openpgp_key, ws.target_dir.join("omnipack-test-keys")))?;
+            let key = omnipack::sign::openpgp::OpenPgpKey::load(&omnipack::sign::OpenPgpKeySource::resolve(
+                openpgp_key,
+                ws.target_dir.join("omnipack-test-keys"),
+            ))?;
             if omnipack::sign::Signer::is_test_key(&key) {
                 eprintln!("\n  *** TEST-SIGNED REPOSITORY: signed with a throwaway test key. Do not publish it. ***\n");
             }
@@ -136,7 +168,14 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Check { manifest } => {
             let m = outpost_manifest::Manifest::load(&manifest)?;
-            eprintln!("{}: OK ({} {}, {} features, {} settings)", manifest.display(), m.product.name, m.product.version, m.features.len(), m.settings.len());
+            eprintln!(
+                "{}: OK ({} {}, {} features, {} settings)",
+                manifest.display(),
+                m.product.name,
+                m.product.version,
+                m.features.len(),
+                m.settings.len()
+            );
             Ok(())
         }
     }

@@ -25,7 +25,10 @@ pub struct BuildContext {
 impl BuildContext {
     pub fn agent_for(&self, target: &Target) -> Result<Arc<[u8]>, PackageError> {
         let triple = target.arch.rust_triple(target.platform);
-        self.agent.get(triple).cloned().ok_or_else(|| PackageError::MissingAgent(triple.to_string()))
+        self.agent
+            .get(triple)
+            .cloned()
+            .ok_or_else(|| PackageError::MissingAgent(triple.to_string()))
     }
 }
 

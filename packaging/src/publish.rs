@@ -34,14 +34,21 @@ pub struct Published {
 /// package altered after the build is never published.
 pub fn read_release(from: &Path) -> anyhow::Result<(Release, Vec<(String, PathBuf)>)> {
     let path = from.join(FILE_NAME);
-    let text = std::fs::read(&path).with_context(|| format!("{}: cannot read (is --from a build output folder?)", path.display()))?;
-    let release: Release = serde_json::from_slice(&text).with_context(|| format!("{}: not a release manifest", path.display()))?;
+    let text =
+        std::fs::read(&path).with_context(|| format!("{}: cannot read (is --from a build output folder?)", path.display()))?;
+    let release: Release =
+        serde_json::from_slice(&text).with_context(|| format!("{}: not a release manifest", path.display()))?;
     let mut files = Vec::new();
     for a in &release.artifacts {
         let file = from.join(&a.path);
-        let bytes = std::fs::read(&file).with_context(|| format!("{}: listed in {} but cannot be read", file.display(), path.display()))?;
+        let bytes = std::fs::read(&file)
+            .with_context(|| format!("{}: listed in {} but cannot be read", file.display(), path.display()))?;
         if hex::encode(Sha256::digest(&bytes)) != a.sha256 || bytes.len() as u64 != a.size {
-            bail!("{}: does not match the sha256/size recorded in {}; refusing to publish an altered package", file.display(), path.display());
+            bail!(
+                "{}: does not match the sha256/size recorded in {}; refusing to publish an altered package",
+                file.display(),
+                path.display()
+            );
         }
         files.push((a.format.clone(), file));
     }
@@ -63,7 +70,11 @@ pub fn publish(opts: &PublishOptions, key: &OpenPgpKey) -> anyhow::Result<Publis
     for rpm in &rpms {
         let pkg = ::rpm::Package::open(rpm).with_context(|| format!("{}: not a readable rpm", rpm.display()))?;
         pkg.verify_signature(verifier.clone()).map_err(|e| {
-            anyhow::anyhow!("{}: not signed with the repository key {} ({e}); rebuild it with the same --openpgp-key", rpm.display(), key.fingerprint())
+            anyhow::anyhow!(
+                "{}: not signed with the repository key {} ({e}); rebuild it with the same --openpgp-key",
+                rpm.display(),
+                key.fingerprint()
+            )
         })?;
     }
 
@@ -91,5 +102,9 @@ pub fn publish(opts: &PublishOptions, key: &OpenPgpKey) -> anyhow::Result<Publis
     if !rpms.is_empty() {
         yum_packages = yum::publish(&opts.repo_dir.join("rpm"), &rpms, key, &yum::YumOptions { date: opts.date })?.packages;
     }
-    Ok(Published { apt_packages, yum_packages, key_files })
+    Ok(Published {
+        apt_packages,
+        yum_packages,
+        key_files,
+    })
 }

@@ -78,7 +78,11 @@ pub struct Target {
 
 impl Target {
     pub fn new(format: Format, arch: Arch) -> Target {
-        Target { platform: format.platform(), arch, format }
+        Target {
+            platform: format.platform(),
+            arch,
+            format,
+        }
     }
 
     /// Every target this omnipack builds for `formats`.

@@ -28,7 +28,8 @@ fn tera() -> &'static Tera {
         let mut t = Tera::new();
         // Nothing we render is HTML; escaping would corrupt scripts.
         t.autoescape_on(Vec::<&str>::new());
-        t.add_raw_templates(TEMPLATES.iter().copied()).expect("built-in templates parse (checked by a unit test)");
+        t.add_raw_templates(TEMPLATES.iter().copied())
+            .expect("built-in templates parse (checked by a unit test)");
         t
     })
 }
@@ -42,7 +43,10 @@ pub struct RenderError {
 }
 
 pub fn render(name: &str, ctx: &Context) -> Result<String, RenderError> {
-    tera().render(name, ctx).map_err(|source| RenderError { name: name.to_string(), source })
+    tera().render(name, ctx).map_err(|source| RenderError {
+        name: name.to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,13 @@ const PAYLOAD_NAME: &str = "outpost-payload.dat";
 fn payload() -> Vec<u8> {
     // Compressible but not trivial, and over several 32 KiB MSZIP blocks.
     (0..150_000u32)
-        .map(|i| if i % 3 == 0 { b'a' + (i % 26) as u8 } else { (i.wrapping_mul(2_654_435_761) >> 24) as u8 })
+        .map(|i| {
+            if i % 3 == 0 {
+                b'a' + (i % 26) as u8
+            } else {
+                (i.wrapping_mul(2_654_435_761) >> 24) as u8
+            }
+        })
         .collect()
 }
 
@@ -55,10 +61,19 @@ fn installer() -> Database {
     }
 
     let dir = |id: &str, parent: Option<&str>, default: String| vec![id.into(), parent.into(), default.into()];
-    db.insert(schema::directory(), dir("TARGETDIR", None, "SourceDir".into())).unwrap();
-    db.insert(schema::directory(), dir("ProgramFiles64Folder", Some("TARGETDIR"), ".".into())).unwrap();
+    db.insert(schema::directory(), dir("TARGETDIR", None, "SourceDir".into()))
+        .unwrap();
+    db.insert(
+        schema::directory(),
+        dir("ProgramFiles64Folder", Some("TARGETDIR"), ".".into()),
+    )
+    .unwrap();
     let install_dir = filename::directory_name("Outpost Client", "ProgramFiles64Folder").unwrap();
-    db.insert(schema::directory(), dir("INSTALLDIR", Some("ProgramFiles64Folder"), install_dir)).unwrap();
+    db.insert(
+        schema::directory(),
+        dir("INSTALLDIR", Some("ProgramFiles64Folder"), install_dir),
+    )
+    .unwrap();
 
     let data = payload();
     db.insert(
@@ -87,8 +102,15 @@ fn installer() -> Database {
         ],
     )
     .unwrap();
-    db.insert(schema::media(), vec![1.into(), 1.into(), Value::Null, "#agent.cab".into(), Value::Null, Value::Null]).unwrap();
-    db.streams.insert("agent.cab".into(), cab::cabinet(&[("payload.dat".into(), data)], BUILD_TIME).unwrap());
+    db.insert(
+        schema::media(),
+        vec![1.into(), 1.into(), Value::Null, "#agent.cab".into(), Value::Null, Value::Null],
+    )
+    .unwrap();
+    db.streams.insert(
+        "agent.cab".into(),
+        cab::cabinet(&[("payload.dat".into(), data)], BUILD_TIME).unwrap(),
+    );
 
     db.insert(
         schema::feature(),
@@ -104,7 +126,8 @@ fn installer() -> Database {
         ],
     )
     .unwrap();
-    db.insert(schema::feature_components(), vec!["Client".into(), "Payload".into()]).unwrap();
+    db.insert(schema::feature_components(), vec!["Client".into(), "Payload".into()])
+        .unwrap();
     db.insert(
         schema::ini_file(),
         vec![
@@ -119,7 +142,11 @@ fn installer() -> Database {
         ],
     )
     .unwrap();
-    db.insert(schema::launch_condition(), vec!["VersionNT64".into(), "Outpost Client needs 64-bit Windows.".into()]).unwrap();
+    db.insert(
+        schema::launch_condition(),
+        vec!["VersionNT64".into(), "Outpost Client needs 64-bit Windows.".into()],
+    )
+    .unwrap();
 
     let seq = |action: &str, n: i32| vec![Value::from(action), Value::Null, Value::from(n)];
     for (action, n) in [
@@ -156,7 +183,11 @@ fn installer() -> Database {
     ] {
         db.insert(schema::install_ui_sequence(), seq(action, n)).unwrap();
     }
-    db.insert(schema::binary(), vec!["Helper".into(), Value::Binary(b"not really a DLL".to_vec())]).unwrap();
+    db.insert(
+        schema::binary(),
+        vec!["Helper".into(), Value::Binary(b"not really a DLL".to_vec())],
+    )
+    .unwrap();
     db
 }
 
@@ -186,8 +217,17 @@ fn stdout(out: &Output) -> String {
 fn expected_idt(table: &TableDef, rows: Vec<&[Value]>) -> (Vec<String>, Vec<String>) {
     let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
     let types: Vec<String> = table.columns.iter().map(|c| c.idt_type()).collect();
-    let keys: Vec<&str> = table.columns.iter().filter(|c| c.primary_key).map(|c| c.name.as_str()).collect();
-    let header = vec![names.join("\t"), types.join("\t"), format!("{}\t{}", table.name, keys.join("\t"))];
+    let keys: Vec<&str> = table
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.as_str())
+        .collect();
+    let header = vec![
+        names.join("\t"),
+        types.join("\t"),
+        format!("{}\t{}", table.name, keys.join("\t")),
+    ];
     let mut lines: Vec<String> = rows
         .into_iter()
         .map(|row| {
@@ -273,7 +313,11 @@ fn installer_database_passes_independent_tools() {
     let tables = stdout(&run(dir, "msiinfo", "msitools", &["tables", "x.msi"]));
     let listed: Vec<&str> = tables.lines().collect();
     for table in db.tables() {
-        assert!(listed.contains(&table.name()), "{} not in msiinfo tables:\n{tables}", table.name());
+        assert!(
+            listed.contains(&table.name()),
+            "{} not in msiinfo tables:\n{tables}",
+            table.name()
+        );
     }
     std::fs::create_dir(dir.join("dump")).unwrap();
     run(dir, "msidump", "msitools", &["-t", "-d", "dump", "x.msi"]);
@@ -288,29 +332,45 @@ fn installer_database_passes_independent_tools() {
     }
     // Property and File spelled out, so a reader sees what msidump printed.
     let (_, property) = read_idt(&dir.join("dump/Property.idt"));
-    assert!(property.contains(&"SWITCH\tswitch.outpost.example:443".to_string()), "{property:?}");
+    assert!(
+        property.contains(&"SWITCH\tswitch.outpost.example:443".to_string()),
+        "{property:?}"
+    );
     let (_, file) = read_idt(&dir.join("dump/File.idt"));
     let file_name = filename::file_name(PAYLOAD_NAME, "INSTALLDIR").unwrap();
-    assert_eq!(file, vec![format!("payload.dat\tPayload\t{file_name}\t{}\t\t\t512\t1", payload().len())]);
+    assert_eq!(
+        file,
+        vec![format!("payload.dat\tPayload\t{file_name}\t{}\t\t\t512\t1", payload().len())]
+    );
     let codepage = std::fs::read_to_string(dir.join("dump/_ForceCodepage.idt")).unwrap();
     assert!(codepage.contains("1252\t_ForceCodepage"), "{codepage:?}");
 
     // Streams: the cabinet and the Binary row's data.
     let streams = stdout(&run(dir, "msiinfo", "msitools", &["streams", "x.msi"]));
-    assert!(streams.lines().any(|l| l == "agent.cab") && streams.lines().any(|l| l == "Binary.Helper"), "{streams}");
+    assert!(
+        streams.lines().any(|l| l == "agent.cab") && streams.lines().any(|l| l == "Binary.Helper"),
+        "{streams}"
+    );
     let helper = run(dir, "msiinfo", "msitools", &["extract", "x.msi", "Binary.Helper"]).stdout;
     assert_eq!(helper, b"not really a DLL");
     let cab_bytes = run(dir, "msiinfo", "msitools", &["extract", "x.msi", "agent.cab"]).stdout;
     std::fs::write(dir.join("agent.cab"), &cab_bytes).unwrap();
     let test = stdout(&run(dir, "cabextract", "cabextract", &["-t", "agent.cab"]));
-    assert!(test.contains("OK") && test.contains("payload.dat") && test.contains("All done, no errors."), "{test}");
+    assert!(
+        test.contains("OK") && test.contains("payload.dat") && test.contains("All done, no errors."),
+        "{test}"
+    );
     let list = stdout(&run(dir, "cabextract", "cabextract", &["-l", "agent.cab"]));
     assert!(list.contains("02.01.2026 03:04:06"), "fixed member date not in:\n{list}");
 
     // msiextract follows Directory/Component/File/Media into the cabinet.
     run(dir, "msiextract", "msitools", &["-C", "extracted", "x.msi"]);
     let extracted = find_file(&dir.join("extracted"), PAYLOAD_NAME).expect("msiextract did not write the payload");
-    assert!(extracted.to_string_lossy().contains("Outpost Client"), "{}", extracted.display());
+    assert!(
+        extracted.to_string_lossy().contains("Outpost Client"),
+        "{}",
+        extracted.display()
+    );
     assert_eq!(std::fs::read(&extracted).unwrap(), payload());
 
     // osslsigncode reads the V3 file, signs it and verifies the signature.
@@ -342,7 +402,12 @@ fn installer_database_passes_independent_tools() {
             "signed.msi",
         ],
     );
-    let verify = stdout(&run(dir, "osslsigncode", "osslsigncode", &["verify", "-CAfile", "sign.pem", "-in", "signed.msi"]));
+    let verify = stdout(&run(
+        dir,
+        "osslsigncode",
+        "osslsigncode",
+        &["verify", "-CAfile", "sign.pem", "-in", "signed.msi"],
+    ));
     assert!(verify.contains("Signature verification: ok"), "{verify}");
 
     // And the model reads its own output back unchanged; the signed file
@@ -393,7 +458,10 @@ fn reads_a_wixl_built_msi() {
     }
     let property = db.table("Property").unwrap();
     assert_eq!(property.get(&["SWITCH".into()]).unwrap()[1], Value::from("a:1"));
-    assert_eq!(db.table("File").unwrap().rows().next().unwrap()[2], Value::from("payload.txt"));
+    assert_eq!(
+        db.table("File").unwrap().rows().next().unwrap()[2],
+        Value::from("payload.txt")
+    );
     let cab = &db.streams["p.cab"];
     assert_eq!(&cab[..4], b"MSCF");
 }
@@ -407,12 +475,17 @@ fn reads_a_cfb_version_4_database() {
         msi::Column::build("Value").localizable().text_string(0),
     ];
     package.create_table("Property", columns).unwrap();
-    package.insert_rows(msi::Insert::into("Property").row(vec!["ProductName".into(), "V4".into()])).unwrap();
+    package
+        .insert_rows(msi::Insert::into("Property").row(vec!["ProductName".into(), "V4".into()]))
+        .unwrap();
     let bytes = package.into_inner().unwrap().into_inner();
     assert_eq!(u16::from_le_bytes([bytes[0x1a], bytes[0x1b]]), 4);
     let mut db = Database::from_bytes(&bytes).unwrap();
     assert_eq!(db.summary.codepage, 65001);
-    assert_eq!(db.table("Property").unwrap().get(&["ProductName".into()]).unwrap()[1], Value::from("V4"));
+    assert_eq!(
+        db.table("Property").unwrap().get(&["ProductName".into()]).unwrap()[1],
+        Value::from("V4")
+    );
     // UTF-8 is refused on write until the code page is set.
     assert!(db.to_bytes().unwrap_err().to_string().contains("65001"));
     db.summary.codepage = omnipack::msi::WINDOWS_1252;
@@ -428,9 +501,20 @@ fn patch_root_keeps_its_storages_and_summary() {
     db.summary.revision_number = Some(guid::guid("patch-code", "outpost/2.1.1"));
     db.summary.word_count = Some(4);
     db.summary.security = Some(4);
-    db.insert(schema::msi_patch_metadata(), vec![Value::Null, "AllowRemoval".into(), "1".into()]).unwrap();
-    db.insert(schema::msi_patch_sequence(), vec!["OutpostClient".into(), Value::Null, "2.1.1".into(), Value::Null]).unwrap();
-    let mut transform = omnipack::msi::Storage { clsid: PackageKind::Transform.clsid(), ..Default::default() };
+    db.insert(
+        schema::msi_patch_metadata(),
+        vec![Value::Null, "AllowRemoval".into(), "1".into()],
+    )
+    .unwrap();
+    db.insert(
+        schema::msi_patch_sequence(),
+        vec!["OutpostClient".into(), Value::Null, "2.1.1".into(), Value::Null],
+    )
+    .unwrap();
+    let mut transform = omnipack::msi::Storage {
+        clsid: PackageKind::Transform.clsid(),
+        ..Default::default()
+    };
     transform.streams.insert("\u{5}SummaryInformation".into(), vec![0; 8]);
     db.storages.insert("RTM.1".into(), transform.clone());
     db.storages.insert("#RTM.1".into(), transform);
@@ -441,7 +525,13 @@ fn patch_root_keeps_its_storages_and_summary() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("p.msp"), &bytes).unwrap();
     let suminfo = stdout(&run(tmp.path(), "msiinfo", "msitools", &["suminfo", "p.msp"]));
-    assert!(suminfo.contains("Title: Patch") && suminfo.contains(":RTM.1;:#RTM.1"), "{suminfo}");
+    assert!(
+        suminfo.contains("Title: Patch") && suminfo.contains(":RTM.1;:#RTM.1"),
+        "{suminfo}"
+    );
     let tables = stdout(&run(tmp.path(), "msiinfo", "msitools", &["tables", "p.msp"]));
-    assert!(tables.contains("MsiPatchSequence") && tables.contains("MsiPatchMetadata"), "{tables}");
+    assert!(
+        tables.contains("MsiPatchSequence") && tables.contains("MsiPatchMetadata"),
+        "{tables}"
+    );
 }

@@ -64,9 +64,16 @@ fn build_debs() -> Debs {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let manifest_v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("outpost.toml");
     let text = std::fs::read_to_string(&manifest_v1).unwrap();
-    assert!(text.contains("\nversion = \"2.1.0\"\n"), "outpost.toml no longer has version 2.1.0; update this test");
+    assert!(
+        text.contains("\nversion = \"2.1.0\"\n"),
+        "outpost.toml no longer has version 2.1.0; update this test"
+    );
     let manifest_v2 = tmp.path().join("outpost-2.2.0.toml");
-    std::fs::write(&manifest_v2, text.replace("\nversion = \"2.1.0\"\n", "\nversion = \"2.2.0\"\n")).unwrap();
+    std::fs::write(
+        &manifest_v2,
+        text.replace("\nversion = \"2.1.0\"\n", "\nversion = \"2.2.0\"\n"),
+    )
+    .unwrap();
     let build = |manifest: &Path, out: &str| {
         let out = tmp.path().join(out);
         ok(Command::new(env!("CARGO_BIN_EXE_omnipack"))
@@ -74,7 +81,15 @@ fn build_debs() -> Debs {
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .env_remove("OMNIPACK_OPENPGP_KEY")
             .env_remove("OMNIPACK_OPENPGP_KEY_FILE")
-            .args(["build", "--formats", "deb", "--unsigned", "--agent-bin", "/usr/bin/true", "--manifest"])
+            .args([
+                "build",
+                "--formats",
+                "deb",
+                "--unsigned",
+                "--agent-bin",
+                "/usr/bin/true",
+                "--manifest",
+            ])
             .arg(manifest)
             .arg("--out")
             .arg(&out));
@@ -110,14 +125,21 @@ fn run(cmd: &mut Command) -> Output {
     match cmd.output() {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !tool.contains('/') => {
-            panic!("`{tool}` is not installed: this test needs the Debian package `{}` (apt-get install {0})", package_of(&tool))
+            panic!(
+                "`{tool}` is not installed: this test needs the Debian package `{}` (apt-get install {0})",
+                package_of(&tool)
+            )
         }
         Err(e) => panic!("cannot run {cmd:?}: {e}"),
     }
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Runs `cmd`, panicking with its output unless it exits 0; returns stdout.
@@ -130,7 +152,11 @@ fn ok(cmd: &mut Command) -> String {
 
 /// The first field of `<tool> FILE`'s output (md5sum, sha256sum).
 fn digest_with(tool: &str, file: &Path) -> String {
-    ok(Command::new(tool).arg(file)).split_whitespace().next().unwrap_or_default().to_string()
+    ok(Command::new(tool).arg(file))
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn flip_byte(path: &Path, at: usize) {
@@ -197,7 +223,12 @@ fn gpgv_accepts_the_signatures_and_rejects_altered_copies() {
     let armored = work.path().join("key.asc");
     std::fs::write(&armored, key.public_key_armored()).unwrap();
     let dearmored = work.path().join("dearmored.gpg");
-    ok(Command::new("gpg").env("GNUPGHOME", work.path()).args(["--batch", "--yes", "-o"]).arg(&dearmored).arg("--dearmor").arg(&armored));
+    ok(Command::new("gpg")
+        .env("GNUPGHOME", work.path())
+        .args(["--batch", "--yes", "-o"])
+        .arg(&dearmored)
+        .arg("--dearmor")
+        .arg(&armored));
 
     for keyring in [&binary, &dearmored] {
         let signed = work.path().join("signed-text");
@@ -207,22 +238,37 @@ fn gpgv_accepts_the_signatures_and_rejects_altered_copies() {
             c
         };
         ok(gpgv().arg("--output").arg(&signed).arg(suite.join("InRelease")));
-        assert!(std::fs::read(&signed).unwrap() == release, "InRelease does not sign exactly the bytes of Release");
+        assert!(
+            std::fs::read(&signed).unwrap() == release,
+            "InRelease does not sign exactly the bytes of Release"
+        );
         ok(gpgv().arg(suite.join("Release.gpg")).arg(suite.join("Release")));
 
         // One bit changed in the Label line of a copy of InRelease.
         let bad_inrelease = work.path().join("InRelease");
         std::fs::copy(suite.join("InRelease"), &bad_inrelease).unwrap();
-        let at = std::fs::read_to_string(&bad_inrelease).unwrap().find("Label: Outpost").unwrap() + 8;
+        let at = std::fs::read_to_string(&bad_inrelease)
+            .unwrap()
+            .find("Label: Outpost")
+            .unwrap()
+            + 8;
         flip_byte(&bad_inrelease, at);
         let out = run(gpgv().arg(&bad_inrelease));
-        assert!(!out.status.success() && text(&out).contains("BAD signature"), "gpgv accepted an altered InRelease:\n{}", text(&out));
+        assert!(
+            !out.status.success() && text(&out).contains("BAD signature"),
+            "gpgv accepted an altered InRelease:\n{}",
+            text(&out)
+        );
 
         let bad_release = work.path().join("Release");
         std::fs::copy(suite.join("Release"), &bad_release).unwrap();
         flip_byte(&bad_release, release.len() / 2);
         let out = run(gpgv().arg(suite.join("Release.gpg")).arg(&bad_release));
-        assert!(!out.status.success() && text(&out).contains("BAD signature"), "gpgv accepted an altered Release:\n{}", text(&out));
+        assert!(
+            !out.status.success() && text(&out).contains("BAD signature"),
+            "gpgv accepted an altered Release:\n{}",
+            text(&out)
+        );
     }
 }
 
@@ -246,11 +292,20 @@ fn indices_list_every_pool_version_with_the_right_hashes() {
     assert_eq!(versions, ["2.1.0-1", "2.2.0-1"], "{packages}");
     for s in &stanzas {
         let file = r.join(&s["Filename"]);
-        assert_eq!(s["Size"], std::fs::metadata(&file).unwrap().len().to_string(), "Size of {}", s["Filename"]);
+        assert_eq!(
+            s["Size"],
+            std::fs::metadata(&file).unwrap().len().to_string(),
+            "Size of {}",
+            s["Filename"]
+        );
         assert_eq!(s["MD5sum"], digest_with("md5sum", &file), "MD5sum of {}", s["Filename"]);
         assert_eq!(s["SHA256"], digest_with("sha256sum", &file), "SHA256 of {}", s["Filename"]);
     }
-    assert_eq!(std::fs::read(&debs.v1).unwrap(), std::fs::read(r.join(&stanzas[0]["Filename"])).unwrap(), "the pool copy differs from the input");
+    assert_eq!(
+        std::fs::read(&debs.v1).unwrap(),
+        std::fs::read(r.join(&stanzas[0]["Filename"])).unwrap(),
+        "the pool copy differs from the input"
+    );
 
     // apt-ftparchive, reading the same pool, lists every field we list with
     // the same value (it adds SHA1 and SHA512, which apt no longer needs).
@@ -267,12 +322,22 @@ fn indices_list_every_pool_version_with_the_right_hashes() {
 
     // Packages.xz is Packages; Release lists every index with its real hash.
     let unxz = run(Command::new("xz").arg("-dc").arg(r.join(format!("{PACKAGES}.xz"))));
-    assert!(unxz.status.success() && unxz.stdout == packages.as_bytes(), "Packages.xz does not decompress to Packages");
+    assert!(
+        unxz.status.success() && unxz.stdout == packages.as_bytes(),
+        "Packages.xz does not decompress to Packages"
+    );
     let release = std::fs::read_to_string(r.join("dists/stable/Release")).unwrap();
     assert!(release.contains("\nDate: Sun, 22 Nov 2026 05:00:00 UTC\n"), "{release}");
     let listed = release_sha256(&release);
     let names: Vec<&str> = listed.keys().map(String::as_str).collect();
-    assert_eq!(names, ["main/binary-amd64/Packages", "main/binary-amd64/Packages.xz", "main/binary-amd64/Release"]);
+    assert_eq!(
+        names,
+        [
+            "main/binary-amd64/Packages",
+            "main/binary-amd64/Packages.xz",
+            "main/binary-amd64/Release"
+        ]
+    );
     for (path, (hash, size)) in &listed {
         let file = r.join("dists/stable").join(path);
         assert_eq!(*hash, digest_with("sha256sum", &file), "{path}");
@@ -282,7 +347,9 @@ fn indices_list_every_pool_version_with_the_right_hashes() {
     // Publishing again changes nothing but the signatures' timestamps.
     let unsigned = || -> Vec<Vec<u8>> {
         let paths = listed.keys().map(String::as_str).chain(["Release"]);
-        paths.map(|p| std::fs::read(r.join("dists/stable").join(p)).unwrap()).collect()
+        paths
+            .map(|p| std::fs::read(r.join("dists/stable").join(p)).unwrap())
+            .collect()
     };
     let before = unsigned();
     let again = publish_ok(r, &[&debs.v1, &debs.v2], &key);
@@ -308,8 +375,14 @@ fn a_published_file_or_version_never_changes() {
     match publish(r, std::slice::from_ref(&impostor), &key, &options()) {
         Err(e @ RepoError::Package { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("pool/main/o/outpost/outpost_2.1.0-1_amd64.deb") && msg.contains("different contents"), "{msg}");
-            assert!(msg.contains(&impostor.display().to_string()), "the error does not name the input: {msg}");
+            assert!(
+                msg.contains("pool/main/o/outpost/outpost_2.1.0-1_amd64.deb") && msg.contains("different contents"),
+                "{msg}"
+            );
+            assert!(
+                msg.contains(&impostor.display().to_string()),
+                "the error does not name the input: {msg}"
+            );
         }
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("a different file replaced a published one"),
@@ -318,16 +391,34 @@ fn a_published_file_or_version_never_changes() {
     // The published version under another file name.
     let renamed = other.path().join("outpost_2.1.0-1+copy_amd64.deb");
     std::fs::copy(&debs.v1, &renamed).unwrap();
-    let err = publish(r, &[renamed], &key, &options()).err().expect("a second file for a published version was accepted");
-    assert!(err.to_string().contains("outpost 2.1.0-1 (amd64) is already published"), "{err}");
+    let err = publish(r, &[renamed], &key, &options())
+        .err()
+        .expect("a second file for a published version was accepted");
+    assert!(
+        err.to_string().contains("outpost 2.1.0-1 (amd64) is already published"),
+        "{err}"
+    );
 
     // Not a package at all, next to a good one: nothing is added.
     let junk = other.path().join("junk_1_amd64.deb");
     std::fs::write(&junk, b"not an ar archive").unwrap();
-    let err = publish(r, &[debs.v2.clone(), junk.clone()], &key, &options()).err().expect("junk was accepted");
+    let err = publish(r, &[debs.v2.clone(), junk.clone()], &key, &options())
+        .err()
+        .expect("junk was accepted");
     assert!(err.to_string().contains(&junk.display().to_string()), "{err}");
-    assert!(!r.join("pool/main/o/outpost/outpost_2.2.0-1_amd64.deb").exists(), "a good package was added although the call failed");
+    assert!(
+        !r.join("pool/main/o/outpost/outpost_2.2.0-1_amd64.deb").exists(),
+        "a good package was added although the call failed"
+    );
 
-    assert_eq!(std::fs::read(&pooled).unwrap(), std::fs::read(&debs.v1).unwrap(), "the published file changed");
-    assert_eq!(std::fs::read(r.join("dists/stable/Release")).unwrap(), release_before, "a refused publish rewrote Release");
+    assert_eq!(
+        std::fs::read(&pooled).unwrap(),
+        std::fs::read(&debs.v1).unwrap(),
+        "the published file changed"
+    );
+    assert_eq!(
+        std::fs::read(r.join("dists/stable/Release")).unwrap(),
+        release_before,
+        "a refused publish rewrote Release"
+    );
 }

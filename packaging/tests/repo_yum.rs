@@ -44,7 +44,13 @@ fn fixture() -> &'static Fixture {
 }
 
 fn build_fixture() -> Fixture {
-    for (tool, pkg) in [("createrepo_c", "createrepo-c"), ("dnf", "dnf"), ("gpg", "gpg"), ("gpgv", "gpgv"), ("strip", "binutils")] {
+    for (tool, pkg) in [
+        ("createrepo_c", "createrepo-c"),
+        ("dnf", "dnf"),
+        ("gpg", "gpg"),
+        ("gpgv", "gpgv"),
+        ("strip", "binutils"),
+    ] {
         require_tool(tool, pkg);
     }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("repo_yum");
@@ -57,7 +63,11 @@ fn build_fixture() -> Fixture {
 
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("outpost.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    assert!(text.contains("\nversion = \"2.1.0\"\n"), "{}: expected version 2.1.0; update this test", manifest.display());
+    assert!(
+        text.contains("\nversion = \"2.1.0\"\n"),
+        "{}: expected version 2.1.0; update this test",
+        manifest.display()
+    );
     let newer = dir.join("outpost-2.2.0.toml");
     std::fs::write(&newer, text.replace("\nversion = \"2.1.0\"\n", "\nversion = \"2.2.0\"\n")).unwrap();
 
@@ -75,7 +85,15 @@ fn build_fixture() -> Fixture {
     build_base(&old, &base, Some(&key));
     build_base(&old, &base_unsigned, None);
     build_odd(&odd, &key);
-    Fixture { dir, key, outpost_old: old, outpost_new: new, base, base_unsigned, odd }
+    Fixture {
+        dir,
+        key,
+        outpost_old: old,
+        outpost_new: new,
+        base,
+        base_unsigned,
+        odd,
+    }
 }
 
 /// Panics with the Debian package to install when `tool` is missing.
@@ -89,7 +107,11 @@ fn require_tool(tool: &str, debian_package: &str) {
 /// stripped as release builds are (the debug binary would make slow packages).
 fn stripped_agent(dir: &Path) -> PathBuf {
     let agent = Path::new(env!("CARGO_BIN_EXE_omnipack")).with_file_name("outpost-agent");
-    assert!(agent.is_file(), "{} is missing: run `cargo build --workspace --bins` first", agent.display());
+    assert!(
+        agent.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        agent.display()
+    );
     let out = dir.join("outpost-agent.stripped");
     ok(Command::new("strip").arg("-o").arg(&out).arg(&agent));
     out
@@ -110,7 +132,11 @@ fn omnipack_build(manifest: &Path, out: &Path, agent: &Path, key: &Path) -> Path
         .arg(agent)
         .arg("--openpgp-key")
         .arg(key));
-    let rpms: Vec<PathBuf> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "rpm")).collect();
+    let rpms: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rpm"))
+        .collect();
     assert_eq!(rpms.len(), 1, "expected one rpm in {}: {rpms:?}", out.display());
     rpms.into_iter().next().unwrap()
 }
@@ -120,7 +146,11 @@ fn omnipack_build(manifest: &Path, out: &Path, agent: &Path, key: &Path) -> Path
 fn build_base(outpost: &Path, out: &Path, key: Option<&OpenPgpKey>) {
     let meta = rpm::PackageMetadata::open(outpost).unwrap();
     let mut b = rpm::PackageBuilder::new("test-base", "1.0", "MIT", "noarch", "Provides what an empty root lacks");
-    b.release("1").using_config(rpm::BuildConfig::v4().compression(rpm::CompressionType::Xz).source_date(SOURCE_DATE_EPOCH));
+    b.release("1").using_config(
+        rpm::BuildConfig::v4()
+            .compression(rpm::CompressionType::Xz)
+            .source_date(SOURCE_DATE_EPOCH),
+    );
     let mut names = BTreeSet::new();
     for r in meta.get_requires().unwrap() {
         if !r.name.starts_with("rpmlib(") && !r.name.starts_with("config(") {
@@ -145,18 +175,39 @@ fn build_base(outpost: &Path, out: &Path, key: Option<&OpenPgpKey>) {
 /// entries with equal dates.
 fn build_odd(out: &Path, key: &OpenPgpKey) {
     use rpm::{Dependency as D, DependencyFlags as F, FileOptions as O};
-    let dep = |name: &str, flags: F, version: &str| D { name: name.into(), flags, version: version.into() };
-    let mut b = rpm::PackageBuilder::new("odd-pkg", "1.0", "MIT & (Apache-2.0 or <GPL>)", "noarch", "Odd <summary> & \"quotes\" 'apos'");
+    let dep = |name: &str, flags: F, version: &str| D {
+        name: name.into(),
+        flags,
+        version: version.into(),
+    };
+    let mut b = rpm::PackageBuilder::new(
+        "odd-pkg",
+        "1.0",
+        "MIT & (Apache-2.0 or <GPL>)",
+        "noarch",
+        "Odd <summary> & \"quotes\" 'apos'",
+    );
     b.release("2.el9")
         .epoch(3)
-        .using_config(rpm::BuildConfig::v4().compression(rpm::CompressionType::Xz).source_date(SOURCE_DATE_EPOCH))
+        .using_config(
+            rpm::BuildConfig::v4()
+                .compression(rpm::CompressionType::Xz)
+                .source_date(SOURCE_DATE_EPOCH),
+        )
         .description("Ünïcödé description\nsecond line\twith tab <b>&amp;</b> \"q\" 'a'\n")
         .group("Odd/Group & <stuff>")
         .build_host("host.example");
-    for (path, body) in [("/usr/sbin/odd", "#!/bin/sh\n"), ("/usr/lib/sendmail", "x"), ("/usr/share/odd/a&b <c>.txt", "y"), ("/usr/share/odd/data", "z")] {
-        b.with_file_contents(body.as_bytes().to_vec(), O::new(path).permissions(0o755)).unwrap();
+    for (path, body) in [
+        ("/usr/sbin/odd", "#!/bin/sh\n"),
+        ("/usr/lib/sendmail", "x"),
+        ("/usr/share/odd/a&b <c>.txt", "y"),
+        ("/usr/share/odd/data", "z"),
+    ] {
+        b.with_file_contents(body.as_bytes().to_vec(), O::new(path).permissions(0o755))
+            .unwrap();
     }
-    b.with_file_contents(b"conf".to_vec(), O::new("/etc/odd.conf").config().noreplace()).unwrap();
+    b.with_file_contents(b"conf".to_vec(), O::new("/etc/odd.conf").config().noreplace())
+        .unwrap();
     b.with_ghost(O::ghost("/etc/odd.ghost").permissions(0o644)).unwrap();
     b.with_ghost(O::ghost_dir("/var/lib/odd-ghost-dir")).unwrap();
     b.with_dir_entry(O::dir("/etc/odd.d").permissions(0o755)).unwrap();
@@ -192,7 +243,11 @@ fn build_odd(out: &Path, key: &OpenPgpKey) {
     for i in 0..12u32 {
         // Newest first, as rpmbuild stores them; pairs share a date.
         let date = SOURCE_DATE_EPOCH - (i / 2) * 86_400;
-        b.add_changelog_entry(format!("Jöhn <j@example.com>\t - 1.0-{i}   "), format!("- change {i} <x> & \"y\"\n- ü"), date);
+        b.add_changelog_entry(
+            format!("Jöhn <j@example.com>\t - 1.0-{i}   "),
+            format!("- change {i} <x> & \"y\"\n- ü"),
+            date,
+        );
     }
     b.build_and_sign(key.rpm_signer().unwrap()).unwrap().write_file(out).unwrap();
 }
@@ -205,7 +260,11 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[track_caller]
@@ -237,7 +296,11 @@ fn sha256(bytes: &[u8]) -> String {
 /// The data file of `kind` that repomd.xml names, decompressed.
 fn data_file(repo: &Path, kind: &str) -> String {
     let repomd = parse_xml(&std::fs::read_to_string(repo.join("repodata/repomd.xml")).unwrap());
-    let data = repomd.children.iter().find(|d| d.name == "data" && d.attrs["type"] == kind).unwrap_or_else(|| panic!("no {kind} in repomd.xml"));
+    let data = repomd
+        .children
+        .iter()
+        .find(|d| d.name == "data" && d.attrs["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in repomd.xml"));
     gunzip(&std::fs::read(repo.join(&data.child("location").attrs["href"])).unwrap())
 }
 
@@ -257,7 +320,10 @@ struct Node {
 impl Node {
     #[track_caller]
     fn child(&self, name: &str) -> &Node {
-        self.children.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("<{}> has no <{name}>", self.name))
+        self.children
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("<{}> has no <{name}>", self.name))
     }
 }
 
@@ -271,7 +337,11 @@ fn parse_xml(doc: &str) -> Node {
     p.skip_ws();
     let root = p.element();
     p.skip_ws();
-    assert!(p.rest().is_empty(), "trailing content after the root element: {:?}", &p.rest()[..p.rest().len().min(40)]);
+    assert!(
+        p.rest().is_empty(),
+        "trailing content after the root element: {:?}",
+        &p.rest()[..p.rest().len().min(40)]
+    );
     root
 }
 
@@ -290,21 +360,34 @@ impl XmlReader<'_> {
     }
 
     fn take_until(&mut self, stop: impl Fn(char) -> bool) -> String {
-        let n = self.rest().find(stop).unwrap_or_else(|| panic!("unexpected end of XML at byte {}", self.i));
+        let n = self
+            .rest()
+            .find(stop)
+            .unwrap_or_else(|| panic!("unexpected end of XML at byte {}", self.i));
         let t = self.rest()[..n].to_string();
         self.i += n;
         t
     }
 
     fn expect(&mut self, what: &str) {
-        assert!(self.rest().starts_with(what), "expected {what:?} at byte {}: {:?}", self.i, &self.rest()[..self.rest().len().min(40)]);
+        assert!(
+            self.rest().starts_with(what),
+            "expected {what:?} at byte {}: {:?}",
+            self.i,
+            &self.rest()[..self.rest().len().min(40)]
+        );
         self.i += what.len();
     }
 
     fn element(&mut self) -> Node {
         self.expect("<");
         let name = self.take_until(|c: char| c.is_whitespace() || c == '/' || c == '>');
-        let mut node = Node { name, attrs: BTreeMap::new(), text: String::new(), children: Vec::new() };
+        let mut node = Node {
+            name,
+            attrs: BTreeMap::new(),
+            text: String::new(),
+            children: Vec::new(),
+        };
         loop {
             self.skip_ws();
             if self.rest().starts_with("/>") {
@@ -320,7 +403,10 @@ impl XmlReader<'_> {
             // Literal whitespace in an attribute reads as a space.
             let raw = self.take_until(|c| c == '"').replace(['\t', '\n'], " ");
             self.expect("\"");
-            assert!(node.attrs.insert(key.clone(), decode(&raw)).is_none(), "duplicate attribute {key}");
+            assert!(
+                node.attrs.insert(key.clone(), decode(&raw)).is_none(),
+                "duplicate attribute {key}"
+            );
         }
         loop {
             if self.rest().starts_with("</") {
@@ -351,7 +437,10 @@ fn decode(s: &str) -> String {
     let mut rest = s;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
-        let semi = rest[amp..].find(';').unwrap_or_else(|| panic!("unterminated entity in {s:?}")) + amp;
+        let semi = rest[amp..]
+            .find(';')
+            .unwrap_or_else(|| panic!("unterminated entity in {s:?}"))
+            + amp;
         let ent = &rest[amp + 1..semi];
         let c = match ent {
             "lt" => '<',
@@ -374,7 +463,10 @@ fn decode(s: &str) -> String {
 fn first_difference(a: &Node, b: &Node, path: &str) -> Option<String> {
     let here = format!("{path}/{}", a.name);
     if a.name != b.name || a.attrs != b.attrs || a.text != b.text {
-        return Some(format!("{here}:\n  ours:        {:?} {:?} {:?}\n  createrepo_c: {:?} {:?} {:?}", a.name, a.attrs, a.text, b.name, b.attrs, b.text));
+        return Some(format!(
+            "{here}:\n  ours:        {:?} {:?} {:?}\n  createrepo_c: {:?} {:?} {:?}",
+            a.name, a.attrs, a.text, b.name, b.attrs, b.text
+        ));
     }
     for (i, (x, y)) in a.children.iter().zip(&b.children).enumerate() {
         if let Some(d) = first_difference(x, y, &format!("{here}[{i}]")) {
@@ -382,8 +474,17 @@ fn first_difference(a: &Node, b: &Node, path: &str) -> Option<String> {
         }
     }
     (a.children.len() != b.children.len()).then(|| {
-        let names = |n: &Node| n.children.iter().map(|c| format!("{}{:?}", c.name, c.attrs.get("name").or(Some(&c.text)))).collect::<Vec<_>>();
-        format!("{here}: children differ\n  ours:         {:?}\n  createrepo_c: {:?}", names(a), names(b))
+        let names = |n: &Node| {
+            n.children
+                .iter()
+                .map(|c| format!("{}{:?}", c.name, c.attrs.get("name").or(Some(&c.text))))
+                .collect::<Vec<_>>()
+        };
+        format!(
+            "{here}: children differ\n  ours:         {:?}\n  createrepo_c: {:?}",
+            names(a),
+            names(b)
+        )
     })
 }
 
@@ -393,7 +494,11 @@ fn packages_by_id(doc: &Node) -> BTreeMap<String, Node> {
     doc.children
         .iter()
         .map(|p| {
-            let id = p.attrs.get("pkgid").cloned().unwrap_or_else(|| p.child("location").attrs["href"].clone());
+            let id = p
+                .attrs
+                .get("pkgid")
+                .cloned()
+                .unwrap_or_else(|| p.child("location").attrs["href"].clone());
             (id, p.clone())
         })
         .collect()
@@ -409,7 +514,10 @@ fn repomd_signature_verifies_with_gpgv_and_gpg_and_tampering_fails() {
     let repo = tmp.path().join("repo");
     publish_to(&repo, &[&f.outpost_old, &f.base], DATE).unwrap();
     let repodata = repo.join("repodata");
-    assert_eq!(std::fs::read_to_string(repodata.join("repomd.xml.key")).unwrap(), f.key.public_key_armored());
+    assert_eq!(
+        std::fs::read_to_string(repodata.join("repomd.xml.key")).unwrap(),
+        f.key.public_key_armored()
+    );
 
     let gnupg = tmp.path().join("gnupg");
     std::fs::create_dir(&gnupg).unwrap();
@@ -419,16 +527,35 @@ fn repomd_signature_verifies_with_gpgv_and_gpg_and_tampering_fails() {
         c
     };
     let keyring = tmp.path().join("repo-key.gpg");
-    ok(gpg().arg("--yes").arg("--output").arg(&keyring).arg("--dearmor").arg(repodata.join("repomd.xml.key")));
-    let gpgv = |data: &Path| run(Command::new("gpgv").env("LC_ALL", "C").arg("--keyring").arg(&keyring).arg(repodata.join("repomd.xml.asc")).arg(data));
+    ok(gpg()
+        .arg("--yes")
+        .arg("--output")
+        .arg(&keyring)
+        .arg("--dearmor")
+        .arg(repodata.join("repomd.xml.key")));
+    let gpgv = |data: &Path| {
+        run(Command::new("gpgv")
+            .env("LC_ALL", "C")
+            .arg("--keyring")
+            .arg(&keyring)
+            .arg(repodata.join("repomd.xml.asc"))
+            .arg(data))
+    };
 
     let good = gpgv(&repodata.join("repomd.xml"));
     assert!(good.status.success(), "gpgv rejected our repomd.xml.asc:\n{}", text(&good));
     assert!(text(&good).contains("Good signature"), "{}", text(&good));
 
     ok(gpg().arg("--import").arg(repodata.join("repomd.xml.key")));
-    let verify = run(gpg().arg("--verify").arg(repodata.join("repomd.xml.asc")).arg(repodata.join("repomd.xml")));
-    assert!(verify.status.success() && text(&verify).contains("Good signature"), "gpg --verify:\n{}", text(&verify));
+    let verify = run(gpg()
+        .arg("--verify")
+        .arg(repodata.join("repomd.xml.asc"))
+        .arg(repodata.join("repomd.xml")));
+    assert!(
+        verify.status.success() && text(&verify).contains("Good signature"),
+        "gpg --verify:\n{}",
+        text(&verify)
+    );
 
     // One byte changed: the revision.
     let mut bytes = std::fs::read(repodata.join("repomd.xml")).unwrap();
@@ -437,7 +564,11 @@ fn repomd_signature_verifies_with_gpgv_and_gpg_and_tampering_fails() {
     let altered = tmp.path().join("repomd-altered.xml");
     std::fs::write(&altered, &bytes).unwrap();
     let bad = gpgv(&altered);
-    assert!(!bad.status.success() && text(&bad).contains("BAD signature"), "gpgv accepted an altered repomd.xml:\n{}", text(&bad));
+    assert!(
+        !bad.status.success() && text(&bad).contains("BAD signature"),
+        "gpgv accepted an altered repomd.xml:\n{}",
+        text(&bad)
+    );
 }
 
 #[test]
@@ -450,7 +581,12 @@ fn repomd_checksums_sizes_and_dates_match_the_files() {
     let repomd = parse_xml(&std::fs::read_to_string(repo.join("repodata/repomd.xml")).unwrap());
     assert_eq!(repomd.attrs["xmlns"], "http://linux.duke.edu/metadata/repo");
     assert_eq!(repomd.child("revision").text, DATE.to_string());
-    let kinds: Vec<&str> = repomd.children.iter().filter(|c| c.name == "data").map(|d| d.attrs["type"].as_str()).collect();
+    let kinds: Vec<&str> = repomd
+        .children
+        .iter()
+        .filter(|c| c.name == "data")
+        .map(|d| d.attrs["type"].as_str())
+        .collect();
     assert_eq!(kinds, ["primary", "filelists", "other"]);
     for data in repomd.children.iter().filter(|c| c.name == "data") {
         let kind = &data.attrs["type"];
@@ -459,7 +595,11 @@ fn repomd_checksums_sizes_and_dates_match_the_files() {
         let open = gunzip(&gz);
         assert_eq!(data.child("checksum").attrs["type"], "sha256");
         assert_eq!(data.child("checksum").text, sha256(&gz), "{kind}: checksum");
-        assert_eq!(data.child("open-checksum").text, sha256(open.as_bytes()), "{kind}: open-checksum");
+        assert_eq!(
+            data.child("open-checksum").text,
+            sha256(open.as_bytes()),
+            "{kind}: open-checksum"
+        );
         assert_eq!(data.child("size").text, gz.len().to_string(), "{kind}: size");
         assert_eq!(data.child("open-size").text, open.len().to_string(), "{kind}: open-size");
         assert_eq!(data.child("timestamp").text, DATE.to_string(), "{kind}: timestamp");
@@ -490,7 +630,12 @@ fn metadata_matches_createrepo_c_for_the_same_packages() {
         let dst = theirs.join("packages").join(src.file_name().unwrap());
         std::fs::copy(&src, &dst).unwrap();
         let mtime = std::fs::metadata(&src).unwrap().modified().unwrap();
-        std::fs::File::options().write(true).open(&dst).unwrap().set_modified(mtime).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&dst)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
     }
     ok(Command::new("createrepo_c").args(["--quiet", "--no-database"]).arg(&theirs));
 
@@ -498,7 +643,11 @@ fn metadata_matches_createrepo_c_for_the_same_packages() {
         let (a, b) = (parse_xml(&data_file(&ours, kind)), parse_xml(&data_file(&theirs, kind)));
         assert_eq!((&a.name, &a.attrs), (&b.name, &b.attrs), "{kind}: root element");
         let (a, b) = (packages_by_id(&a), packages_by_id(&b));
-        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{kind}: package set");
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{kind}: package set"
+        );
         assert_eq!(a.len(), 4);
         for (id, pa) in &a {
             if let Some(d) = first_difference(pa, &b[id], "") {
@@ -520,7 +669,15 @@ fn metadata_matches_createrepo_c_for_the_same_packages() {
         assert!(primary.contains(needle), "primary.xml lacks {needle}");
     }
     assert!(!primary.contains("rpmlib(") && !primary.contains("GLIBC_2.17") && !primary.contains("name=\"bar\""));
-    assert_eq!(parse_xml(&data_file(&ours, "other")).children.iter().map(|p| p.children.len() - 1).max(), Some(10), "changelog limit");
+    assert_eq!(
+        parse_xml(&data_file(&ours, "other"))
+            .children
+            .iter()
+            .map(|p| p.children.len() - 1)
+            .max(),
+        Some(10),
+        "changelog limit"
+    );
 }
 
 #[test]
@@ -534,9 +691,16 @@ fn dnf_reads_the_signed_repository() {
 
     let listed = dnf.ok(&["repoquery", "--qf", "%{name}-%{evr}.%{arch}", "outpost"]);
     let listed: BTreeSet<&str> = listed.lines().filter(|l| l.starts_with("outpost-")).collect();
-    assert_eq!(listed, BTreeSet::from(["outpost-2.1.0-1.x86_64", "outpost-2.2.0-1.x86_64"]), "dnf repoquery");
+    assert_eq!(
+        listed,
+        BTreeSet::from(["outpost-2.1.0-1.x86_64", "outpost-2.2.0-1.x86_64"]),
+        "dnf repoquery"
+    );
     let dups = dnf.ok(&["list", "--showduplicates", "--available", "outpost"]);
-    assert!(dups.contains("2.1.0-1") && dups.contains("2.2.0-1"), "dnf list --showduplicates:\n{dups}");
+    assert!(
+        dups.contains("2.1.0-1") && dups.contains("2.2.0-1"),
+        "dnf list --showduplicates:\n{dups}"
+    );
 
     // The file-less test-base installs even into an empty root: a real
     // transaction, with the package signature checked.
@@ -547,16 +711,30 @@ fn dnf_reads_the_signed_repository() {
     let altered = tmp.path().join("altered");
     copy_tree(&repo, &altered);
     let repomd = altered.join("repodata/repomd.xml");
-    std::fs::write(&repomd, std::fs::read_to_string(&repomd).unwrap().replacen("<revision>", "<revision>9", 1)).unwrap();
+    std::fs::write(
+        &repomd,
+        std::fs::read_to_string(&repomd)
+            .unwrap()
+            .replacen("<revision>", "<revision>9", 1),
+    )
+    .unwrap();
     let out = Dnf::new(tmp.path(), "root-altered", &altered).run(&["repoquery", "outpost"]);
-    assert!(!out.status.success() && text(&out).contains("Bad GPG signature"), "dnf accepted an altered repomd.xml:\n{}", text(&out));
+    assert!(
+        !out.status.success() && text(&out).contains("Bad GPG signature"),
+        "dnf accepted an altered repomd.xml:\n{}",
+        text(&out)
+    );
 
     // No signature at all.
     let unsigned_md = tmp.path().join("no-asc");
     copy_tree(&repo, &unsigned_md);
     std::fs::remove_file(unsigned_md.join("repodata/repomd.xml.asc")).unwrap();
     let out = Dnf::new(tmp.path(), "root-no-asc", &unsigned_md).run(&["repoquery", "outpost"]);
-    assert!(!out.status.success() && text(&out).contains("GPG signature is not available"), "dnf accepted a repo without repomd.xml.asc:\n{}", text(&out));
+    assert!(
+        !out.status.success() && text(&out).contains("GPG signature is not available"),
+        "dnf accepted a repo without repomd.xml.asc:\n{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -566,7 +744,11 @@ fn dnf_refuses_an_unsigned_package() {
     let repo = tmp.path().join("repo");
     publish_to(&repo, &[&f.base_unsigned], DATE).unwrap();
     let out = Dnf::new(tmp.path(), "root", &repo).run(&["install", "test-base"]);
-    assert!(!out.status.success() && text(&out).contains("is not signed"), "dnf installed an unsigned package:\n{}", text(&out));
+    assert!(
+        !out.status.success() && text(&out).contains("is not signed"),
+        "dnf installed an unsigned package:\n{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -577,7 +759,16 @@ fn published_files_never_change() {
     let first = publish_to(&repo, &[&f.outpost_old], DATE).unwrap();
     assert_eq!(first.added, [PathBuf::from("packages/outpost-2.1.0-1.x86_64.rpm")]);
     let snapshot = |dir: &Path| -> BTreeMap<String, Vec<u8>> {
-        std::fs::read_dir(dir.join("repodata")).unwrap().map(|e| e.unwrap().path()).map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(p).unwrap())).collect()
+        std::fs::read_dir(dir.join("repodata"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(p).unwrap(),
+                )
+            })
+            .collect()
     };
     let before = snapshot(&repo);
 
@@ -585,8 +776,17 @@ fn published_files_never_change() {
     let again = publish_to(&repo, &[&f.outpost_old], DATE).unwrap();
     assert!(again.added.is_empty());
     let republished = snapshot(&repo);
-    let without_sig = |m: &BTreeMap<String, Vec<u8>>| m.iter().filter(|(k, _)| *k != "repomd.xml.asc").map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>();
-    assert_eq!(without_sig(&before), without_sig(&republished), "republishing the same package changed the metadata");
+    let without_sig = |m: &BTreeMap<String, Vec<u8>>| {
+        m.iter()
+            .filter(|(k, _)| *k != "repomd.xml.asc")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        without_sig(&before),
+        without_sig(&republished),
+        "republishing the same package changed the metadata"
+    );
 
     // Different bytes under a published name: refused, and nothing changes.
     let impostor_dir = tmp.path().join("impostor");
@@ -602,16 +802,34 @@ fn published_files_never_change() {
         other => panic!("expected RepoError::Package, got {other}"),
     }
     assert!(snapshot(&repo) == republished, "a refused publish changed repodata/");
-    assert_eq!(std::fs::read(repo.join("packages/outpost-2.1.0-1.x86_64.rpm")).unwrap(), std::fs::read(&f.outpost_old).unwrap());
+    assert_eq!(
+        std::fs::read(repo.join("packages/outpost-2.1.0-1.x86_64.rpm")).unwrap(),
+        std::fs::read(&f.outpost_old).unwrap()
+    );
 
     // A later version joins; the older stays listed and stale data files go.
     let old_files: BTreeSet<String> = snapshot(&repo).into_keys().collect();
     publish_to(&repo, &[&f.outpost_new], DATE + 10).unwrap();
     let new_files: BTreeSet<String> = snapshot(&repo).into_keys().collect();
-    assert_eq!(new_files.len(), 6, "three data files plus repomd.xml, .asc and .key: {new_files:?}");
-    assert_eq!(old_files.intersection(&new_files).count(), 3, "old data files left behind: {old_files:?} -> {new_files:?}");
-    let hrefs: Vec<String> = parse_xml(&data_file(&repo, "primary")).children.iter().map(|p| p.child("location").attrs["href"].clone()).collect();
-    assert_eq!(hrefs, ["packages/outpost-2.1.0-1.x86_64.rpm", "packages/outpost-2.2.0-1.x86_64.rpm"]);
+    assert_eq!(
+        new_files.len(),
+        6,
+        "three data files plus repomd.xml, .asc and .key: {new_files:?}"
+    );
+    assert_eq!(
+        old_files.intersection(&new_files).count(),
+        3,
+        "old data files left behind: {old_files:?} -> {new_files:?}"
+    );
+    let hrefs: Vec<String> = parse_xml(&data_file(&repo, "primary"))
+        .children
+        .iter()
+        .map(|p| p.child("location").attrs["href"].clone())
+        .collect();
+    assert_eq!(
+        hrefs,
+        ["packages/outpost-2.1.0-1.x86_64.rpm", "packages/outpost-2.2.0-1.x86_64.rpm"]
+    );
 }
 
 #[test]
@@ -622,7 +840,11 @@ fn output_is_deterministic() {
     publish_to(&a, &[&f.outpost_old, &f.odd], DATE).unwrap();
     publish_to(&b, &[&f.odd, &f.outpost_old], DATE).unwrap();
     for name in ["repomd.xml", "repomd.xml.key"] {
-        assert_eq!(std::fs::read(a.join("repodata").join(name)).unwrap(), std::fs::read(b.join("repodata").join(name)).unwrap(), "{name}");
+        assert_eq!(
+            std::fs::read(a.join("repodata").join(name)).unwrap(),
+            std::fs::read(b.join("repodata").join(name)).unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -634,12 +856,20 @@ fn a_file_that_is_not_an_rpm_is_refused_by_name() {
     let repo = tmp.path().join("repo");
     let err = publish_to(&repo, &[&fixture().base, &bogus], DATE).expect_err("a text file was published");
     let msg = err.to_string();
-    assert!(msg.contains(&bogus.display().to_string()) && msg.contains("not an rpm"), "{msg}");
-    assert!(!repo.join("packages").exists() || std::fs::read_dir(repo.join("packages")).unwrap().next().is_none(), "a bad input must not leave a partial pool");
+    assert!(
+        msg.contains(&bogus.display().to_string()) && msg.contains("not an rpm"),
+        "{msg}"
+    );
+    assert!(
+        !repo.join("packages").exists() || std::fs::read_dir(repo.join("packages")).unwrap().next().is_none(),
+        "a bad input must not leave a partial pool"
+    );
 
     let wrong_name = tmp.path().join("package.txt");
     std::fs::copy(&fixture().base, &wrong_name).unwrap();
-    let msg = publish_to(&repo, &[&wrong_name], DATE).expect_err("a .txt was published").to_string();
+    let msg = publish_to(&repo, &[&wrong_name], DATE)
+        .expect_err("a .txt was published")
+        .to_string();
     assert!(msg.contains("package.txt") && msg.contains(".rpm"), "{msg}");
 }
 

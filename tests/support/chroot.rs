@@ -13,7 +13,11 @@ pub fn tarball() -> PathBuf {
         None => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/omnipack"),
     };
     let p = std::env::var_os("OUTPOST_TEST_CHROOT_TAR").map_or_else(|| cache.join("bookworm-minbase.tar"), PathBuf::from);
-    assert!(p.is_file(), "{} is missing: run scripts/prepare-chroot (scripts/test does)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/prepare-chroot (scripts/test does)",
+        p.display()
+    );
     p
 }
 
@@ -25,7 +29,10 @@ const PATH: &str = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 
 impl Root {
     pub fn new() -> Root {
-        let dir = tempfile::Builder::new().prefix("root-").tempdir_in(crate::fixtures_dir()).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("root-")
+            .tempdir_in(crate::fixtures_dir())
+            .unwrap();
         ok(Command::new("tar").arg("-C").arg(dir.path()).arg("-xf").arg(tarball()));
         Root { dir }
     }
@@ -42,7 +49,12 @@ impl Root {
     /// Runs `args` inside the root with a clean environment plus `env`.
     pub fn exec(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut cmd = Command::new("chroot");
-        cmd.arg(self.path()).arg("/usr/bin/env").arg("-i").arg(PATH).arg("DEBIAN_FRONTEND=noninteractive").arg("LC_ALL=C");
+        cmd.arg(self.path())
+            .arg("/usr/bin/env")
+            .arg("-i")
+            .arg(PATH)
+            .arg("DEBIAN_FRONTEND=noninteractive")
+            .arg("LC_ALL=C");
         for (k, v) in env {
             cmd.arg(format!("{k}={v}"));
         }

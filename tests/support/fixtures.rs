@@ -26,10 +26,19 @@ fn build_from(manifest: &Path, name: &str) -> PathBuf {
     let dir = fixtures_dir().join(name);
     let _lock = lock(name);
     let stamp = dir.join("release.json");
-    let newest = [omnipack(), agent(), manifest.to_path_buf()].iter().map(|p| mtime(p)).max().unwrap();
+    let newest = [omnipack(), agent(), manifest.to_path_buf()]
+        .iter()
+        .map(|p| mtime(p))
+        .max()
+        .unwrap();
     if mtime(&stamp) < newest {
         let out = omnipack_build(&dir, &["--manifest", manifest.to_str().unwrap()]);
-        assert!(out.status.success(), "omnipack build --manifest {}:\n{}", manifest.display(), text(&out));
+        assert!(
+            out.status.success(),
+            "omnipack build --manifest {}:\n{}",
+            manifest.display(),
+            text(&out)
+        );
     }
     dir
 }
@@ -45,7 +54,10 @@ pub fn builds() -> Builds {
     Builds {
         current: dist(),
         previous: build_from(&previous_manifest(), "dist-previous"),
-        legacy_platform: build_from(&workspace_root().join("tests/legacy/platform-agent.toml"), "dist-legacy-platform"),
+        legacy_platform: build_from(
+            &workspace_root().join("tests/legacy/platform-agent.toml"),
+            "dist-legacy-platform",
+        ),
         legacy_wakeup: build_from(&workspace_root().join("tests/legacy/wakeup.toml"), "dist-legacy-wakeup"),
     }
 }
@@ -57,7 +69,11 @@ pub fn repo() -> PathBuf {
     let dir = fixtures_dir().join("repo");
     let _lock = lock("repo");
     let stamp = dir.join(".published");
-    let newest = [&b.current, &b.previous, &b.legacy_platform, &b.legacy_wakeup].iter().map(|d| mtime(&d.join("release.json"))).max().unwrap();
+    let newest = [&b.current, &b.previous, &b.legacy_platform, &b.legacy_wakeup]
+        .iter()
+        .map(|d| mtime(&d.join("release.json")))
+        .max()
+        .unwrap();
     if mtime(&stamp) < newest {
         let _ = std::fs::remove_dir_all(&dir);
         for from in [&b.legacy_platform, &b.legacy_wakeup, &b.previous, &b.current] {
@@ -69,7 +85,12 @@ pub fn repo() -> PathBuf {
                 .arg(from)
                 .arg("--repo-dir")
                 .arg(&dir));
-            assert!(out.status.success(), "omnipack publish --from {}:\n{}", from.display(), text(&out));
+            assert!(
+                out.status.success(),
+                "omnipack publish --from {}:\n{}",
+                from.display(),
+                text(&out)
+            );
         }
         std::fs::write(&stamp, "").unwrap();
     }
@@ -102,7 +123,10 @@ pub fn base_repo() -> PathBuf {
     }
     provides.insert("/bin/sh".into());
     let mut builder = rpm::PackageBuilder::new("test-base", "1.0", "MIT", "noarch", "operating system stand-in for tests");
-    builder.using_config(rpm::BuildConfig::v4().source_date(1_700_000_000u32)).release("1").description("Provides what the OS would.");
+    builder
+        .using_config(rpm::BuildConfig::v4().source_date(1_700_000_000u32))
+        .release("1")
+        .description("Provides what the OS would.");
     for p in &provides {
         builder.provides(rpm::Dependency::any(p));
     }

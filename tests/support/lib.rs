@@ -17,7 +17,10 @@ pub const SOURCE_DATE_EPOCH: &str = "1700000000";
 /// `target/<profile>` of the running test binary (`target/debug/deps/x` -> `target/debug`).
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
 }
 
 pub fn workspace_root() -> PathBuf {
@@ -26,7 +29,11 @@ pub fn workspace_root() -> PathBuf {
 
 fn binary(name: &str) -> PathBuf {
     let p = profile_dir().join(name);
-    assert!(p.is_file(), "{} is missing: build it first (`cargo build --workspace --bins`, as scripts/test does)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: build it first (`cargo build --workspace --bins`, as scripts/test does)",
+        p.display()
+    );
     p
 }
 
@@ -54,16 +61,28 @@ pub fn run(cmd: &mut Command) -> Output {
 /// Runs `cmd` and panics with its output unless it exits 0.
 pub fn ok(cmd: &mut Command) -> String {
     let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 pub fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 pub fn mtime(p: &Path) -> SystemTime {
-    std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
+    std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// The agent stripped, as the release profile ships it (the
@@ -124,8 +143,16 @@ pub struct Artifact {
 /// The artifact of `format` listed in `dir/release.json`.
 pub fn artifact(dir: &Path, format: &str) -> Artifact {
     let release: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("release.json")).unwrap()).unwrap();
-    let a = release["artifacts"].as_array().unwrap().iter().find(|a| a["format"] == format).unwrap_or_else(|| panic!("no {format} in release.json"));
-    Artifact { path: dir.join(a["path"].as_str().unwrap()), json: a.clone() }
+    let a = release["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["format"] == format)
+        .unwrap_or_else(|| panic!("no {format} in release.json"));
+    Artifact {
+        path: dir.join(a["path"].as_str().unwrap()),
+        json: a.clone(),
+    }
 }
 
 /// Where omnipack keeps its throwaway test keys: `<target>/omnipack-test-keys`.

@@ -18,7 +18,11 @@ pub struct Scenario {
 
 impl Scenario {
     pub fn new(name: &'static str, root: Root) -> Scenario {
-        Scenario { name, root, step: RefCell::new("set-up".into()) }
+        Scenario {
+            name,
+            root,
+            step: RefCell::new("set-up".into()),
+        }
     }
 
     pub fn step(&self, s: &str) {
@@ -98,13 +102,17 @@ impl Scenario {
     pub fn setting(&self, name: &str, value: &str, source: &str) {
         let out = self.root.exec(&[], &["outpost-agent", "config", "show", "--json"]);
         let t = self.ok(out.clone(), "outpost-agent config show");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| self.fail(format!("config show --json: {e}: {t}")));
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| self.fail(format!("config show --json: {e}: {t}")));
         let Some(s) = v["settings"].as_array().and_then(|a| a.iter().find(|s| s["name"] == name)) else {
             self.fail(format!("config show has no setting {name}"));
         };
         let got = (s["value"].as_str().unwrap_or(""), s["source"].as_str().unwrap_or(""));
         if got != (value, source) {
-            self.fail(format!("setting {name}: config show reports {:?} from {}, expected {value:?} from {source}", got.0, got.1));
+            self.fail(format!(
+                "setting {name}: config show reports {:?} from {}, expected {value:?} from {source}",
+                got.0, got.1
+            ));
         }
     }
 

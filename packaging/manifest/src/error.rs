@@ -13,7 +13,12 @@ pub struct ManifestError {
 
 impl ManifestError {
     pub fn new(file: &str, key: impl Into<String>, reason: impl Into<String>) -> Self {
-        ManifestError { file: file.to_string(), line: None, key: key.into(), reason: reason.into() }
+        ManifestError {
+            file: file.to_string(),
+            line: None,
+            key: key.into(),
+            reason: reason.into(),
+        }
     }
 }
 

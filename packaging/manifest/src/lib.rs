@@ -8,14 +8,13 @@ mod error;
 mod manifest;
 mod platform;
 mod raw;
-pub mod settings_file;
 mod setting;
+pub mod settings_file;
 mod validate;
 
 pub use error::ManifestError;
 pub use manifest::{
-    Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product,
-    Service, AGENT_FEATURES,
+    Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Service, AGENT_FEATURES,
 };
 pub use platform::Platform;
 pub use setting::{Setting, SettingType};

@@ -126,8 +126,7 @@ impl Manifest {
     /// Reads and validates the manifest at `path`. Errors name `path`.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ManifestError::new(&file, "", format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::new(&file, "", format!("cannot read: {e}")))?;
         Manifest::parse(&text, &file)
     }
 
@@ -176,9 +175,7 @@ impl Manifest {
         };
         if !setting.exists_on(platform) {
             let feature = setting.feature.as_deref().unwrap_or("?");
-            return Err(format!(
-                "belongs to feature `{feature}`, which does not exist on {platform}"
-            ));
+            return Err(format!("belongs to feature `{feature}`, which does not exist on {platform}"));
         }
         setting.kind.canonicalize(value, platform)
     }

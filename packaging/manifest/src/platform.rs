@@ -45,10 +45,7 @@ impl Platform {
         match self {
             Platform::Windows => {
                 let b = path.as_bytes();
-                let drive = b.len() >= 3
-                    && b[0].is_ascii_alphabetic()
-                    && b[1] == b':'
-                    && (b[2] == b'\\' || b[2] == b'/');
+                let drive = b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/');
                 let unc = path.starts_with("\\\\") && path.len() > 2;
                 drive || unc
             }

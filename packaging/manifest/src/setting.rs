@@ -6,10 +6,18 @@ use crate::Platform;
 /// that make sense for it, so "min on an enum" cannot be expressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettingType {
-    String { allow_empty: bool, max_length: usize },
+    String {
+        allow_empty: bool,
+        max_length: usize,
+    },
     Bool,
-    Integer { min: i64, max: i64 },
-    Enum { values: Vec<String> },
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    Enum {
+        values: Vec<String>,
+    },
     /// `host:port`, host a DNS name, IPv4 or bracketed IPv6; port 1-65535.
     HostPort,
     /// An absolute `https://` URL with a host.

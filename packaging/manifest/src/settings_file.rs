@@ -47,7 +47,11 @@ pub fn parse(text: &str) -> (Vec<Entry>, Vec<EntryError>) {
         if let Some(name) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
             in_other_section = !name.trim().eq_ignore_ascii_case(SECTION);
             if in_other_section {
-                errors.push(EntryError { line, key: None, reason: format!("unknown section `[{}]`; allowed: [{SECTION}]", name.trim()) });
+                errors.push(EntryError {
+                    line,
+                    key: None,
+                    reason: format!("unknown section `[{}]`; allowed: [{SECTION}]", name.trim()),
+                });
             }
             continue;
         }
@@ -58,12 +62,24 @@ pub fn parse(text: &str) -> (Vec<Entry>, Vec<EntryError>) {
             Some((k, v)) if !k.trim().is_empty() => {
                 let name = k.trim().to_string();
                 if let Some(prev) = entries.iter().find(|e: &&Entry| e.name == name) {
-                    errors.push(EntryError { line, key: Some(name), reason: format!("set twice (first on line {})", prev.line) });
+                    errors.push(EntryError {
+                        line,
+                        key: Some(name),
+                        reason: format!("set twice (first on line {})", prev.line),
+                    });
                     continue;
                 }
-                entries.push(Entry { name, value: v.trim().to_string(), line });
+                entries.push(Entry {
+                    name,
+                    value: v.trim().to_string(),
+                    line,
+                });
             }
-            _ => errors.push(EntryError { line, key: None, reason: format!("expected `Name=value`, found `{t}`") }),
+            _ => errors.push(EntryError {
+                line,
+                key: None,
+                reason: format!("expected `Name=value`, found `{t}`"),
+            }),
         }
     }
     (entries, errors)
@@ -77,7 +93,11 @@ pub fn check(manifest: &Manifest, platform: Platform, text: &str) -> Result<Vec<
     for e in entries {
         match manifest.check_setting(platform, &e.name, &e.value) {
             Ok(value) => ok.push(Entry { value, ..e }),
-            Err(reason) => errors.push(EntryError { line: e.line, key: Some(e.name), reason }),
+            Err(reason) => errors.push(EntryError {
+                line: e.line,
+                key: Some(e.name),
+                reason,
+            }),
         }
     }
     if errors.is_empty() {

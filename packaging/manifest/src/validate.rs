@@ -21,23 +21,83 @@ fn toml_error(e: &toml::de::Error, text: &str, file: &str, key: String) -> Manif
         let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
         (line, col)
     });
-    ManifestError { file: file.to_string(), line, key, reason: e.message().trim().to_string() }
+    ManifestError {
+        file: file.to_string(),
+        line,
+        key,
+        reason: e.message().trim().to_string(),
+    }
 }
 
 /// Uppercase properties the Windows Installer or msiexec already own.
 const RESERVED_MSI_PROPERTIES: &[&str] = &[
-    "ACTION", "ADDDEFAULT", "ADDLOCAL", "ADDSOURCE", "ADVERTISE", "ALLUSERS", "ARPAUTHORIZEDCDFPREFIX",
-    "ARPCOMMENTS", "ARPCONTACT", "ARPHELPLINK", "ARPHELPTELEPHONE", "ARPINSTALLLOCATION", "ARPNOMODIFY",
-    "ARPNOREMOVE", "ARPNOREPAIR", "ARPPRODUCTICON", "ARPREADME", "ARPSIZE", "ARPSYSTEMCOMPONENT",
-    "ARPURLINFOABOUT", "ARPURLUPDATEINFO", "COMPADDDEFAULT", "COMPADDLOCAL", "COMPADDSOURCE", "COMPANYNAME",
-    "DISABLEADVTSHORTCUTS", "DISABLEMEDIA", "DISABLEROLLBACK", "EXECUTEACTION", "EXECUTEMODE",
-    "FILEADDDEFAULT", "FILEADDLOCAL", "FILEADDSOURCE", "INSTALLLEVEL", "LIMITUI", "LOGACTION",
-    "MEDIAPACKAGEPATH", "MSIDISABLERMRESTART", "MSIFASTINSTALL", "MSIINSTANCEGUID", "MSINEWINSTANCE",
-    "MSINODISABLEMEDIA", "MSIPATCHREMOVE", "MSIRESTARTMANAGERCONTROL", "NOCOMPANYNAME", "NOUSERNAME",
-    "PATCH", "PATCHNEWPACKAGECODE", "PATCHNEWSUMMARYCOMMENTS", "PATCHNEWSUMMARYSUBJECT", "PIDKEY",
-    "PRIMARYFOLDER", "PROMPTROLLBACKCOST", "REBOOT", "REBOOTPROMPT", "REINSTALL", "REINSTALLMODE", "REMOVE",
-    "ROOTDRIVE", "SEQUENCE", "SHORTFILENAMES", "SOURCELIST", "TARGETDIR", "TRANSFORMS",
-    "TRANSFORMSATSOURCE", "TRANSFORMSSECURE", "USERNAME",
+    "ACTION",
+    "ADDDEFAULT",
+    "ADDLOCAL",
+    "ADDSOURCE",
+    "ADVERTISE",
+    "ALLUSERS",
+    "ARPAUTHORIZEDCDFPREFIX",
+    "ARPCOMMENTS",
+    "ARPCONTACT",
+    "ARPHELPLINK",
+    "ARPHELPTELEPHONE",
+    "ARPINSTALLLOCATION",
+    "ARPNOMODIFY",
+    "ARPNOREMOVE",
+    "ARPNOREPAIR",
+    "ARPPRODUCTICON",
+    "ARPREADME",
+    "ARPSIZE",
+    "ARPSYSTEMCOMPONENT",
+    "ARPURLINFOABOUT",
+    "ARPURLUPDATEINFO",
+    "COMPADDDEFAULT",
+    "COMPADDLOCAL",
+    "COMPADDSOURCE",
+    "COMPANYNAME",
+    "DISABLEADVTSHORTCUTS",
+    "DISABLEMEDIA",
+    "DISABLEROLLBACK",
+    "EXECUTEACTION",
+    "EXECUTEMODE",
+    "FILEADDDEFAULT",
+    "FILEADDLOCAL",
+    "FILEADDSOURCE",
+    "INSTALLLEVEL",
+    "LIMITUI",
+    "LOGACTION",
+    "MEDIAPACKAGEPATH",
+    "MSIDISABLERMRESTART",
+    "MSIFASTINSTALL",
+    "MSIINSTANCEGUID",
+    "MSINEWINSTANCE",
+    "MSINODISABLEMEDIA",
+    "MSIPATCHREMOVE",
+    "MSIRESTARTMANAGERCONTROL",
+    "NOCOMPANYNAME",
+    "NOUSERNAME",
+    "PATCH",
+    "PATCHNEWPACKAGECODE",
+    "PATCHNEWSUMMARYCOMMENTS",
+    "PATCHNEWSUMMARYSUBJECT",
+    "PIDKEY",
+    "PRIMARYFOLDER",
+    "PROMPTROLLBACKCOST",
+    "REBOOT",
+    "REBOOTPROMPT",
+    "REINSTALL",
+    "REINSTALLMODE",
+    "REMOVE",
+    "ROOTDRIVE",
+    "SEQUENCE",
+    "SHORTFILENAMES",
+    "SOURCELIST",
+    "TARGETDIR",
+    "TRANSFORMS",
+    "TRANSFORMSATSOURCE",
+    "TRANSFORMSSECURE",
+    "USERNAME",
 ];
 
 struct Ctx<'a> {
@@ -60,9 +120,15 @@ fn check_guid(ctx: &Ctx, key: &str, s: &str) -> Result<String, ManifestError> {
     let groups: Vec<&str> = inner.split('-').collect();
     let lens = [8, 4, 4, 4, 12];
     let ok = groups.len() == 5
-        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
     if !ok {
-        return Err(ctx.err(key, format!("`{s}` is not a GUID; allowed: {{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}}")));
+        return Err(ctx.err(
+            key,
+            format!("`{s}` is not a GUID; allowed: {{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}}"),
+        ));
     }
     Ok(format!("{{{}}}", inner.to_ascii_uppercase()))
 }
@@ -70,19 +136,28 @@ fn check_guid(ctx: &Ctx, key: &str, s: &str) -> Result<String, ManifestError> {
 fn check_reverse_dns(ctx: &Ctx, key: &str, s: &str) -> Result<(), ManifestError> {
     let parts: Vec<&str> = s.split('.').collect();
     let ok = parts.len() >= 2
-        && parts.iter().all(|p| is_ident(p, |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-'));
+        && parts
+            .iter()
+            .all(|p| is_ident(p, |c| c.is_ascii_alphanumeric(), |c| c.is_ascii_alphanumeric() || c == '-'));
     if ok {
         Ok(())
     } else {
-        Err(ctx.err(key, format!("`{s}` is not a reverse-DNS identifier such as com.example.agent")))
+        Err(ctx.err(
+            key,
+            format!("`{s}` is not a reverse-DNS identifier such as com.example.agent"),
+        ))
     }
 }
 
 fn check_package_name(ctx: &Ctx, key: &str, s: &str) -> Result<(), ManifestError> {
     // The intersection of Debian's and RPM's rules, lower case only.
-    if s.len() >= 2 && is_ident(s, |c| c.is_ascii_lowercase() || c.is_ascii_digit(), |c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '+' | '.')
-    }) {
+    if s.len() >= 2
+        && is_ident(
+            s,
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '+' | '.'),
+        )
+    {
         Ok(())
     } else {
         Err(ctx.err(key, format!("`{s}` is not a package name; allowed: lower-case letters, digits, '-', '+', '.', starting with a letter or digit")))
@@ -95,13 +170,19 @@ fn check_version(ctx: &Ctx, key: &str, s: &str) -> Result<(), ManifestError> {
     let parts: Vec<&str> = s.split('.').collect();
     let limits = [255u32, 255, 65535];
     let ok = parts.len() == 3
-        && parts.iter().zip(limits).all(|(p, max)| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n <= max)
-        });
+        && parts
+            .iter()
+            .zip(limits)
+            .all(|(p, max)| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n <= max));
     if ok {
         Ok(())
     } else {
-        Err(ctx.err(key, format!("`{s}` is not major.minor.build with major, minor <= 255 and build <= 65535 (what MSI ProductVersion allows)")))
+        Err(ctx.err(
+            key,
+            format!(
+                "`{s}` is not major.minor.build with major, minor <= 255 and build <= 65535 (what MSI ProductVersion allows)"
+            ),
+        ))
     }
 }
 
@@ -115,7 +196,14 @@ pub(crate) fn validate(raw: RawManifest, file: &str) -> Result<Manifest, Manifes
     let shipped: BTreeSet<Platform> = features.iter().flat_map(|f| f.platforms.iter().copied()).collect();
     let layouts = validate_layouts(&ctx, raw.layout, &shipped)?;
     let legacy = validate_legacy(&ctx, raw.legacy, &settings, &product)?;
-    Ok(Manifest { product, features, settings, service, layouts, legacy })
+    Ok(Manifest {
+        product,
+        features,
+        settings,
+        service,
+        layouts,
+        legacy,
+    })
 }
 
 fn validate_product(ctx: &Ctx, mut p: Product) -> Result<Product, ManifestError> {
@@ -134,7 +222,11 @@ fn validate_product(ctx: &Ctx, mut p: Product) -> Result<Product, ManifestError>
     if !(p.maintainer.contains('<') && p.maintainer.ends_with('>')) {
         return Err(ctx.err("product.maintainer", "must be `Name <email>` (Debian's Maintainer field)"));
     }
-    for (key, v) in [("product.name", &p.name), ("product.vendor", &p.vendor), ("product.summary", &p.summary)] {
+    for (key, v) in [
+        ("product.name", &p.name),
+        ("product.vendor", &p.vendor),
+        ("product.summary", &p.summary),
+    ] {
         if v.trim().is_empty() || v.contains('\n') {
             return Err(ctx.err(key, "must be one non-empty line"));
         }
@@ -150,7 +242,10 @@ fn validate_features(ctx: &Ctx, raw: BTreeMap<String, RawFeature>) -> Result<Vec
         let key = |k: &str| format!("features.{id}.{k}");
         let Some((_, supported)) = AGENT_FEATURES.iter().find(|(known, _)| *known == id) else {
             let known: Vec<&str> = AGENT_FEATURES.iter().map(|(k, _)| *k).collect();
-            return Err(ctx.err(format!("features.{id}"), format!("the agent has no feature `{id}`; known: {}", known.join(", "))));
+            return Err(ctx.err(
+                format!("features.{id}"),
+                format!("the agent has no feature `{id}`; known: {}", known.join(", ")),
+            ));
         };
         if f.platforms.is_empty() {
             return Err(ctx.err(key("platforms"), "must name at least one platform"));
@@ -158,16 +253,28 @@ fn validate_features(ctx: &Ctx, raw: BTreeMap<String, RawFeature>) -> Result<Vec
         for p in &f.platforms {
             if !supported.contains(p) {
                 let list: Vec<&str> = supported.iter().map(|p| p.as_str()).collect();
-                return Err(ctx.err(key("platforms"), format!("feature `{id}` is not supported on {p}; it exists on: {}", list.join(", "))));
+                return Err(ctx.err(
+                    key("platforms"),
+                    format!("feature `{id}` is not supported on {p}; it exists on: {}", list.join(", ")),
+                ));
             }
         }
         let mut platforms = f.platforms.clone();
         platforms.sort();
         platforms.dedup();
-        if !is_ident(&f.msi_feature, |c| c.is_ascii_alphabetic() || c == '_', |c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            || f.msi_feature.len() > 38
+        if !is_ident(
+            &f.msi_feature,
+            |c| c.is_ascii_alphabetic() || c == '_',
+            |c| c.is_ascii_alphanumeric() || c == '_' || c == '.',
+        ) || f.msi_feature.len() > 38
         {
-            return Err(ctx.err(key("msi_feature"), format!("`{}` is not an MSI Feature identifier (letters, digits, '_' and '.', at most 38 characters)", f.msi_feature)));
+            return Err(ctx.err(
+                key("msi_feature"),
+                format!(
+                    "`{}` is not an MSI Feature identifier (letters, digits, '_' and '.', at most 38 characters)",
+                    f.msi_feature
+                ),
+            ));
         }
         if !msi_ids.insert(f.msi_feature.to_ascii_lowercase()) {
             return Err(ctx.err(key("msi_feature"), format!("`{}` is used by another feature", f.msi_feature)));
@@ -187,7 +294,13 @@ fn validate_features(ctx: &Ctx, raw: BTreeMap<String, RawFeature>) -> Result<Vec
     }
     let required: Vec<&str> = features.iter().filter(|f| f.required).map(|f| f.id.as_str()).collect();
     if required.len() != 1 {
-        return Err(ctx.err("features", format!("exactly one feature must be `required = true` (the service itself); found {}", required.len())));
+        return Err(ctx.err(
+            "features",
+            format!(
+                "exactly one feature must be `required = true` (the service itself); found {}",
+                required.len()
+            ),
+        ));
     }
     features.sort_by_key(|f| (!f.required, f.id.clone()));
     Ok(features)
@@ -198,7 +311,10 @@ fn setting_type(ctx: &Ctx, s: &RawSetting, key: &dyn Fn(&str) -> String) -> Resu
     let kind = match s.kind.as_str() {
         "string" => {
             allowed = &["allow_empty", "max_length"];
-            SettingType::String { allow_empty: s.allow_empty.unwrap_or(false), max_length: s.max_length.unwrap_or(1024) }
+            SettingType::String {
+                allow_empty: s.allow_empty.unwrap_or(false),
+                max_length: s.max_length.unwrap_or(1024),
+            }
         }
         "bool" => SettingType::Bool,
         "integer" => {
@@ -221,7 +337,10 @@ fn setting_type(ctx: &Ctx, s: &RawSetting, key: &dyn Fn(&str) -> String) -> Resu
         "https_url" => SettingType::HttpsUrl,
         "absolute_path" => SettingType::AbsolutePath,
         other => {
-            return Err(ctx.err(key("type"), format!("unknown type `{other}`; allowed: string, bool, integer, enum, host_port, https_url, absolute_path")))
+            return Err(ctx.err(
+                key("type"),
+                format!("unknown type `{other}`; allowed: string, bool, integer, enum, host_port, https_url, absolute_path"),
+            ))
         }
     };
     let present = [
@@ -255,20 +374,32 @@ fn validate_settings(ctx: &Ctx, raw: Vec<RawSetting>, features: &[Feature]) -> R
     for s in raw {
         let name = s.name.clone();
         let key = |k: &str| format!("settings[{name}].{k}");
-        if !is_ident(&name, |c| c.is_ascii_alphabetic(), |c| c.is_ascii_alphanumeric() || c == '.') || name.ends_with('.') || name.contains("..") {
-            return Err(ctx.err(key("name"), format!("`{name}` is not a setting name (letters and digits, dot-separated, e.g. Module.Content.Enabled)")));
+        if !is_ident(&name, |c| c.is_ascii_alphabetic(), |c| c.is_ascii_alphanumeric() || c == '.')
+            || name.ends_with('.')
+            || name.contains("..")
+        {
+            return Err(ctx.err(
+                key("name"),
+                format!("`{name}` is not a setting name (letters and digits, dot-separated, e.g. Module.Content.Enabled)"),
+            ));
         }
         if !names.insert(name.to_ascii_lowercase()) {
             return Err(ctx.err(key("name"), "declared twice (names compare case-insensitively)"));
         }
         let prop = &s.msi_property;
-        if !is_ident(prop, |c| c.is_ascii_uppercase() || c == '_', |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '.')
-            || prop.len() > 72
+        if !is_ident(
+            prop,
+            |c| c.is_ascii_uppercase() || c == '_',
+            |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '.',
+        ) || prop.len() > 72
         {
             return Err(ctx.err(key("msi_property"), format!("`{prop}` is not a public MSI property name; allowed: upper-case letters, digits, '_' and '.', starting with a letter or '_', at most 72 characters (no '-', no lower case)")));
         }
         if RESERVED_MSI_PROPERTIES.contains(&prop.as_str()) {
-            return Err(ctx.err(key("msi_property"), format!("`{prop}` is a property Windows Installer itself defines")));
+            return Err(ctx.err(
+                key("msi_property"),
+                format!("`{prop}` is a property Windows Installer itself defines"),
+            ));
         }
         if !props.insert(prop.clone()) {
             return Err(ctx.err(key("msi_property"), format!("`{prop}` is used by another setting")));
@@ -289,12 +420,19 @@ fn validate_settings(ctx: &Ctx, raw: Vec<RawSetting>, features: &[Feature]) -> R
             toml::Value::Table(per_platform) => {
                 for (pname, v) in per_platform {
                     let Some(p) = Platform::parse(pname) else {
-                        return Err(ctx.err(key(&format!("default.{pname}")), "not a platform; allowed: linux, macos, windows"));
+                        return Err(ctx.err(
+                            key(&format!("default.{pname}")),
+                            "not a platform; allowed: linux, macos, windows",
+                        ));
                     };
                     if !platforms.contains(&p) {
-                        return Err(ctx.err(key(&format!("default.{pname}")), format!("the setting does not exist on {p} (its feature is not available there)")));
+                        return Err(ctx.err(
+                            key(&format!("default.{pname}")),
+                            format!("the setting does not exist on {p} (its feature is not available there)"),
+                        ));
                     }
-                    let text = default_text(v).ok_or_else(|| ctx.err(key(&format!("default.{pname}")), "must be a string, integer or boolean"))?;
+                    let text = default_text(v)
+                        .ok_or_else(|| ctx.err(key(&format!("default.{pname}")), "must be a string, integer or boolean"))?;
                     defaults.insert(p, text);
                 }
                 if let Some(missing) = platforms.iter().find(|p| !defaults.contains_key(p)) {
@@ -302,19 +440,23 @@ fn validate_settings(ctx: &Ctx, raw: Vec<RawSetting>, features: &[Feature]) -> R
                 }
             }
             v => {
-                let text = default_text(v).ok_or_else(|| ctx.err(key("default"), "must be a string, integer, boolean or a table per platform"))?;
+                let text = default_text(v)
+                    .ok_or_else(|| ctx.err(key("default"), "must be a string, integer, boolean or a table per platform"))?;
                 for p in &platforms {
                     defaults.insert(*p, text.clone());
                 }
             }
         }
         for (p, text) in defaults.iter_mut() {
-            *text = kind.canonicalize(text, *p).map_err(|reason| {
-                ctx.err(key("default"), format!("bad default for {p}: {reason}"))
-            })?;
+            *text = kind
+                .canonicalize(text, *p)
+                .map_err(|reason| ctx.err(key("default"), format!("bad default for {p}: {reason}")))?;
         }
         if s.secret && defaults.values().any(|d| !d.is_empty()) {
-            return Err(ctx.err(key("default"), "a secret setting must default to empty: secrets are never embedded in a package"));
+            return Err(ctx.err(
+                key("default"),
+                "a secret setting must default to empty: secrets are never embedded in a package",
+            ));
         }
         settings.push(Setting {
             name,
@@ -354,14 +496,28 @@ fn check_enablement(ctx: &Ctx, features: &[Feature], settings: &[Setting]) -> Re
 
 fn validate_service(ctx: &Ctx, s: Service) -> Result<Service, ManifestError> {
     check_package_name(ctx, "service.name", &s.name)?;
-    if !is_ident(&s.windows_name, |c| c.is_ascii_alphabetic(), |c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(ctx.err("service.windows_name", format!("`{}` is not a Windows service name (letters, digits, '_' and '-', no spaces)", s.windows_name)));
+    if !is_ident(
+        &s.windows_name,
+        |c| c.is_ascii_alphabetic(),
+        |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+    ) {
+        return Err(ctx.err(
+            "service.windows_name",
+            format!(
+                "`{}` is not a Windows service name (letters, digits, '_' and '-', no spaces)",
+                s.windows_name
+            ),
+        ));
     }
     check_reverse_dns(ctx, "service.launchd_label", &s.launchd_label)?;
     Ok(s)
 }
 
-fn validate_layouts(ctx: &Ctx, raw: BTreeMap<Platform, Layout>, shipped: &BTreeSet<Platform>) -> Result<BTreeMap<Platform, Layout>, ManifestError> {
+fn validate_layouts(
+    ctx: &Ctx,
+    raw: BTreeMap<Platform, Layout>,
+    shipped: &BTreeSet<Platform>,
+) -> Result<BTreeMap<Platform, Layout>, ManifestError> {
     if let Some(p) = shipped.iter().find(|p| !raw.contains_key(p)) {
         return Err(ctx.err(format!("layout.{p}"), "missing; the product ships on this platform"));
     }
@@ -384,14 +540,22 @@ fn validate_layouts(ctx: &Ctx, raw: BTreeMap<Platform, Layout>, shipped: &BTreeS
         let files = [&l.defaults_file, &l.config_file, &l.answers_file, &l.staged_answers];
         let distinct: BTreeSet<&String> = files.iter().copied().collect();
         if distinct.len() != files.len() {
-            return Err(ctx.err(format!("layout.{p}"), "defaults_file, config_file, answers_file and staged_answers must be four different files"));
+            return Err(ctx.err(
+                format!("layout.{p}"),
+                "defaults_file, config_file, answers_file and staged_answers must be four different files",
+            ));
         }
         layouts.insert(p, l);
     }
     Ok(layouts)
 }
 
-fn validate_legacy(ctx: &Ctx, raw: Vec<RawLegacy>, settings: &[Setting], product: &Product) -> Result<Vec<LegacyProduct>, ManifestError> {
+fn validate_legacy(
+    ctx: &Ctx,
+    raw: Vec<RawLegacy>,
+    settings: &[Setting],
+    product: &Product,
+) -> Result<Vec<LegacyProduct>, ManifestError> {
     let mut out = Vec::new();
     let mut ids = BTreeSet::new();
     for l in raw {
@@ -419,7 +583,12 @@ fn validate_legacy(ctx: &Ctx, raw: Vec<RawLegacy>, settings: &[Setting], product
                         return Err(ctx.err(key("linux.config_file"), "must be an absolute path"));
                     }
                 }
-                Some(LegacyLinux { package: x.package, below_version: x.below_version, config_file: x.config_file, service: x.service })
+                Some(LegacyLinux {
+                    package: x.package,
+                    below_version: x.below_version,
+                    config_file: x.config_file,
+                    service: x.service,
+                })
             }
             None => None,
         };
@@ -428,7 +597,11 @@ fn validate_legacy(ctx: &Ctx, raw: Vec<RawLegacy>, settings: &[Setting], product
                 for (i, pid) in x.pkg_ids.iter().chain(&x.launchd_labels).enumerate() {
                     check_reverse_dns(ctx, &key(&format!("macos[{i}]")), pid)?;
                 }
-                Some(LegacyMacos { pkg_ids: x.pkg_ids, launchd_labels: x.launchd_labels, config_file: x.config_file })
+                Some(LegacyMacos {
+                    pkg_ids: x.pkg_ids,
+                    launchd_labels: x.launchd_labels,
+                    config_file: x.config_file,
+                })
             }
             None => None,
         };
@@ -438,22 +611,40 @@ fn validate_legacy(ctx: &Ctx, raw: Vec<RawLegacy>, settings: &[Setting], product
                 for (i, c) in x.upgrade_codes.iter().enumerate() {
                     let g = check_guid(ctx, &key(&format!("windows.upgrade_codes[{i}]")), c)?;
                     if g == product.upgrade_code {
-                        return Err(ctx.err(key(&format!("windows.upgrade_codes[{i}]")), "is this product's own UpgradeCode"));
+                        return Err(ctx.err(
+                            key(&format!("windows.upgrade_codes[{i}]")),
+                            "is this product's own UpgradeCode",
+                        ));
                     }
                     codes.push(g);
                 }
                 let registry_key = match x.registry_key {
                     Some(k) => match k.strip_prefix("HKLM\\") {
                         Some(rest) if !rest.is_empty() && !rest.ends_with('\\') => Some(rest.to_string()),
-                        _ => return Err(ctx.err(key("windows.registry_key"), format!("`{k}` must be a key under HKLM, e.g. HKLM\\SOFTWARE\\Vendor\\Product"))),
+                        _ => {
+                            return Err(ctx.err(
+                                key("windows.registry_key"),
+                                format!("`{k}` must be a key under HKLM, e.g. HKLM\\SOFTWARE\\Vendor\\Product"),
+                            ))
+                        }
                     },
                     None => None,
                 };
-                Some(LegacyWindows { upgrade_codes: codes, registry_key })
+                Some(LegacyWindows {
+                    upgrade_codes: codes,
+                    registry_key,
+                })
             }
             None => None,
         };
-        out.push(LegacyProduct { id: l.id, name: l.name, carry: l.carry, linux, macos, windows });
+        out.push(LegacyProduct {
+            id: l.id,
+            name: l.name,
+            carry: l.carry,
+            linux,
+            macos,
+            windows,
+        });
     }
     Ok(out)
 }

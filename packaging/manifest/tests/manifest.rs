@@ -26,17 +26,33 @@ fn real_manifest_is_valid_and_complete() {
     let ids: Vec<&str> = m.features.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(ids, ["client", "content", "platform", "pxe", "shopping", "wakeup"]);
     for name in [
-        "Switch", "BackgroundChannelUrl", "DefaultStaggerRangeSeconds", "TemporaryDirectory", "LogFile",
-        "LogLevel", "ContentDownloadTimeoutSeconds", "ClientCertificate", "Module.Content.Enabled",
+        "Switch",
+        "BackgroundChannelUrl",
+        "DefaultStaggerRangeSeconds",
+        "TemporaryDirectory",
+        "LogFile",
+        "LogLevel",
+        "ContentDownloadTimeoutSeconds",
+        "ClientCertificate",
+        "Module.Content.Enabled",
     ] {
         assert!(m.setting(name).is_some(), "{name} missing");
     }
     let linux: Vec<&str> = m.features_on(Platform::Linux).map(|f| f.id.as_str()).collect();
     assert_eq!(linux, ["client", "platform"]);
     assert!(m.settings_on(Platform::Linux).all(|s| s.name != "Module.Content.Enabled"));
-    assert_eq!(m.setting("LogFile").unwrap().default_for(Platform::Windows), Some(r"C:\ProgramData\Outpost\Logs\outpost.log"));
-    assert_eq!(m.setting("Module.Content.Enabled").unwrap().msi_property, "MODULE.CONTENT.ENABLED");
-    assert_eq!(m.setting("Module.Content.Enabled").unwrap().env_var("outpost"), "OUTPOST_MODULE_CONTENT_ENABLED");
+    assert_eq!(
+        m.setting("LogFile").unwrap().default_for(Platform::Windows),
+        Some(r"C:\ProgramData\Outpost\Logs\outpost.log")
+    );
+    assert_eq!(
+        m.setting("Module.Content.Enabled").unwrap().msi_property,
+        "MODULE.CONTENT.ENABLED"
+    );
+    assert_eq!(
+        m.setting("Module.Content.Enabled").unwrap().env_var("outpost"),
+        "OUTPOST_MODULE_CONTENT_ENABLED"
+    );
 }
 
 #[test]
@@ -58,7 +74,10 @@ fn wrong_type_is_refused() {
 
 #[test]
 fn bad_default_is_refused() {
-    let e = refused(&edited("default = \"switch.outpost.example:443\"", "default = \"switch.outpost.example\""));
+    let e = refused(&edited(
+        "default = \"switch.outpost.example:443\"",
+        "default = \"switch.outpost.example\"",
+    ));
     assert_eq!(e.key, "settings[Switch].default");
     assert!(e.reason.contains("not host:port"), "{e}");
     let e = refused(&edited("default = 180", "default = 100000"));
@@ -93,7 +112,10 @@ fn bad_msi_property_names_are_refused() {
 
 #[test]
 fn type_specific_keys_on_wrong_type_are_refused() {
-    let e = refused(&edited("values = [\"error\", \"warn\", \"info\", \"debug\", \"trace\"]", "values = [\"error\"]\nmin = 1"));
+    let e = refused(&edited(
+        "values = [\"error\", \"warn\", \"info\", \"debug\", \"trace\"]",
+        "values = [\"error\"]\nmin = 1",
+    ));
     assert_eq!(e.key, "settings[LogLevel].min");
 }
 
@@ -102,7 +124,10 @@ fn secret_with_default_is_refused() {
     let e = refused(&edited("default = \"info\"", "default = \"info\"\nsecret = true"));
     assert!(e.reason.contains("secret"), "{e}");
     // An empty default is fine for a secret.
-    let m = parse(&edited("default = \"\"\nallow_empty = true", "default = \"\"\nallow_empty = true\nsecret = true"));
+    let m = parse(&edited(
+        "default = \"\"\nallow_empty = true",
+        "default = \"\"\nallow_empty = true\nsecret = true",
+    ));
     assert!(m.unwrap().setting("ClientCertificate").unwrap().secret);
 }
 
@@ -117,13 +142,20 @@ fn value_validation_matches_the_schema() {
     assert!(ok("Switch", "host:99999").is_err());
     assert!(ok("BackgroundChannelUrl", "http://x/").unwrap_err().contains("https"));
     assert_eq!(ok("Module.Platform.Enabled", "1").unwrap(), "true");
-    assert!(ok("Module.Platform.Enabled", "maybe").unwrap_err().contains("allowed: true, false"));
+    assert!(ok("Module.Platform.Enabled", "maybe")
+        .unwrap_err()
+        .contains("allowed: true, false"));
     assert_eq!(ok("LogLevel", "DEBUG").unwrap(), "debug");
     assert!(ok("TemporaryDirectory", "tmp").is_err());
-    assert!(ok("Module.Content.Enabled", "true").unwrap_err().contains("does not exist on linux"));
+    assert!(ok("Module.Content.Enabled", "true")
+        .unwrap_err()
+        .contains("does not exist on linux"));
     assert!(m.check_setting(Platform::Windows, "TemporaryDirectory", r"D:\x").is_ok());
     assert!(ok("switch", "a:1").unwrap_err().contains("did you mean `Switch`"));
-    assert!(matches!(m.setting("DefaultStaggerRangeSeconds").unwrap().kind, SettingType::Integer { min: 0, max: 86400 }));
+    assert!(matches!(
+        m.setting("DefaultStaggerRangeSeconds").unwrap().kind,
+        SettingType::Integer { min: 0, max: 86400 }
+    ));
 }
 
 #[test]

@@ -13,7 +13,10 @@ impl<W: Write> ArWriter<W> {
     }
 
     pub fn append(&mut self, name: &str, mtime: u64, data: &[u8]) -> std::io::Result<()> {
-        assert!(name.len() <= 16 && name.is_ascii() && !name.contains(' '), "ar member name {name:?}");
+        assert!(
+            name.len() <= 16 && name.is_ascii() && !name.contains(' '),
+            "ar member name {name:?}"
+        );
         let header = format!("{name:<16}{mtime:<12}{:<6}{:<6}{:<8o}{:<10}`\n", 0, 0, 0o100644, data.len());
         debug_assert_eq!(header.len(), 60);
         self.out.write_all(header.as_bytes())?;

@@ -47,14 +47,26 @@ impl Packager for DebPackager {
         doc.insert("year", &crate::time::year(ctx.source_date));
         doc.insert("date", &crate::time::rfc2822(ctx.source_date));
         let license_text = if p.license == "MIT" {
-            linux::MIT_LICENSE.lines().map(|l| if l.is_empty() { " .".to_string() } else { format!(" {l}") }).collect::<Vec<_>>().join("\n")
+            linux::MIT_LICENSE
+                .lines()
+                .map(|l| if l.is_empty() { " .".to_string() } else { format!(" {l}") })
+                .collect::<Vec<_>>()
+                .join("\n")
         } else {
             format!(" See {}.", p.homepage)
         };
         doc.insert("license_text", &license_text);
         let mut payload = lp.payload.clone();
-        payload.file(&format!("{}/copyright", lp.doc_dir), render("deb/copyright", &doc)?.into_bytes(), 0o644);
-        payload.file(&format!("{}/changelog.Debian.gz", lp.doc_dir), compress::gzip_n(render("deb/changelog", &doc)?.as_bytes())?, 0o644);
+        payload.file(
+            &format!("{}/copyright", lp.doc_dir),
+            render("deb/copyright", &doc)?.into_bytes(),
+            0o644,
+        );
+        payload.file(
+            &format!("{}/changelog.Debian.gz", lp.doc_dir),
+            compress::gzip_n(render("deb/changelog", &doc)?.as_bytes())?,
+            0o644,
+        );
 
         // data.tar: every directory (parents first), then the files.
         let mut data = Tarball::new(mtime);
@@ -131,8 +143,11 @@ impl Packager for DebPackager {
 fn depends(elf: &deps::ElfDeps) -> Result<String, PackageError> {
     let mut pkgs = BTreeSet::new();
     for soname in &elf.needed {
-        let pkg = deps::debian_package(soname)
-            .ok_or_else(|| PackageError::Invalid(format!("the agent links {soname}, which omnipack cannot map to a Debian package")))?;
+        let pkg = deps::debian_package(soname).ok_or_else(|| {
+            PackageError::Invalid(format!(
+                "the agent links {soname}, which omnipack cannot map to a Debian package"
+            ))
+        })?;
         pkgs.insert(pkg);
     }
     let mut out: Vec<String> = pkgs
@@ -153,7 +168,13 @@ fn legacy_list(ctx: &BuildContext, versioned: bool) -> String {
         .legacy
         .iter()
         .filter_map(|l| l.linux.as_ref())
-        .map(|l| if versioned { format!("{} (<< {})", l.package, l.below_version) } else { l.package.clone() })
+        .map(|l| {
+            if versioned {
+                format!("{} (<< {})", l.package, l.below_version)
+            } else {
+                l.package.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

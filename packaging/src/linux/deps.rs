@@ -27,7 +27,10 @@ pub fn read(binary: &[u8]) -> Result<ElfDeps, String> {
             }
         }
     }
-    Ok(ElfDeps { needed, glibc: max_glibc(binary) })
+    Ok(ElfDeps {
+        needed,
+        glibc: max_glibc(binary),
+    })
 }
 
 /// Version-needed entries are NUL-terminated `GLIBC_x.y` strings in .dynstr;
@@ -38,7 +41,11 @@ fn max_glibc(binary: &[u8]) -> Option<(u32, u32)> {
     let mut i = 0;
     while let Some(pos) = binary[i..].windows(pat.len()).position(|w| w == pat) {
         let start = i + pos + pat.len();
-        let digits: Vec<u8> = binary[start..].iter().take_while(|c| c.is_ascii_digit() || **c == b'.').copied().collect();
+        let digits: Vec<u8> = binary[start..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.')
+            .copied()
+            .collect();
         let end = start + digits.len();
         if binary.get(end) == Some(&0) {
             let text = String::from_utf8_lossy(&digits);
@@ -55,7 +62,9 @@ fn max_glibc(binary: &[u8]) -> Option<(u32, u32)> {
 /// Maps a soname to the Debian package that provides it.
 pub fn debian_package(soname: &str) -> Option<&'static str> {
     match soname {
-        "libc.so.6" | "libm.so.6" | "libpthread.so.0" | "libdl.so.2" | "librt.so.1" | "ld-linux-x86-64.so.2" | "libutil.so.1" => Some("libc6"),
+        "libc.so.6" | "libm.so.6" | "libpthread.so.0" | "libdl.so.2" | "librt.so.1" | "ld-linux-x86-64.so.2" | "libutil.so.1" => {
+            Some("libc6")
+        }
         "libgcc_s.so.1" => Some("libgcc-s1"),
         _ => None,
     }

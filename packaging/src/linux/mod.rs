@@ -24,7 +24,9 @@ pub struct LinuxPackage {
 /// Strings we embed in single-quoted shell words must not contain a quote.
 fn sh_safe(what: &str, s: &str) -> Result<(), PackageError> {
     if s.contains('\'') || s.contains('\n') {
-        return Err(PackageError::Invalid(format!("{what} `{s}` cannot contain a quote or newline (it is embedded in shell scripts)")));
+        return Err(PackageError::Invalid(format!(
+            "{what} `{s}` cannot contain a quote or newline (it is embedded in shell scripts)"
+        )));
     }
     Ok(())
 }
@@ -39,14 +41,31 @@ pub fn build(ctx: &BuildContext, target: &Target) -> Result<LinuxPackage, Packag
 
     let mut p = Payload::default();
     p.file(&layout.binary, agent, 0o755)
-        .file(&layout.defaults_file, settings_file::render_defaults(m, Platform::Linux).into_bytes(), 0o644)
-        .config_noreplace(&layout.config_file, settings_file::render_admin_template(m, Platform::Linux).into_bytes(), 0o644)
+        .file(
+            &layout.defaults_file,
+            settings_file::render_defaults(m, Platform::Linux).into_bytes(),
+            0o644,
+        )
+        .config_noreplace(
+            &layout.config_file,
+            settings_file::render_admin_template(m, Platform::Linux).into_bytes(),
+            0o644,
+        )
         .ghost(&layout.answers_file, 0o644)
-        .config_noreplace(&format!("/etc/logrotate.d/{}", m.product.id), logrotate(&layout.log_dir)?.into_bytes(), 0o644)
+        .config_noreplace(
+            &format!("/etc/logrotate.d/{}", m.product.id),
+            logrotate(&layout.log_dir)?.into_bytes(),
+            0o644,
+        )
         .file(&systemd::unit_path(&spec), systemd::render_unit(&spec)?.into_bytes(), 0o644)
         .dir(&layout.state_dir, 0o755)
         .dir(&layout.log_dir, 0o755);
-    Ok(LinuxPackage { payload: p, deps, unit: systemd::unit_name(&spec), doc_dir })
+    Ok(LinuxPackage {
+        payload: p,
+        deps,
+        unit: systemd::unit_name(&spec),
+        doc_dir,
+    })
 }
 
 fn logrotate(log_dir: &str) -> Result<String, PackageError> {
@@ -73,7 +92,15 @@ struct SettingView {
 }
 
 fn ere_escape(s: &str) -> String {
-    s.chars().flat_map(|c| if ".[]()*+?{}|^$\\".contains(c) { vec!['\\', c] } else { vec![c] }).collect()
+    s.chars()
+        .flat_map(|c| {
+            if ".[]()*+?{}|^$\\".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 fn quoted_args(words: &[String]) -> String {
@@ -117,27 +144,46 @@ pub fn script_context(m: &Manifest, unit: &str) -> Result<Context, PackageError>
         let (kind, args) = check_call(&s.kind);
         let mut legacy = Vec::new();
         for l in &m.legacy {
-            let Some(file) = l.linux.as_ref().and_then(|x| x.config_file.as_ref()) else { continue };
+            let Some(file) = l.linux.as_ref().and_then(|x| x.config_file.as_ref()) else {
+                continue;
+            };
             for (from, to) in &l.carry {
                 if to == &s.name {
                     sh_safe(&format!("legacy[{}].linux.config_file", l.id), file)?;
-                    legacy.push(LegacySource { file: file.clone(), re: ere_escape(from), key: from.clone() });
+                    legacy.push(LegacySource {
+                        file: file.clone(),
+                        re: ere_escape(from),
+                        key: from.clone(),
+                    });
                 }
             }
         }
-        settings.push(SettingView { name: s.name.clone(), re: ere_escape(&s.name), env: s.env_var(&m.product.id), kind, args, legacy });
+        settings.push(SettingView {
+            name: s.name.clone(),
+            re: ere_escape(&s.name),
+            env: s.env_var(&m.product.id),
+            kind,
+            args,
+            legacy,
+        });
     }
     let mut ctx = Context::new();
     ctx.insert("product", &serde_json::json!({ "id": m.product.id, "name": m.product.name }));
-    ctx.insert("layout", &serde_json::json!({
-        "binary": layout.binary,
-        "answers_file": layout.answers_file,
-        "staged_answers": layout.staged_answers,
-        "state_dir": layout.state_dir,
-        "log_dir": layout.log_dir,
-        "config_file": layout.config_file,
-    }));
-    ctx.insert("env_prefix", &format!("{}_", m.product.id.to_ascii_uppercase().replace('-', "_")));
+    ctx.insert(
+        "layout",
+        &serde_json::json!({
+            "binary": layout.binary,
+            "answers_file": layout.answers_file,
+            "staged_answers": layout.staged_answers,
+            "state_dir": layout.state_dir,
+            "log_dir": layout.log_dir,
+            "config_file": layout.config_file,
+        }),
+    );
+    ctx.insert(
+        "env_prefix",
+        &format!("{}_", m.product.id.to_ascii_uppercase().replace('-', "_")),
+    );
     ctx.insert("settings", &settings);
     ctx.insert("unit", unit);
     let mut legacy_units = Vec::new();
@@ -149,9 +195,15 @@ pub fn script_context(m: &Manifest, unit: &str) -> Result<Context, PackageError>
     }
     ctx.insert("legacy_units", &legacy_units);
     ctx.insert("version", &format!("{}-{}", m.product.version, m.product.revision));
-    let config_dir = std::path::Path::new(&layout.config_file).parent().map(|p| p.display().to_string()).unwrap_or_default();
+    let config_dir = std::path::Path::new(&layout.config_file)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     ctx.insert("config_dir", &config_dir);
-    let tmp = m.setting("TemporaryDirectory").and_then(|s| s.default_for(Platform::Linux)).unwrap_or_default();
+    let tmp = m
+        .setting("TemporaryDirectory")
+        .and_then(|s| s.default_for(Platform::Linux))
+        .unwrap_or_default();
     sh_safe("settings[TemporaryDirectory].default", tmp)?;
     ctx.insert("default_tmp", tmp);
     let answers = render("linux/answers.sh", &ctx)?;

@@ -32,14 +32,22 @@ pub fn cabinet(files: &[(String, Vec<u8>)], modified_unix_seconds: u64) -> Resul
     for (name, _) in files {
         folder.add_file(name.as_str());
     }
-    let io = |e: std::io::Error| MsiError::Cabinet { member: String::new(), reason: e.to_string() };
+    let io = |e: std::io::Error| MsiError::Cabinet {
+        member: String::new(),
+        reason: e.to_string(),
+    };
     let mut writer = builder.build(Cursor::new(Vec::new())).map_err(io)?;
     let mut data = files.iter();
     while let Some(mut member) = writer.next_file().map_err(io)? {
         let Some((name, bytes)) = data.next() else {
-            return Err(io(std::io::Error::other("the cab crate asked for more files than were added")));
+            return Err(io(std::io::Error::other(
+                "the cab crate asked for more files than were added",
+            )));
         };
-        member.write_all(bytes).map_err(|e| MsiError::Cabinet { member: name.clone(), reason: e.to_string() })?;
+        member.write_all(bytes).map_err(|e| MsiError::Cabinet {
+            member: name.clone(),
+            reason: e.to_string(),
+        })?;
     }
     let mut bytes = writer.finish().map_err(io)?.into_inner();
     set_datetimes(&mut bytes, dos_datetime(modified_unix_seconds))?;
@@ -49,13 +57,19 @@ pub fn cabinet(files: &[(String, Vec<u8>)], modified_unix_seconds: u64) -> Resul
 /// Several cabinets built at once, one per group, on up to as many threads
 /// as there are cores; results in the order of `groups`.
 pub fn cabinets(groups: &[&[(String, Vec<u8>)]], modified_unix_seconds: u64) -> Result<Vec<Vec<u8>>, MsiError> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(groups.len()).max(1);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(groups.len())
+        .max(1);
     let mut results: Vec<Option<Result<Vec<u8>, MsiError>>> = (0..groups.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 scope.spawn(move || {
-                    (w..groups.len()).step_by(workers).map(|i| (i, cabinet(groups[i], modified_unix_seconds))).collect::<Vec<_>>()
+                    (w..groups.len())
+                        .step_by(workers)
+                        .map(|i| (i, cabinet(groups[i], modified_unix_seconds)))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -69,13 +83,23 @@ pub fn cabinets(groups: &[&[(String, Vec<u8>)]], modified_unix_seconds: u64) -> 
     results
         .into_iter()
         .map(|r| {
-            r.unwrap_or_else(|| Err(MsiError::Cabinet { member: String::new(), reason: "a compression thread panicked".into() }))
+            r.unwrap_or_else(|| {
+                Err(MsiError::Cabinet {
+                    member: String::new(),
+                    reason: "a compression thread panicked".into(),
+                })
+            })
         })
         .collect()
 }
 
 fn check(files: &[(String, Vec<u8>)]) -> Result<(), MsiError> {
-    let err = |member: &str, reason: String| Err(MsiError::Cabinet { member: member.to_string(), reason });
+    let err = |member: &str, reason: String| {
+        Err(MsiError::Cabinet {
+            member: member.to_string(),
+            reason,
+        })
+    };
     if files.is_empty() || files.len() > MAX_FILES {
         return err("", format!("a cabinet holds 1 to {MAX_FILES} files, not {}", files.len()));
     }
@@ -83,14 +107,20 @@ fn check(files: &[(String, Vec<u8>)]) -> Result<(), MsiError> {
     for (i, (name, data)) in files.iter().enumerate() {
         // Windows Installer looks members up by File table key.
         if !::msi::Category::Identifier.validate(name) || name.len() > 72 {
-            return err(name, "a member name must be a File table key (an identifier of at most 72 characters)".into());
+            return err(
+                name,
+                "a member name must be a File table key (an identifier of at most 72 characters)".into(),
+            );
         }
         if files[..i].iter().any(|(other, _)| other == name) {
             return err(name, "appears twice".into());
         }
         total = total.saturating_add(data.len());
         if data.len() > MAX_FILE_SIZE || total > MAX_FILE_SIZE {
-            return err(name, "a cabinet holds at most 2 GiB; split the files over several Media rows".into());
+            return err(
+                name,
+                "a cabinet holds at most 2 GiB; split the files over several Media rows".into(),
+            );
         }
     }
     Ok(())
@@ -99,7 +129,10 @@ fn check(files: &[(String, Vec<u8>)]) -> Result<(), MsiError> {
 /// Writes `(date, time)` into every CFFILE entry of a cabinet the `cab`
 /// crate built (no reserve fields, so the layout is fixed).
 fn set_datetimes(cab: &mut [u8], (date, time): (u16, u16)) -> Result<(), MsiError> {
-    let bad = || MsiError::Cabinet { member: String::new(), reason: "unexpected cabinet layout from the cab crate".into() };
+    let bad = || MsiError::Cabinet {
+        member: String::new(),
+        reason: "unexpected cabinet layout from the cab crate".into(),
+    };
     let u16_at = |b: &[u8], at: usize| b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
     let u32_at = |b: &[u8], at: usize| b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
     let mut at = u32_at(cab, 16).ok_or_else(bad)? as usize; // coffFiles
@@ -108,7 +141,10 @@ fn set_datetimes(cab: &mut [u8], (date, time): (u16, u16)) -> Result<(), MsiErro
         let entry = cab.get_mut(at..at + 16).ok_or_else(bad)?;
         entry[10..12].copy_from_slice(&date.to_le_bytes());
         entry[12..14].copy_from_slice(&time.to_le_bytes());
-        let name_len = cab.get(at + 16..).and_then(|n| n.iter().position(|&b| b == 0)).ok_or_else(bad)?;
+        let name_len = cab
+            .get(at + 16..)
+            .and_then(|n| n.iter().position(|&b| b == 0))
+            .ok_or_else(bad)?;
         at += 16 + name_len + 1;
     }
     Ok(())
@@ -182,13 +218,19 @@ mod tests {
         let mut f = files();
         f.push(("agent.exe".into(), vec![]));
         assert!(cabinet(&f, 0).unwrap_err().to_string().contains("`agent.exe`: appears twice"));
-        assert!(cabinet(&[("9bad".into(), vec![])], 0).unwrap_err().to_string().contains("`9bad`"));
+        assert!(cabinet(&[("9bad".into(), vec![])], 0)
+            .unwrap_err()
+            .to_string()
+            .contains("`9bad`"));
     }
 
     #[test]
     fn dos_dates() {
         assert_eq!(dos_datetime(0), (0x21, 0));
         // 2023-11-14 22:13:20 UTC
-        assert_eq!(dos_datetime(1_700_000_000), (((2023 - 1980) << 9) | (11 << 5) | 14, (22 << 11) | (13 << 5) | 10));
+        assert_eq!(
+            dos_datetime(1_700_000_000),
+            (((2023 - 1980) << 9) | (11 << 5) | 14, (22 << 11) | (13 << 5) | 10)
+        );
     }
 }

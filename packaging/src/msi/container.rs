@@ -49,7 +49,10 @@ pub(crate) fn read_storage<F: Read + std::io::Seek>(comp: &mut cfb::CompoundFile
         .map(|e| (e.path().to_path_buf(), e.name().to_string(), e.is_stream()))
         .collect();
     let clsid = *comp.entry(path).map_err(|e| MsiError::stream(shown(path), e))?.clsid();
-    let mut storage = Storage { clsid, ..Storage::default() };
+    let mut storage = Storage {
+        clsid,
+        ..Storage::default()
+    };
     for (child, name, is_stream) in entries {
         if is_stream {
             let mut data = Vec::new();
@@ -81,7 +84,9 @@ fn check_name(name: &str, path: &Path) -> Result<(), MsiError> {
 /// FILETIME 0 (1601-01-01), which [MS-CFB] allows for storages and which
 /// keeps the output independent of the build time.
 fn zero_time() -> SystemTime {
-    UNIX_EPOCH.checked_sub(Duration::from_secs(11_644_473_600)).unwrap_or(UNIX_EPOCH)
+    UNIX_EPOCH
+        .checked_sub(Duration::from_secs(11_644_473_600))
+        .unwrap_or(UNIX_EPOCH)
 }
 
 /// Writes `root` as a new CFB version 3 file.
@@ -103,7 +108,9 @@ fn write_storage<F: Read + Write + std::io::Seek>(
     for (name, data) in &storage.streams {
         check_name(name, path)?;
         let p = path.join(name);
-        comp.create_new_stream(&p).and_then(|mut s| s.write_all(data)).map_err(|e| err(&p, e))?;
+        comp.create_new_stream(&p)
+            .and_then(|mut s| s.write_all(data))
+            .map_err(|e| err(&p, e))?;
     }
     for (name, child) in &storage.storages {
         check_name(name, path)?;
@@ -121,9 +128,15 @@ mod tests {
     use super::*;
 
     fn tree() -> Storage {
-        let mut inner = Storage { clsid: Uuid::from_u128(0x000C1082_0000_0000_C000_000000000046), ..Storage::default() };
+        let mut inner = Storage {
+            clsid: Uuid::from_u128(0x000C1082_0000_0000_C000_000000000046),
+            ..Storage::default()
+        };
         inner.streams.insert("\u{5}SummaryInformation".into(), vec![1, 2, 3]);
-        let mut root = Storage { clsid: Uuid::from_u128(0x000C1086_0000_0000_C000_000000000046), ..Storage::default() };
+        let mut root = Storage {
+            clsid: Uuid::from_u128(0x000C1086_0000_0000_C000_000000000046),
+            ..Storage::default()
+        };
         root.streams.insert("big".into(), (0..10_000u32).map(|i| i as u8).collect());
         root.streams.insert("empty".into(), Vec::new());
         root.storages.insert("#RTM.1".into(), inner);

@@ -98,7 +98,10 @@ pub struct Table {
 impl Table {
     pub fn new(def: TableDef) -> Result<Table, MsiError> {
         def.validate()?;
-        Ok(Table { def, rows: BTreeMap::new() })
+        Ok(Table {
+            def,
+            rows: BTreeMap::new(),
+        })
     }
 
     pub fn def(&self) -> &TableDef {
@@ -160,8 +163,12 @@ impl Table {
     pub fn set(&mut self, key: &[Value], column: &str, value: impl Into<Value>) -> Result<(), MsiError> {
         let key = normalized(key);
         let label = key_label(&self.def, &key);
-        let err =
-            |reason: String| MsiError::Value { table: self.def.name.clone(), column: column.into(), row: label.clone(), reason };
+        let err = |reason: String| MsiError::Value {
+            table: self.def.name.clone(),
+            column: column.into(),
+            row: label.clone(),
+            reason,
+        };
         let Some(index) = self.def.column_index(column) else {
             return Err(err("no such column".into()));
         };
@@ -218,7 +225,10 @@ impl Database {
         } else {
             self.tables.insert(def.name.clone(), Table::new(def.clone())?);
         }
-        self.tables.get_mut(&def.name).ok_or_else(|| MsiError::Schema { table: def.name, reason: "vanished".into() })
+        self.tables.get_mut(&def.name).ok_or_else(|| MsiError::Schema {
+            table: def.name,
+            reason: "vanished".into(),
+        })
     }
 
     /// Adds `row` to the table `def` names (created if missing), e.g.
@@ -255,8 +265,10 @@ impl Database {
             ));
         }
         let summary = self.summary.to_bytes()?;
-        let cp =
-            codepage::for_writing(self.summary.codepage).map_err(|reason| MsiError::Summary { field: "codepage", reason })?;
+        let cp = codepage::for_writing(self.summary.codepage).map_err(|reason| MsiError::Summary {
+            field: "codepage",
+            reason,
+        })?;
 
         // Check every table, row and name first: nothing half-written.
         let mut binaries: BTreeMap<String, (&[u8], String)> = BTreeMap::new();
@@ -291,7 +303,10 @@ impl Database {
         if strings.len() > MAX_STRINGS {
             return Err(MsiError::format(
                 "writing the string pool",
-                format!("{} distinct strings; the msi crate supports at most about {MAX_STRINGS}", strings.len()),
+                format!(
+                    "{} distinct strings; the msi crate supports at most about {MAX_STRINGS}",
+                    strings.len()
+                ),
             ));
         }
         for name in self.streams.keys() {
@@ -299,7 +314,10 @@ impl Database {
                 return Err(MsiError::stream(name.clone(), format!("is also the data of {owner}")));
             }
             if name.starts_with('\u{5}') || name.starts_with('\u{4840}') {
-                return Err(MsiError::stream(name.clone(), "names starting with U+0005 or U+4840 are reserved"));
+                return Err(MsiError::stream(
+                    name.clone(),
+                    "names starting with U+0005 or U+4840 are reserved",
+                ));
             }
         }
 
@@ -312,23 +330,40 @@ impl Database {
             let columns = table.def.columns.iter().map(ColumnDef::to_msi).collect();
             package
                 .create_table(table.def.name.as_str(), columns)
-                .map_err(|e| MsiError::Schema { table: table.def.name.clone(), reason: e.to_string() })?;
+                .map_err(|e| MsiError::Schema {
+                    table: table.def.name.clone(),
+                    reason: e.to_string(),
+                })?;
         }
         for table in self.tables.values().filter(|t| !t.rows.is_empty()) {
-            let rows = table.rows.values().map(|row| row.iter().map(to_msi_value).collect()).collect();
-            package.insert_rows(::msi::Insert::into(table.def.name.as_str()).rows(rows)).map_err(|e| MsiError::Schema {
-                table: table.def.name.clone(),
-                reason: format!("the msi crate refused the rows: {e}"),
-            })?;
+            let rows = table
+                .rows
+                .values()
+                .map(|row| row.iter().map(to_msi_value).collect())
+                .collect();
+            package
+                .insert_rows(::msi::Insert::into(table.def.name.as_str()).rows(rows))
+                .map_err(|e| MsiError::Schema {
+                    table: table.def.name.clone(),
+                    reason: format!("the msi crate refused the rows: {e}"),
+                })?;
         }
-        let streams =
-            binaries.iter().map(|(name, (data, _))| (name, *data)).chain(self.streams.iter().map(|(n, d)| (n, d.as_slice())));
+        let streams = binaries
+            .iter()
+            .map(|(name, (data, _))| (name, *data))
+            .chain(self.streams.iter().map(|(n, d)| (n, d.as_slice())));
         for (name, data) in streams {
             package.write_stream(name).and_then(|mut s| s.write_all(data)).map_err(|e| {
-                MsiError::stream(name.clone(), format!("{e} (an encoded stream name is limited to 31 characters)"))
+                MsiError::stream(
+                    name.clone(),
+                    format!("{e} (an encoded stream name is limited to 31 characters)"),
+                )
             })?;
         }
-        let v4 = package.into_inner().map_err(|e| crate_err("finishing the package", e))?.into_inner();
+        let v4 = package
+            .into_inner()
+            .map_err(|e| crate_err("finishing the package", e))?
+            .into_inner();
 
         // Re-pack as CFB V3 with our summary stream and the storages.
         let mut root = Storage::from_cfb(&v4)?;
@@ -336,7 +371,10 @@ impl Database {
         root.streams.insert(SUMMARY_STREAM.to_string(), summary);
         for (name, storage) in &self.storages {
             if root.streams.contains_key(name) || root.storages.contains_key(name) {
-                return Err(MsiError::stream(name.clone(), "a storage cannot share its name with a stream"));
+                return Err(MsiError::stream(
+                    name.clone(),
+                    "a storage cannot share its name with a stream",
+                ));
             }
             root.storages.insert(name.clone(), storage.clone());
         }
@@ -357,13 +395,17 @@ impl Database {
             field: "stream",
             reason: "the package has no \\x05SummaryInformation stream".into(),
         })?;
-        let summary = SummaryInfo { codepage, ..SummaryInfo::from_bytes(summary_bytes, codepage)? };
+        let summary = SummaryInfo {
+            codepage,
+            ..SummaryInfo::from_bytes(summary_bytes, codepage)?
+        };
 
         // KeyTable/KeyColumn, which the crate reads but does not expose.
         let mut foreign_keys: HashMap<(String, String), (String, i16)> = HashMap::new();
         if package.has_table("_Validation") {
-            let rows =
-                package.select_rows(::msi::Select::table("_Validation")).map_err(|e| read_err("table `_Validation`", e))?;
+            let rows = package
+                .select_rows(::msi::Select::table("_Validation"))
+                .map_err(|e| read_err("table `_Validation`", e))?;
             for row in rows.filter(|r| r.len() >= 7) {
                 if let (Some(t), Some(c), Some(kt), Some(kc)) =
                     (row[0].as_str(), row[1].as_str(), row[5].as_str(), row[6].as_int())
@@ -385,8 +427,11 @@ impl Database {
         }
 
         let mut tables = BTreeMap::new();
-        let names: Vec<String> =
-            package.tables().map(|t| t.name().to_string()).filter(|n| !SYSTEM_TABLES.contains(&n.as_str())).collect();
+        let names: Vec<String> = package
+            .tables()
+            .map(|t| t.name().to_string())
+            .filter(|n| !SYSTEM_TABLES.contains(&n.as_str()))
+            .collect();
         for name in names {
             let columns = package
                 .get_table(&name)
@@ -395,13 +440,22 @@ impl Database {
                 .iter()
                 .map(|c| ColumnDef::from_msi(c, foreign_keys.get(&(name.clone(), c.name().to_string())).cloned()))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|reason| MsiError::Schema { table: name.clone(), reason })?;
-            let def = TableDef { name: name.clone(), columns };
+                .map_err(|reason| MsiError::Schema {
+                    table: name.clone(),
+                    reason,
+                })?;
+            let def = TableDef {
+                name: name.clone(),
+                columns,
+            };
             let rows: Vec<::msi::Row> = package
                 .select_rows(::msi::Select::table(name.as_str()))
                 .map_err(|e| read_err(&format!("table `{name}`"), e))?
                 .collect();
-            let mut table = Table { def, rows: BTreeMap::new() };
+            let mut table = Table {
+                def,
+                rows: BTreeMap::new(),
+            };
             for r in rows {
                 let mut row: Vec<Value> = (0..r.len())
                     .map(|i| match &r[i] {
@@ -435,7 +489,13 @@ impl Database {
             }
             tables.insert(name, table);
         }
-        Ok(Database { kind, summary, tables, streams, storages: root.storages })
+        Ok(Database {
+            kind,
+            summary,
+            tables,
+            streams,
+            storages: root.storages,
+        })
     }
 }
 
@@ -446,13 +506,23 @@ fn normalized(key: &[Value]) -> Vec<Value> {
 /// The row's primary key values (by the key flag, so this also works for
 /// tables read from other tools' packages).
 fn key_of(def: &TableDef, row: &[Value]) -> Vec<Value> {
-    def.columns.iter().zip(row).filter(|(c, _)| c.primary_key).map(|(_, v)| v.clone()).collect()
+    def.columns
+        .iter()
+        .zip(row)
+        .filter(|(c, _)| c.primary_key)
+        .map(|(_, v)| v.clone())
+        .collect()
 }
 
 /// `Property="ProductName"`, `Feature_="Client", Level=0`: how errors name a row.
 fn row_label(def: &TableDef, row: &[Value]) -> String {
-    let parts: Vec<String> =
-        def.columns.iter().zip(row).filter(|(c, _)| c.primary_key).map(|(c, v)| format!("{}={v}", c.name)).collect();
+    let parts: Vec<String> = def
+        .columns
+        .iter()
+        .zip(row)
+        .filter(|(c, _)| c.primary_key)
+        .map(|(c, v)| format!("{}={v}", c.name))
+        .collect();
     if parts.is_empty() {
         "(no key)".into()
     } else {
@@ -462,7 +532,11 @@ fn row_label(def: &TableDef, row: &[Value]) -> String {
 
 fn key_label(def: &TableDef, key: &[Value]) -> String {
     let names = def.columns.iter().filter(|c| c.primary_key);
-    names.zip(key).map(|(c, v)| format!("{}={v}", c.name)).collect::<Vec<_>>().join(", ")
+    names
+        .zip(key)
+        .map(|(c, v)| format!("{}={v}", c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// msi.dll's name for a binary cell's stream: the table name and the key
@@ -499,7 +573,12 @@ fn check_row(def: &TableDef, row: &[Value], cp: Option<::msi::CodePage>) -> Resu
         return Err(MsiError::Row {
             table: def.name.clone(),
             row: row_label(def, row),
-            reason: format!("has {} values; the table has {} columns ({})", row.len(), names.len(), names.join(", ")),
+            reason: format!(
+                "has {} values; the table has {} columns ({})",
+                row.len(),
+                names.len(),
+                names.join(", ")
+            ),
         });
     }
     for (col, value) in def.columns.iter().zip(row) {
@@ -539,7 +618,9 @@ fn check_value(col: &ColumnDef, value: &Value, cp: Option<::msi::CodePage>) -> R
         }
         (ColumnType::Int16, Value::Int(i)) => {
             if *i <= i32::from(i16::MIN) || *i > i32::from(i16::MAX) {
-                return Err(format!("{i} does not fit a 16-bit column (-32767..=32767; -32768 means NULL)"));
+                return Err(format!(
+                    "{i} does not fit a 16-bit column (-32767..=32767; -32768 means NULL)"
+                ));
             }
             in_range(*i)?;
             in_set(i.to_string())
@@ -582,10 +663,20 @@ mod tests {
 
     fn db() -> Database {
         let mut db = Database::new(PackageKind::Installer);
-        db.insert(schema::property(), vec!["ProductName".into(), "Outpost Client".into()]).unwrap();
-        db.insert(schema::property(), vec!["Manufacturer".into(), "Outpost Systems — café".into()]).unwrap();
-        db.insert(schema::binary(), vec!["Helper".into(), Value::Binary(b"MZ helper".to_vec())]).unwrap();
-        db.insert(schema::media(), vec![1.into(), 1.into(), Value::Null, "#agent.cab".into(), Value::Null, Value::Null]).unwrap();
+        db.insert(schema::property(), vec!["ProductName".into(), "Outpost Client".into()])
+            .unwrap();
+        db.insert(
+            schema::property(),
+            vec!["Manufacturer".into(), "Outpost Systems — café".into()],
+        )
+        .unwrap();
+        db.insert(schema::binary(), vec!["Helper".into(), Value::Binary(b"MZ helper".to_vec())])
+            .unwrap();
+        db.insert(
+            schema::media(),
+            vec![1.into(), 1.into(), Value::Null, "#agent.cab".into(), Value::Null, Value::Null],
+        )
+        .unwrap();
         db.streams.insert("agent.cab".into(), b"MSCF...".to_vec());
         db
     }
@@ -601,11 +692,23 @@ mod tests {
     fn row_order_does_not_change_the_bytes() {
         let mut other = Database::new(PackageKind::Installer);
         other
-            .insert(schema::media(), vec![1.into(), 1.into(), Value::Null, "#agent.cab".into(), Value::Null, Value::Null])
+            .insert(
+                schema::media(),
+                vec![1.into(), 1.into(), Value::Null, "#agent.cab".into(), Value::Null, Value::Null],
+            )
             .unwrap();
-        other.insert(schema::binary(), vec!["Helper".into(), Value::Binary(b"MZ helper".to_vec())]).unwrap();
-        other.insert(schema::property(), vec!["Manufacturer".into(), "Outpost Systems — café".into()]).unwrap();
-        other.insert(schema::property(), vec!["ProductName".into(), "Outpost Client".into()]).unwrap();
+        other
+            .insert(schema::binary(), vec!["Helper".into(), Value::Binary(b"MZ helper".to_vec())])
+            .unwrap();
+        other
+            .insert(
+                schema::property(),
+                vec!["Manufacturer".into(), "Outpost Systems — café".into()],
+            )
+            .unwrap();
+        other
+            .insert(schema::property(), vec!["ProductName".into(), "Outpost Client".into()])
+            .unwrap();
         other.streams.insert("agent.cab".into(), b"MSCF...".to_vec());
         assert_eq!(other.to_bytes().unwrap(), db().to_bytes().unwrap());
     }
@@ -613,28 +716,56 @@ mod tests {
     #[test]
     fn unencodable_strings_name_table_column_and_row() {
         let mut d = db();
-        d.insert(schema::property(), vec!["Greeting".into(), "こんにちは".into()]).unwrap();
+        d.insert(schema::property(), vec!["Greeting".into(), "こんにちは".into()])
+            .unwrap();
         let e = d.to_bytes().unwrap_err().to_string();
-        assert!(e.starts_with("table `Property`, column `Value`, row Property=\"Greeting\": character 'こ'"), "{e}");
+        assert!(
+            e.starts_with("table `Property`, column `Value`, row Property=\"Greeting\": character 'こ'"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_values_are_refused_at_push() {
         let mut d = Database::new(PackageKind::Installer);
-        let e = d.insert(schema::property(), vec!["P".into(), "".into()]).unwrap_err().to_string();
+        let e = d
+            .insert(schema::property(), vec!["P".into(), "".into()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("column `Value`") && e.contains("not nullable"), "{e}");
         let e = d.insert(schema::property(), vec!["P".into()]).unwrap_err().to_string();
         assert!(e.contains("has 1 values"), "{e}");
-        let e = d.insert(schema::component(), vec!["C".into(), "{lower}".into(), "D".into(), 0.into(), Value::Null, Value::Null]);
+        let e = d.insert(
+            schema::component(),
+            vec!["C".into(), "{lower}".into(), "D".into(), 0.into(), Value::Null, Value::Null],
+        );
         assert!(e.unwrap_err().to_string().contains("not a valid GUID"));
         let e = d.insert(
             schema::ini_file(),
-            vec!["I".into(), "a.ini".into(), Value::Null, "s".into(), "k".into(), "v".into(), 2.into(), "C".into()],
+            vec![
+                "I".into(),
+                "a.ini".into(),
+                Value::Null,
+                "s".into(),
+                "k".into(),
+                "v".into(),
+                2.into(),
+                "C".into(),
+            ],
         );
         assert!(e.unwrap_err().to_string().contains("allowed values 0;1;3"));
         let e = d.insert(
             schema::file(),
-            vec!["F".into(), "C".into(), "outpost-agent.exe".into(), 1.into(), Value::Null, Value::Null, Value::Null, 1.into()],
+            vec![
+                "F".into(),
+                "C".into(),
+                "outpost-agent.exe".into(),
+                1.into(),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                1.into(),
+            ],
         );
         assert!(e.unwrap_err().to_string().contains("short|long"));
         d.insert(schema::property(), vec!["P".into(), "1".into()]).unwrap();

@@ -11,7 +11,12 @@ pub enum MsiError {
     /// A value does not fit its column. `row` is the row's primary key, e.g.
     /// `Property=ProductName`.
     #[error("table `{table}`, column `{column}`, row {row}: {reason}")]
-    Value { table: String, column: String, row: String, reason: String },
+    Value {
+        table: String,
+        column: String,
+        row: String,
+        reason: String,
+    },
     /// A row has the wrong number of values or repeats another row's key.
     #[error("table `{table}`, row {row}: {reason}")]
     Row { table: String, row: String, reason: String },
@@ -34,10 +39,16 @@ pub enum MsiError {
 
 impl MsiError {
     pub(crate) fn format(context: impl Into<String>, reason: impl std::fmt::Display) -> MsiError {
-        MsiError::Format { context: context.into(), reason: reason.to_string() }
+        MsiError::Format {
+            context: context.into(),
+            reason: reason.to_string(),
+        }
     }
 
     pub(crate) fn stream(stream: impl Into<String>, reason: impl std::fmt::Display) -> MsiError {
-        MsiError::Stream { stream: stream.into(), reason: reason.to_string() }
+        MsiError::Stream {
+            stream: stream.into(),
+            reason: reason.to_string(),
+        }
     }
 }

@@ -16,7 +16,9 @@ use super::MsiError;
 
 /// Characters a short name may not contain ([WiX] `Common.IllegalShortFilenameCharacters`
 /// minus `.`, plus everything outside printable ASCII).
-const ILLEGAL_SHORT: &[char] = &['\\', '?', '|', '>', '<', ':', '/', '*', '"', '+', ',', ';', '=', '[', ']', ' '];
+const ILLEGAL_SHORT: &[char] = &[
+    '\\', '?', '|', '>', '<', ':', '/', '*', '"', '+', ',', ';', '=', '[', ']', ' ',
+];
 /// Characters a long name may not contain (MS "Filename" data type).
 const ILLEGAL_LONG: &[char] = &['\\', '/', '?', '*', '|', '>', '<', ':', '"'];
 
@@ -26,7 +28,9 @@ pub fn is_short_name(name: &str) -> bool {
     let ok = |part: &str, max: usize| {
         !part.is_empty()
             && part.len() <= max
-            && part.chars().all(|c| c.is_ascii_graphic() && c != '.' && !ILLEGAL_SHORT.contains(&c))
+            && part
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '.' && !ILLEGAL_SHORT.contains(&c))
     };
     match name.split_once('.') {
         None => ok(name, 8),
@@ -36,7 +40,12 @@ pub fn is_short_name(name: &str) -> bool {
 
 /// Checks a long file or directory name.
 pub fn check_long_name(name: &str) -> Result<(), MsiError> {
-    let err = |reason: &str| Err(MsiError::Filename { name: name.to_string(), reason: reason.to_string() });
+    let err = |reason: &str| {
+        Err(MsiError::Filename {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        })
+    };
     if name.is_empty() || name == "." || name == ".." {
         return err("a file name cannot be empty, `.` or `..`");
     }
@@ -44,7 +53,10 @@ pub fn check_long_name(name: &str) -> Result<(), MsiError> {
         return err("a file name is limited to 255 characters");
     }
     if let Some(c) = name.chars().find(|c| ILLEGAL_LONG.contains(c) || c.is_control()) {
-        return Err(MsiError::Filename { name: name.to_string(), reason: format!("{c:?} is not allowed in a file name") });
+        return Err(MsiError::Filename {
+            name: name.to_string(),
+            reason: format!("{c:?} is not allowed in a file name"),
+        });
     }
     if name.ends_with(' ') || name.ends_with('.') {
         return err("Windows strips a trailing space or period from file names");
@@ -121,7 +133,9 @@ pub(crate) fn check_filename_value(value: &str) -> Result<(), String> {
             check_long_name(long).map_err(|e| e.to_string())
         }
         None if is_short_name(value) => Ok(()),
-        None => Err(format!("`{value}` is not an 8.3 name; write `short|long` (omnipack::msi::filename::file_name makes one)")),
+        None => Err(format!(
+            "`{value}` is not an 8.3 name; write `short|long` (omnipack::msi::filename::file_name makes one)"
+        )),
     }
 }
 
@@ -175,7 +189,12 @@ fn sha1(data: &[u8]) -> [u8; 20] {
                 40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
                 _ => (b ^ c ^ d, 0xCA62_C1D6),
             };
-            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
             e = d;
             d = c;
             c = b.rotate_left(30);
@@ -210,9 +229,18 @@ mod tests {
     fn matches_wix_test_expectations() {
         // From wixtoolset/wix src/wix/test/WixToolsetTest.CoreIntegration
         // (DirectoryFixture.cs, MsiQueryFixture.cs): Directory rows.
-        assert_eq!(directory_name("Example Corporation", "ProgramFilesFolder").unwrap(), "u7-b4gch|Example Corporation");
-        assert_eq!(directory_name("MsiPackage", "ProgramFiles6432Folder").unwrap(), "1egc1laj|MsiPackage");
-        assert_eq!(directory_name("Folder.1234", "INSTALLFOLDER").unwrap(), "yakwclwy|Folder.1234");
+        assert_eq!(
+            directory_name("Example Corporation", "ProgramFilesFolder").unwrap(),
+            "u7-b4gch|Example Corporation"
+        );
+        assert_eq!(
+            directory_name("MsiPackage", "ProgramFiles6432Folder").unwrap(),
+            "1egc1laj|MsiPackage"
+        );
+        assert_eq!(
+            directory_name("Folder.1234", "INSTALLFOLDER").unwrap(),
+            "yakwclwy|Folder.1234"
+        );
         assert_eq!(directory_name("SourceDir", "").unwrap(), "SourceDir");
         assert_eq!(directory_name(".", "TARGETDIR").unwrap(), ".");
     }
@@ -228,7 +256,12 @@ mod tests {
         assert_eq!(v, file_name("outpost-agent.exe", "INSTALLDIR").unwrap());
         assert_ne!(v, file_name("outpost-agent.exe", "OTHERDIR").unwrap());
         // Like WiX (`qcfv-gdx.swi|….swidtag`): a long extension is cut to 3.
-        assert!(file_name("x.swidtag", "D").unwrap().split_once('|').unwrap().0.ends_with(".swi"));
+        assert!(file_name("x.swidtag", "D")
+            .unwrap()
+            .split_once('|')
+            .unwrap()
+            .0
+            .ends_with(".swi"));
     }
 
     #[test]

@@ -36,14 +36,20 @@ mod tests {
 
     #[test]
     fn project_namespace_is_the_documented_derivation() {
-        assert_eq!(PROJECT_NAMESPACE, Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://outpost.example/omnipack/msi"));
+        assert_eq!(
+            PROJECT_NAMESPACE,
+            Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://outpost.example/omnipack/msi")
+        );
     }
 
     #[test]
     fn guids_are_stable_braced_upper_case_v5() {
         // Pinned value (cross-checked with Python's uuid.uuid5): a change here
         // changes installed products' component GUIDs.
-        assert_eq!(guid("component", "Client.agent.exe"), "{AF8529F7-2523-5689-B997-92E0BAAFC5C9}");
+        assert_eq!(
+            guid("component", "Client.agent.exe"),
+            "{AF8529F7-2523-5689-B997-92E0BAAFC5C9}"
+        );
         let g = guid("product-code", "2.1.0");
         assert_eq!(g, guid("product-code", "2.1.0"));
         assert_ne!(g, guid("package-code", "2.1.0"));

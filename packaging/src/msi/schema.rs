@@ -72,7 +72,10 @@ impl ColumnDef {
 
     /// `l<max_len>`: a string translators may change.
     pub fn localized(name: &str, max_len: u16) -> ColumnDef {
-        ColumnDef { localizable: true, ..ColumnDef::new(name, ColumnType::Str(max_len)) }
+        ColumnDef {
+            localizable: true,
+            ..ColumnDef::new(name, ColumnType::Str(max_len))
+        }
     }
 
     /// `i2`.
@@ -87,11 +90,17 @@ impl ColumnDef {
 
     /// `v0`.
     pub fn binary(name: &str) -> ColumnDef {
-        ColumnDef { category: Some(Category::Binary), ..ColumnDef::new(name, ColumnType::Binary) }
+        ColumnDef {
+            category: Some(Category::Binary),
+            ..ColumnDef::new(name, ColumnType::Binary)
+        }
     }
 
     pub fn key(self) -> ColumnDef {
-        ColumnDef { primary_key: true, ..self }
+        ColumnDef {
+            primary_key: true,
+            ..self
+        }
     }
 
     pub fn nullable(self) -> ColumnDef {
@@ -99,19 +108,31 @@ impl ColumnDef {
     }
 
     pub fn category(self, category: Category) -> ColumnDef {
-        ColumnDef { category: Some(category), ..self }
+        ColumnDef {
+            category: Some(category),
+            ..self
+        }
     }
 
     pub fn range(self, min: i32, max: i32) -> ColumnDef {
-        ColumnDef { range: Some((min, max)), ..self }
+        ColumnDef {
+            range: Some((min, max)),
+            ..self
+        }
     }
 
     pub fn foreign_key(self, table: &str, column: i16) -> ColumnDef {
-        ColumnDef { foreign_key: Some((table.to_string(), column)), ..self }
+        ColumnDef {
+            foreign_key: Some((table.to_string(), column)),
+            ..self
+        }
     }
 
     pub fn set(self, values: &[&str]) -> ColumnDef {
-        ColumnDef { set: values.iter().map(|v| v.to_string()).collect(), ..self }
+        ColumnDef {
+            set: values.iter().map(|v| v.to_string()).collect(),
+            ..self
+        }
     }
 
     /// The IDT type msidump and msibuild use: `s72`, `L0`, `i2`, `I4`, `v0`.
@@ -197,7 +218,10 @@ const MAX_COLUMNS: usize = 32;
 
 impl TableDef {
     pub fn new(name: &str, columns: Vec<ColumnDef>) -> TableDef {
-        TableDef { name: name.to_string(), columns }
+        TableDef {
+            name: name.to_string(),
+            columns,
+        }
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -215,7 +239,12 @@ impl TableDef {
     /// sorted by their leading columns and msi.dll finds rows by binary
     /// search on the key (Wine's `find_insert_index` does the same).
     pub fn validate(&self) -> Result<(), MsiError> {
-        let err = |reason: String| Err(MsiError::Schema { table: self.name.clone(), reason });
+        let err = |reason: String| {
+            Err(MsiError::Schema {
+                table: self.name.clone(),
+                reason,
+            })
+        };
         if !Category::Identifier.validate(&self.name) {
             return err("a table name must be an identifier (letters, digits, `_`, `.`; not starting with a digit)".into());
         }
@@ -235,7 +264,10 @@ impl TableDef {
             return err("has no primary key column".into());
         }
         if let Some(c) = self.columns[keys..].iter().find(|c| c.primary_key) {
-            return err(format!("primary key column `{}` must come before the non-key columns", c.name));
+            return err(format!(
+                "primary key column `{}` must come before the non-key columns",
+                c.name
+            ));
         }
         for (i, c) in self.columns.iter().enumerate() {
             if !Category::Identifier.validate(&c.name) {
@@ -329,7 +361,10 @@ pub fn feature() -> TableDef {
 pub fn feature_components() -> TableDef {
     TableDef::new(
         "FeatureComponents",
-        vec![id("Feature_", 38).key().foreign_key("Feature", 1), id("Component_", 72).key().foreign_key("Component", 1)],
+        vec![
+            id("Feature_", 38).key().foreign_key("Feature", 1),
+            id("Component_", 72).key().foreign_key("Component", 1),
+        ],
     )
 }
 
@@ -453,7 +488,10 @@ pub fn remove_file() -> TableDef {
 pub fn create_folder() -> TableDef {
     TableDef::new(
         "CreateFolder",
-        vec![id("Directory_", 72).key().foreign_key("Directory", 1), id("Component_", 72).key().foreign_key("Component", 1)],
+        vec![
+            id("Directory_", 72).key().foreign_key("Directory", 1),
+            id("Component_", 72).key().foreign_key("Component", 1),
+        ],
     )
 }
 
@@ -508,7 +546,13 @@ pub fn upgrade() -> TableDef {
 }
 
 pub fn launch_condition() -> TableDef {
-    TableDef::new("LaunchCondition", vec![s("Condition", 255).key().category(Cond), l("Description", 255).category(Formatted)])
+    TableDef::new(
+        "LaunchCondition",
+        vec![
+            s("Condition", 255).key().category(Cond),
+            l("Description", 255).category(Formatted),
+        ],
+    )
 }
 
 pub fn app_search() -> TableDef {
@@ -546,7 +590,11 @@ pub fn custom_action() -> TableDef {
 fn sequence(name: &str) -> TableDef {
     TableDef::new(
         name,
-        vec![id("Action", 72).key(), s("Condition", 255).nullable().category(Cond), i2("Sequence").nullable().range(-4, 32767)],
+        vec![
+            id("Action", 72).key(),
+            s("Condition", 255).nullable().category(Cond),
+            i2("Sequence").nullable().range(-4, 32767),
+        ],
     )
 }
 
@@ -572,19 +620,32 @@ pub fn advt_execute_sequence() -> TableDef {
 
 /// The `Error` table (message templates by error number).
 pub fn error() -> TableDef {
-    TableDef::new("Error", vec![i2("Error").key().range(0, 32767), l("Message", 0).nullable().category(Template)])
+    TableDef::new(
+        "Error",
+        vec![
+            i2("Error").key().range(0, 32767),
+            l("Message", 0).nullable().category(Template),
+        ],
+    )
 }
 
 /// Patch plumbing added by a patch's paired transform.
 pub fn patch_package() -> TableDef {
-    TableDef::new("PatchPackage", vec![s("PatchId", 38).key().category(Guid), i2("Media_").range(0, 32767)])
+    TableDef::new(
+        "PatchPackage",
+        vec![s("PatchId", 38).key().category(Guid), i2("Media_").range(0, 32767)],
+    )
 }
 
 /// Lives in the patch (.msp) database itself, not in its transforms.
 pub fn msi_patch_metadata() -> TableDef {
     TableDef::new(
         "MsiPatchMetadata",
-        vec![id("Company", 72).key().nullable(), id("Property", 72).key(), l("Value", 0).category(Text)],
+        vec![
+            id("Company", 72).key().nullable(),
+            id("Property", 72).key(),
+            l("Value", 0).category(Text),
+        ],
     )
 }
 
@@ -736,7 +797,13 @@ mod tests {
 
     #[test]
     fn keys_match_the_docs() {
-        let keys = |t: TableDef| t.columns[..t.key_len()].iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(",");
+        let keys = |t: TableDef| {
+            t.columns[..t.key_len()]
+                .iter()
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         assert_eq!(keys(upgrade()), "UpgradeCode,VersionMin,VersionMax,Language,Attributes");
         assert_eq!(keys(condition()), "Feature_,Level");
         assert_eq!(keys(msi_patch_sequence()), "PatchFamily,ProductCode");

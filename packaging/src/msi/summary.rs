@@ -101,7 +101,9 @@ impl Default for SummaryInfo {
 
 /// FMTID_SummaryInformation {F29F85E0-4FF9-1068-AB91-08002B27B3D9}, in the
 /// on-disk byte order (first three fields little-endian).
-const FMTID: [u8; 16] = [0xe0, 0x85, 0x9f, 0xf2, 0xf9, 0x4f, 0x68, 0x10, 0xab, 0x91, 0x08, 0x00, 0x2b, 0x27, 0xb3, 0xd9];
+const FMTID: [u8; 16] = [
+    0xe0, 0x85, 0x9f, 0xf2, 0xf9, 0x4f, 0x68, 0x10, 0xab, 0x91, 0x08, 0x00, 0x2b, 0x27, 0xb3, 0xd9,
+];
 
 const VT_EMPTY: u16 = 0;
 const VT_NULL: u16 = 1;
@@ -148,7 +150,10 @@ impl SummaryInfo {
     /// Defaults for a new package: code page 1252 and the title Windows
     /// Installer expects for the kind.
     pub fn with_title(title: &str) -> SummaryInfo {
-        SummaryInfo { title: Some(title.to_string()), ..SummaryInfo::default() }
+        SummaryInfo {
+            title: Some(title.to_string()),
+            ..SummaryInfo::default()
+        }
     }
 
     fn strings(&self) -> [(u32, &Option<String>); 9] {
@@ -167,13 +172,21 @@ impl SummaryInfo {
 
     /// The property-set stream, properties in PID order.
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, MsiError> {
-        let cp = codepage::for_writing(self.codepage).map_err(|reason| MsiError::Summary { field: "codepage", reason })?;
-        let codepage = i16::try_from(self.codepage)
-            .map_err(|_| MsiError::Summary { field: "codepage", reason: format!("{} does not fit VT_I2", self.codepage) })?;
+        let cp = codepage::for_writing(self.codepage).map_err(|reason| MsiError::Summary {
+            field: "codepage",
+            reason,
+        })?;
+        let codepage = i16::try_from(self.codepage).map_err(|_| MsiError::Summary {
+            field: "codepage",
+            reason: format!("{} does not fit VT_I2", self.codepage),
+        })?;
         let mut props: Vec<(u32, Prop)> = vec![(1, Prop::I2(codepage))];
         for (pid, s) in self.strings() {
             if let Some(s) = s {
-                codepage::check(cp, s).map_err(|reason| MsiError::Summary { field: field_name(pid), reason })?;
+                codepage::check(cp, s).map_err(|reason| MsiError::Summary {
+                    field: field_name(pid),
+                    reason,
+                })?;
                 props.push((pid, Prop::Str(cp.encode(s))));
             }
         }
@@ -182,7 +195,12 @@ impl SummaryInfo {
                 props.push((pid, Prop::Time(t.0)));
             }
         }
-        for (pid, i) in [(14, self.page_count), (15, self.word_count), (16, self.character_count), (19, self.security)] {
+        for (pid, i) in [
+            (14, self.page_count),
+            (15, self.word_count),
+            (16, self.character_count),
+            (19, self.security),
+        ] {
             if let Some(i) = i {
                 props.push((pid, Prop::I4(i)));
             }
@@ -269,19 +287,33 @@ impl SummaryInfo {
                 codepage = match r.u16(offset)? {
                     VT_I2 => r.u16(offset + 4)?,
                     VT_I4 => r.u32(offset + 4)? as u16,
-                    vt => return Err(MsiError::Summary { field: "codepage", reason: format!("unexpected type {vt}") }),
+                    vt => {
+                        return Err(MsiError::Summary {
+                            field: "codepage",
+                            reason: format!("unexpected type {vt}"),
+                        })
+                    }
                 };
             }
         }
-        let cp = codepage::for_reading(codepage).map_err(|reason| MsiError::Summary { field: "codepage", reason })?;
-        let mut s = SummaryInfo { codepage, ..SummaryInfo::default() };
+        let cp = codepage::for_reading(codepage).map_err(|reason| MsiError::Summary {
+            field: "codepage",
+            reason,
+        })?;
+        let mut s = SummaryInfo {
+            codepage,
+            ..SummaryInfo::default()
+        };
         for (pid, offset) in entries {
             let field = field_name(pid);
             let vt = r.u16(offset)?;
             if vt == VT_EMPTY || vt == VT_NULL || pid == 1 {
                 continue;
             }
-            let wrong = || MsiError::Summary { field, reason: format!("unexpected property type {vt}") };
+            let wrong = || MsiError::Summary {
+                field,
+                reason: format!("unexpected property type {vt}"),
+            };
             let string = || -> Result<String, MsiError> {
                 if vt != VT_LPSTR {
                     return Err(wrong());
@@ -302,7 +334,9 @@ impl SummaryInfo {
                 if vt != VT_FILETIME {
                     return Err(wrong());
                 }
-                Ok(FileTime(u64::from(r.u32(offset + 4)?) | (u64::from(r.u32(offset + 8)?) << 32)))
+                Ok(FileTime(
+                    u64::from(r.u32(offset + 4)?) | (u64::from(r.u32(offset + 8)?) << 32),
+                ))
             };
             match pid {
                 2 => s.title = Some(string()?),
@@ -337,10 +371,15 @@ struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
     fn slice(&self, at: usize, len: usize) -> Result<&[u8], MsiError> {
-        at.checked_add(len).and_then(|end| self.0.get(at..end)).ok_or_else(|| MsiError::Summary {
-            field: "stream",
-            reason: format!("truncated: {len} bytes at offset {at} are past its end ({} bytes)", self.0.len()),
-        })
+        at.checked_add(len)
+            .and_then(|end| self.0.get(at..end))
+            .ok_or_else(|| MsiError::Summary {
+                field: "stream",
+                reason: format!(
+                    "truncated: {len} bytes at offset {at} are past its end ({} bytes)",
+                    self.0.len()
+                ),
+            })
     }
 
     fn u16(&self, at: usize) -> Result<u16, MsiError> {
@@ -390,7 +429,10 @@ mod tests {
 
     #[test]
     fn unencodable_strings_name_the_field() {
-        let s = SummaryInfo { author: Some("Outpost 株式会社".into()), ..full() };
+        let s = SummaryInfo {
+            author: Some("Outpost 株式会社".into()),
+            ..full()
+        };
         let e = s.to_bytes().unwrap_err().to_string();
         assert!(e.contains("`author`") && e.contains("U+682A"), "{e}");
     }

@@ -57,7 +57,10 @@ pub fn publish(dir: &Path, debs: &[PathBuf], signer: &dyn Signer, opts: &AptOpti
 
     let archs = architectures(&pool);
     if archs.is_empty() {
-        return Err(RepoError::Package { path: dir.join("pool"), reason: "nothing to publish: the pool has no .deb and none was given".into() });
+        return Err(RepoError::Package {
+            path: dir.join("pool"),
+            reason: "nothing to publish: the pool has no .deb and none was given".into(),
+        });
     }
     let components: Vec<String> = pool
         .iter()
@@ -97,7 +100,10 @@ pub fn publish(dir: &Path, debs: &[PathBuf], signer: &dyn Signer, opts: &AptOpti
 }
 
 fn bad(path: impl Into<PathBuf>, reason: impl Into<String>) -> RepoError {
-    RepoError::Package { path: path.into(), reason: reason.into() }
+    RepoError::Package {
+        path: path.into(),
+        reason: reason.into(),
+    }
 }
 
 /// Suite and component become directory names and Release fields; the other
@@ -105,12 +111,22 @@ fn bad(path: impl Into<PathBuf>, reason: impl Into<String>) -> RepoError {
 fn check_options(dir: &Path, opts: &AptOptions) -> Result<(), RepoError> {
     for (what, value) in [("suite", &opts.suite), ("component", &opts.component)] {
         if !valid_segment(value) {
-            return Err(bad(dir, format!("apt {what} `{value}` must be letters, digits, `.`, `_`, `+`, `-`, starting with a letter or digit")));
+            return Err(bad(
+                dir,
+                format!("apt {what} `{value}` must be letters, digits, `.`, `_`, `+`, `-`, starting with a letter or digit"),
+            ));
         }
     }
-    for (what, value) in [("origin", &opts.origin), ("label", &opts.label), ("description", &opts.description)] {
+    for (what, value) in [
+        ("origin", &opts.origin),
+        ("label", &opts.label),
+        ("description", &opts.description),
+    ] {
         if value.contains(['\n', '\r']) || value.trim() != value.as_str() {
-            return Err(bad(dir, format!("apt {what} `{value}` must be one line without leading or trailing spaces")));
+            return Err(bad(
+                dir,
+                format!("apt {what} `{value}` must be one line without leading or trailing spaces"),
+            ));
         }
     }
     Ok(())
@@ -118,7 +134,8 @@ fn check_options(dir: &Path, opts: &AptOptions) -> Result<(), RepoError> {
 
 fn valid_segment(s: &str) -> bool {
     s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
 }
 
 /// `pool/<component>/...` → `<component>`.
@@ -178,7 +195,9 @@ fn collect_debs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RepoError> {
 
 /// `path` relative to `dir`, '/'-separated as `Filename:` wants it.
 fn relative_name(dir: &Path, path: &Path) -> Result<String, RepoError> {
-    let rel = path.strip_prefix(dir).map_err(|_| bad(path, "not under the repository root"))?;
+    let rel = path
+        .strip_prefix(dir)
+        .map_err(|_| bad(path, "not under the repository root"))?;
     let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
     let parts = parts.ok_or_else(|| bad(path, "the file name is not UTF-8"))?;
     Ok(parts.join("/"))
@@ -201,7 +220,10 @@ fn check_unique(dir: &Path, pool: &[PoolEntry]) -> Result<(), RepoError> {
         if let Some(b) = pool[..i].iter().find(|b| same_version(&a.deb, &b.deb)) {
             return Err(bad(
                 dir.join(&a.filename),
-                format!("{} {} ({}) is also published as {}; remove one of them", a.deb.package, a.deb.version, a.deb.arch, b.filename),
+                format!(
+                    "{} {} ({}) is also published as {}; remove one of them",
+                    a.deb.package, a.deb.version, a.deb.arch, b.filename
+                ),
             ));
         }
     }
@@ -236,8 +258,10 @@ fn add_to_pool(dir: &Path, debs: &[PathBuf], component: &str, pool: &mut Vec<Poo
         }
         if let Some(other) = known.clone().find(|e| same_version(&e.deb, &entry.deb)) {
             let d = &entry.deb;
-            let reason =
-                format!("{} {} ({}) is already published as {}; a published version never changes", d.package, d.version, d.arch, other.filename);
+            let reason = format!(
+                "{} {} ({}) is already published as {}; a published version never changes",
+                d.package, d.version, d.arch, other.filename
+            );
             return Err(bad(src, reason));
         }
         pending.push((entry, bytes));
@@ -255,12 +279,20 @@ fn add_to_pool(dir: &Path, debs: &[PathBuf], component: &str, pool: &mut Vec<Poo
 /// The input's own file name, which the pool keeps; it must be a visible
 /// `.deb` name that fits in a `Filename:` line and a URL path.
 fn input_file_name(src: &Path) -> Result<&str, RepoError> {
-    let name = src.file_name().and_then(|n| n.to_str()).ok_or_else(|| bad(src, "the file name is not UTF-8"))?;
+    let name = src
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| bad(src, "the file name is not UTF-8"))?;
     let ok = name.ends_with(".deb")
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-' | b'~' | b'%'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-' | b'~' | b'%'));
     if !ok {
-        return Err(bad(src, "a package file name must end in .deb and use only letters, digits and `._+-~%`"));
+        return Err(bad(
+            src,
+            "a package file name must end in .deb and use only letters, digits and `._+-~%`",
+        ));
     }
     Ok(name)
 }
@@ -298,7 +330,10 @@ fn render_indices(
             let xz = crate::compress::xz(&packages, XZ_PRESET).map_err(RepoError::io(suite_dir.join(&xz_path)))?;
             out.push((format!("{base}/Packages"), packages));
             out.push((xz_path, xz));
-            out.push((format!("{base}/Release"), index::arch_release(opts, component, arch).into_bytes()));
+            out.push((
+                format!("{base}/Release"),
+                index::arch_release(opts, component, arch).into_bytes(),
+            ));
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -338,10 +373,22 @@ mod tests {
         };
         assert!(check_options(Path::new("/r"), &base()).is_ok());
         for opts in [
-            AptOptions { suite: "../x".into(), ..base() },
-            AptOptions { component: "main/x".into(), ..base() },
-            AptOptions { component: "".into(), ..base() },
-            AptOptions { label: "L\nSHA256:".into(), ..base() },
+            AptOptions {
+                suite: "../x".into(),
+                ..base()
+            },
+            AptOptions {
+                component: "main/x".into(),
+                ..base()
+            },
+            AptOptions {
+                component: "".into(),
+                ..base()
+            },
+            AptOptions {
+                label: "L\nSHA256:".into(),
+                ..base()
+            },
         ] {
             assert!(check_options(Path::new("/r"), &opts).is_err());
         }

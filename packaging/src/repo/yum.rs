@@ -47,10 +47,17 @@ pub fn publish(dir: &Path, rpms: &[PathBuf], signer: &dyn Signer, opts: &YumOpti
     let added = add_to_pool(dir, rpms)?;
     let pkgs = scan_pool(dir)?;
     for p in pkgs.iter().filter(|p| !p.signed) {
-        tracing::warn!("{}: the package has no OpenPGP signature; clients with gpgcheck=1 will refuse it", p.href);
+        tracing::warn!(
+            "{}: the package has no OpenPGP signature; clients with gpgcheck=1 will refuse it",
+            p.href
+        );
     }
     write_repodata(dir, &pkgs, signer, opts.date)?;
-    Ok(YumSummary { packages: pkgs.iter().map(|p| PathBuf::from(&p.href)).collect(), added, revision: opts.date })
+    Ok(YumSummary {
+        packages: pkgs.iter().map(|p| PathBuf::from(&p.href)).collect(),
+        added,
+        revision: opts.date,
+    })
 }
 
 /// An input checked and read, ready to be copied.
@@ -70,7 +77,10 @@ fn add_to_pool(dir: &Path, rpms: &[PathBuf]) -> Result<Vec<PathBuf>, RepoError> 
         let inc = read_incoming(source)?;
         if let Some(prev) = incoming.iter().find(|i| i.file_name == inc.file_name) {
             if prev.bytes != inc.bytes {
-                return Err(pkg_err(source, format!("same file name as {} but different contents", prev.source.display())));
+                return Err(pkg_err(
+                    source,
+                    format!("same file name as {} but different contents", prev.source.display()),
+                ));
             }
             continue;
         }
@@ -100,14 +110,22 @@ fn read_incoming(source: &Path) -> Result<Incoming, RepoError> {
         .to_string();
     let bytes = std::fs::read(source).map_err(RepoError::io(source))?;
     let p = package::read(&bytes, format!("{POOL}/{file_name}"), 0).map_err(|reason| pkg_err(source, reason))?;
-    Ok(Incoming { source: source.to_path_buf(), file_name, bytes, build_time: p.time_build })
+    Ok(Incoming {
+        source: source.to_path_buf(),
+        file_name,
+        bytes,
+        build_time: p.time_build,
+    })
 }
 
 fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, RepoError> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(RepoError::Io { path: path.to_path_buf(), source: e }),
+        Err(e) => Err(RepoError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
     }
 }
 
@@ -144,7 +162,8 @@ fn write_tmp(tmp: &Path, bytes: &[u8], mtime: u64) -> Result<(), RepoError> {
     let mut f = std::fs::File::create(tmp).map_err(RepoError::io(tmp))?;
     f.write_all(bytes).map_err(RepoError::io(tmp))?;
     if mtime > 0 {
-        f.set_modified(UNIX_EPOCH + Duration::from_secs(mtime)).map_err(RepoError::io(tmp))?;
+        f.set_modified(UNIX_EPOCH + Duration::from_secs(mtime))
+            .map_err(RepoError::io(tmp))?;
     }
     f.sync_all().map_err(RepoError::io(tmp))
 }
@@ -162,7 +181,12 @@ fn walk(abs: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> Result<(), RepoErro
     let entries = match std::fs::read_dir(abs) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && rel == Path::new(POOL) => return Ok(()),
-        Err(e) => return Err(RepoError::Io { path: abs.to_path_buf(), source: e }),
+        Err(e) => {
+            return Err(RepoError::Io {
+                path: abs.to_path_buf(),
+                source: e,
+            })
+        }
     };
     for entry in entries {
         let entry = entry.map_err(RepoError::io(abs))?;
@@ -201,7 +225,11 @@ fn read_pooled(dir: &Path, rel: &Path) -> Result<Package, RepoError> {
 fn write_repodata(dir: &Path, pkgs: &[Package], signer: &dyn Signer, date: u64) -> Result<(), RepoError> {
     let repodata = dir.join(REPODATA);
     let mut records = Vec::new();
-    for (kind, doc) in [("primary", xml::primary(pkgs)), ("filelists", xml::filelists(pkgs)), ("other", xml::other(pkgs))] {
+    for (kind, doc) in [
+        ("primary", xml::primary(pkgs)),
+        ("filelists", xml::filelists(pkgs)),
+        ("other", xml::other(pkgs)),
+    ] {
         records.push(write_data_file(&repodata, kind, doc.as_bytes(), date)?);
     }
     let repomd = xml::repomd(date, &records);
@@ -209,7 +237,10 @@ fn write_repodata(dir: &Path, pkgs: &[Package], signer: &dyn Signer, date: u64) 
     write_atomic(&repodata.join("repomd.xml.key"), signer.public_key_armored().as_bytes())?;
     write_atomic(&repodata.join("repomd.xml.asc"), signature.as_bytes())?;
     write_atomic(&repodata.join("repomd.xml"), repomd.as_bytes())?;
-    let keep: HashSet<String> = records.iter().map(|r| r.href.trim_start_matches("repodata/").to_string()).collect();
+    let keep: HashSet<String> = records
+        .iter()
+        .map(|r| r.href.trim_start_matches("repodata/").to_string())
+        .collect();
     remove_stale(&repodata, &keep)
 }
 
@@ -235,7 +266,9 @@ fn remove_stale(repodata: &Path, keep: &HashSet<String>) -> Result<(), RepoError
     let entries = std::fs::read_dir(repodata).map_err(RepoError::io(repodata))?;
     for entry in entries {
         let entry = entry.map_err(RepoError::io(repodata))?;
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
         if keep.contains(&name) || !is_content_addressed(&name) {
             continue;
         }
@@ -251,7 +284,10 @@ fn is_content_addressed(name: &str) -> bool {
 }
 
 fn pkg_err(path: &Path, reason: String) -> RepoError {
-    RepoError::Package { path: path.to_path_buf(), reason }
+    RepoError::Package {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 fn changed_err(dest: &Path, source: &Path) -> RepoError {

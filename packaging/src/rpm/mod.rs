@@ -29,27 +29,50 @@ impl Packager for RpmPackager {
         let sde = u32::try_from(ctx.source_date).map_err(|_| PackageError::Invalid("SOURCE_DATE_EPOCH is past 2106".into()))?;
 
         let mut b = PackageBuilder::new(&p.id, &p.version, &p.license, arch, &p.summary);
-        b.using_config(BuildConfig::v4().compression(CompressionWithLevel::Xz(XZ_LEVEL)).source_date(sde))
-            .release(release.clone())
-            .description(&p.description)
-            .url(&p.homepage)
-            .vendor(&p.vendor)
-            .packager(&p.maintainer)
-            .group("System Environment/Daemons")
-            // A fixed build host keeps the header reproducible.
-            .build_host("omnipack")
-            .add_changelog_entry(format!("{} - {}-{release}", p.maintainer, p.version), format!("- Release {}, built by omnipack.", p.version), sde);
+        b.using_config(
+            BuildConfig::v4()
+                .compression(CompressionWithLevel::Xz(XZ_LEVEL))
+                .source_date(sde),
+        )
+        .release(release.clone())
+        .description(&p.description)
+        .url(&p.homepage)
+        .vendor(&p.vendor)
+        .packager(&p.maintainer)
+        .group("System Environment/Daemons")
+        // A fixed build host keeps the header reproducible.
+        .build_host("omnipack")
+        .add_changelog_entry(
+            format!("{} - {}-{release}", p.maintainer, p.version),
+            format!("- Release {}, built by omnipack.", p.version),
+            sde,
+        );
 
         let mut payload = lp.payload.clone();
         payload.file(&format!("{}/copyright", lp.doc_dir), copyright(ctx).into_bytes(), 0o644);
         for e in payload.entries() {
-            let opts = || FileOptions::new(&e.path).permissions(e.mode as u16).user(e.user).group(e.group);
+            let opts = || {
+                FileOptions::new(&e.path)
+                    .permissions(e.mode as u16)
+                    .user(e.user)
+                    .group(e.group)
+            };
             match e.role {
                 Role::File if e.path.starts_with(&lp.doc_dir) => b.with_file_contents(e.data.to_vec(), opts().doc())?,
                 Role::File => b.with_file_contents(e.data.to_vec(), opts())?,
                 Role::ConfigNoReplace => b.with_file_contents(e.data.to_vec(), opts().config().noreplace())?,
-                Role::Ghost => b.with_ghost(FileOptions::ghost(&e.path).permissions(e.mode as u16).user(e.user).group(e.group))?,
-                Role::Dir => b.with_dir_entry(FileOptions::dir(&e.path).permissions(e.mode as u16).user(e.user).group(e.group))?,
+                Role::Ghost => b.with_ghost(
+                    FileOptions::ghost(&e.path)
+                        .permissions(e.mode as u16)
+                        .user(e.user)
+                        .group(e.group),
+                )?,
+                Role::Dir => b.with_dir_entry(
+                    FileOptions::dir(&e.path)
+                        .permissions(e.mode as u16)
+                        .user(e.user)
+                        .group(e.group),
+                )?,
             };
         }
         // Directories that are ours alone, so erase removes them.
@@ -88,13 +111,22 @@ impl Packager for RpmPackager {
         };
         let mut bytes = Vec::new();
         pkg.write(&mut bytes)?;
-        Ok(Built { file_name: format!("{}-{}-{}.{}.rpm", p.id, p.version, release, arch), bytes, signed })
+        Ok(Built {
+            file_name: format!("{}-{}-{}.{}.rpm", p.id, p.version, release, arch),
+            bytes,
+            signed,
+        })
     }
 }
 
 /// Directories whose path names the product (`/etc/outpost`, `/usr/share/outpost`, ...).
 fn product_dirs(payload: &crate::content::Payload, id: &str) -> Vec<String> {
-    let declared: Vec<String> = payload.entries().iter().filter(|e| e.role == Role::Dir).map(|e| e.path.clone()).collect();
+    let declared: Vec<String> = payload
+        .entries()
+        .iter()
+        .filter(|e| e.role == Role::Dir)
+        .map(|e| e.path.clone())
+        .collect();
     payload
         .directories()
         .into_iter()
@@ -105,6 +137,17 @@ fn product_dirs(payload: &crate::content::Payload, id: &str) -> Vec<String> {
 
 fn copyright(ctx: &BuildContext) -> String {
     let p = &ctx.manifest.product;
-    let text = if p.license == "MIT" { linux::MIT_LICENSE.to_string() } else { format!("See {}.", p.homepage) };
-    format!("{}\nCopyright {} {}\nLicense: {}\n\n{}\n", p.name, crate::time::year(ctx.source_date), p.vendor, p.license, text)
+    let text = if p.license == "MIT" {
+        linux::MIT_LICENSE.to_string()
+    } else {
+        format!("See {}.", p.homepage)
+    };
+    format!(
+        "{}\nCopyright {} {}\nLicense: {}\n\n{}\n",
+        p.name,
+        crate::time::year(ctx.source_date),
+        p.vendor,
+        p.license,
+        text
+    )
 }

@@ -27,19 +27,28 @@ struct UnitView<'a> {
 fn exec_line(words: &[String]) -> String {
     words
         .iter()
-        .map(|w| if w.contains([' ', '"', '\\']) { format!("\"{}\"", w.replace('\\', "\\\\").replace('"', "\\\"")) } else { w.clone() })
+        .map(|w| {
+            if w.contains([' ', '"', '\\']) {
+                format!("\"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""))
+            } else {
+                w.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 pub fn render_unit(spec: &ServiceSpec) -> Result<String, RenderError> {
     let mut ctx = Context::new();
-    ctx.insert("svc", &UnitView {
-        display_name: &spec.display_name,
-        description: &spec.description,
-        documentation: &spec.documentation,
-        exec_start: exec_line(&spec.exec),
-        restart_delay_seconds: spec.restart_delay_seconds,
-    });
+    ctx.insert(
+        "svc",
+        &UnitView {
+            display_name: &spec.display_name,
+            description: &spec.description,
+            documentation: &spec.documentation,
+            exec_start: exec_line(&spec.exec),
+            restart_delay_seconds: spec.restart_delay_seconds,
+        },
+    );
     render("systemd/unit.service", &ctx)
 }

@@ -27,7 +27,11 @@ pub enum Timestamp {
     /// RFC 3161 time-stamp authority URL(s).
     Url(Vec<String>),
     /// osslsigncode's built-in TSA with a local key: for offline tests only.
-    LocalTsa { certs: PathBuf, key: PathBuf, time: Option<u64> },
+    LocalTsa {
+        certs: PathBuf,
+        key: PathBuf,
+        time: Option<u64>,
+    },
 }
 
 pub struct Authenticode {
@@ -63,7 +67,9 @@ fn tool_error(what: &str, out: &std::process::Output) -> SignError {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), SignError> {
-    let out = cmd.output().map_err(|e| SignError::Sign(format!("cannot run {what}: {e} (is it installed?)")))?;
+    let out = cmd
+        .output()
+        .map_err(|e| SignError::Sign(format!("cannot run {what}: {e} (is it installed?)")))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -85,23 +91,83 @@ impl TestPki {
         if pki.tsa_chain.is_file() {
             return Ok(pki);
         }
-        let err = |e: std::io::Error| SignError::Key { what: "test PKI", path: dir.display().to_string(), reason: e.to_string() };
+        let err = |e: std::io::Error| SignError::Key {
+            what: "test PKI",
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        };
         // Build in a scratch folder and rename, so a half-made PKI is never reused.
         let parent = dir.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(err)?;
-        let scratch = tempfile::Builder::new().prefix(".authenticode-").tempdir_in(parent).map_err(err)?;
+        let scratch = tempfile::Builder::new()
+            .prefix(".authenticode-")
+            .tempdir_in(parent)
+            .map_err(err)?;
         let s = scratch.path();
         let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(s).args(args), "openssl");
-        openssl(&["req", "-x509", "-newkey", "rsa:3072", "-nodes", "-keyout", "test-ca.key", "-out", "test-ca.pem", "-days", "3650",
-            "-subj", "/CN=Outpost TEST Root CA (throwaway, not for release)",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])?;
-        for (name, cn, eku) in [("test-codesign", "Outpost TEST Code Signing (throwaway)", "codeSigning"), ("test-tsa", "Outpost TEST Time Stamping (throwaway)", "critical,timeStamping")] {
-            openssl(&["req", "-newkey", "rsa:3072", "-nodes", "-keyout", &format!("{name}.key"), "-out", &format!("{name}.csr"), "-subj", &format!("/CN={cn}")])?;
-            std::fs::write(s.join(format!("{name}.ext")), format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n")).map_err(err)?;
-            openssl(&["x509", "-req", "-in", &format!("{name}.csr"), "-CA", "test-ca.pem", "-CAkey", "test-ca.key", "-CAcreateserial",
-                "-out", &format!("{name}.pem"), "-days", "825", "-extfile", &format!("{name}.ext")])?;
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:3072",
+            "-nodes",
+            "-keyout",
+            "test-ca.key",
+            "-out",
+            "test-ca.pem",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=Outpost TEST Root CA (throwaway, not for release)",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ])?;
+        for (name, cn, eku) in [
+            ("test-codesign", "Outpost TEST Code Signing (throwaway)", "codeSigning"),
+            ("test-tsa", "Outpost TEST Time Stamping (throwaway)", "critical,timeStamping"),
+        ] {
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:3072",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={cn}"),
+            ])?;
+            std::fs::write(
+                s.join(format!("{name}.ext")),
+                format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n"),
+            )
+            .map_err(err)?;
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "test-ca.pem",
+                "-CAkey",
+                "test-ca.key",
+                "-CAcreateserial",
+                "-out",
+                &format!("{name}.pem"),
+                "-days",
+                "825",
+                "-extfile",
+                &format!("{name}.ext"),
+            ])?;
         }
-        let chain = [std::fs::read(s.join("test-tsa.pem")).map_err(err)?, std::fs::read(s.join("test-ca.pem")).map_err(err)?].concat();
+        let chain = [
+            std::fs::read(s.join("test-tsa.pem")).map_err(err)?,
+            std::fs::read(s.join("test-ca.pem")).map_err(err)?,
+        ]
+        .concat();
         std::fs::write(s.join("test-tsa-chain.pem"), chain).map_err(err)?;
         let _ = std::fs::remove_dir_all(dir);
         std::fs::rename(scratch.keep(), dir).map_err(err)?;
@@ -122,10 +188,20 @@ impl Authenticode {
             AuthenticodeKey::Throwaway(_) => vec![],
         } {
             if !p.is_file() {
-                return Err(SignError::Key { what: "Authenticode key file", path: p.display().to_string(), reason: "does not exist".into() });
+                return Err(SignError::Key {
+                    what: "Authenticode key file",
+                    path: p.display().to_string(),
+                    reason: "does not exist".into(),
+                });
             }
         }
-        Ok(Authenticode { key, test, timestamp, description: description.into(), url: url.into() })
+        Ok(Authenticode {
+            key,
+            test,
+            timestamp,
+            description: description.into(),
+            url: url.into(),
+        })
     }
 
     pub fn test_pki(&self) -> Option<&TestPki> {
@@ -139,7 +215,8 @@ impl Authenticode {
     /// Signs `input` into `output` (an .exe, .msi, .msp or .mst).
     pub fn sign_file(&self, input: &Path, output: &Path) -> Result<(), SignError> {
         let mut cmd = Command::new("osslsigncode");
-        cmd.arg("sign").args(["-h", "sha256", "-n", &self.description, "-i", &self.url]);
+        cmd.arg("sign")
+            .args(["-h", "sha256", "-n", &self.description, "-i", &self.url]);
         // The password goes through a 0600 file, never the command line.
         let mut _pass_file = None;
         match (&self.key, &self.test) {

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
     #[error("{what} `{path}`: {reason}")]
-    Key { what: &'static str, path: String, reason: String },
+    Key {
+        what: &'static str,
+        path: String,
+        reason: String,
+    },
     #[error("signing failed: {0}")]
     Sign(String),
 }

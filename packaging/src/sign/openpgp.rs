@@ -3,11 +3,10 @@
 use std::path::Path;
 
 use pgp::composed::{
-    ArmorOptions, CleartextSignedMessage, Deserializable, DetachedSignature, KeyType, SecretKeyParamsBuilder,
-    SignedSecretKey,
+    ArmorOptions, CleartextSignedMessage, Deserializable, DetachedSignature, KeyType, SecretKeyParamsBuilder, SignedSecretKey,
 };
-use pgp::ser::Serialize as _;
 use pgp::crypto::hash::HashAlgorithm;
+use pgp::ser::Serialize as _;
 use pgp::types::{KeyDetails, Password};
 use rand::rngs::OsRng;
 
@@ -48,13 +47,22 @@ impl OpenPgpKey {
             path: origin.to_string(),
             reason: format!("not an ASCII-armoured OpenPGP secret key: {e}"),
         })?;
-        Ok(OpenPgpKey { armored, key, passphrase, test_key })
+        Ok(OpenPgpKey {
+            armored,
+            key,
+            passphrase,
+            test_key,
+        })
     }
 
     /// A throwaway RSA-4096 key, generated once per target directory.
     fn throwaway(dir: &Path) -> Result<OpenPgpKey, SignError> {
         let sec = dir.join("openpgp-test.sec.asc");
-        let key_err = |reason: String| SignError::Key { what: "test key", path: sec.display().to_string(), reason };
+        let key_err = |reason: String| SignError::Key {
+            what: "test key",
+            path: sec.display().to_string(),
+            reason,
+        };
         if let Ok(text) = std::fs::read_to_string(&sec) {
             return Self::from_armored(text, None, true, &sec.display().to_string());
         }
@@ -67,14 +75,24 @@ impl OpenPgpKey {
             .build()
             .map_err(|e| key_err(e.to_string()))?;
         let key = params.generate(OsRng).map_err(|e| key_err(e.to_string()))?;
-        let armored = key.to_armored_string(ArmorOptions::default()).map_err(|e| key_err(e.to_string()))?;
-        let pubkey = key.to_public_key().to_armored_string(ArmorOptions::default()).map_err(|e| key_err(e.to_string()))?;
+        let armored = key
+            .to_armored_string(ArmorOptions::default())
+            .map_err(|e| key_err(e.to_string()))?;
+        let pubkey = key
+            .to_public_key()
+            .to_armored_string(ArmorOptions::default())
+            .map_err(|e| key_err(e.to_string()))?;
         // Write to a temporary name first: a half-written key must never be reused.
         let tmp = dir.join("openpgp-test.sec.asc.tmp");
         std::fs::write(&tmp, &armored).map_err(|e| key_err(e.to_string()))?;
         std::fs::write(dir.join("openpgp-test.pub.asc"), pubkey).map_err(|e| key_err(e.to_string()))?;
         std::fs::rename(&tmp, &sec).map_err(|e| key_err(e.to_string()))?;
-        Ok(OpenPgpKey { armored, key, passphrase: None, test_key: true })
+        Ok(OpenPgpKey {
+            armored,
+            key,
+            passphrase: None,
+            test_key: true,
+        })
     }
 
     fn password(&self) -> Password {
@@ -101,19 +119,25 @@ impl Signer for OpenPgpKey {
     }
 
     fn sign_detached(&self, data: &[u8]) -> Result<String, SignError> {
-        let sig = DetachedSignature::sign_binary_data(OsRng, &self.key.primary_key, &self.password(), HashAlgorithm::Sha256, data)
-            .map_err(|e| SignError::Sign(e.to_string()))?;
-        sig.to_armored_string(ArmorOptions::default()).map_err(|e| SignError::Sign(e.to_string()))
+        let sig =
+            DetachedSignature::sign_binary_data(OsRng, &self.key.primary_key, &self.password(), HashAlgorithm::Sha256, data)
+                .map_err(|e| SignError::Sign(e.to_string()))?;
+        sig.to_armored_string(ArmorOptions::default())
+            .map_err(|e| SignError::Sign(e.to_string()))
     }
 
     fn sign_cleartext(&self, text: &str) -> Result<String, SignError> {
         let msg = CleartextSignedMessage::sign(OsRng, text, &self.key.primary_key, &self.password())
             .map_err(|e| SignError::Sign(e.to_string()))?;
-        msg.to_armored_string(ArmorOptions::default()).map_err(|e| SignError::Sign(e.to_string()))
+        msg.to_armored_string(ArmorOptions::default())
+            .map_err(|e| SignError::Sign(e.to_string()))
     }
 
     fn public_key_binary(&self) -> Vec<u8> {
-        self.key.to_public_key().to_bytes().expect("serialising a parsed public key cannot fail")
+        self.key
+            .to_public_key()
+            .to_bytes()
+            .expect("serialising a parsed public key cannot fail")
     }
 
     fn public_key_armored(&self) -> String {

@@ -28,7 +28,9 @@ impl Control {
                 continue;
             }
             if ended {
-                return Err(format!("control file line {n}: a second paragraph; a binary package has exactly one"));
+                return Err(format!(
+                    "control file line {n}: a second paragraph; a binary package has exactly one"
+                ));
             }
             if line.starts_with([' ', '\t']) {
                 let Some((_, value)) = fields.last_mut() else {
@@ -57,7 +59,10 @@ impl Control {
 
     /// A field's value; deb822 field names are case-insensitive.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// A field that must be present and fit on one line.
@@ -85,7 +90,9 @@ fn valid_field_name(name: &str) -> bool {
 pub fn valid_package_name(name: &str) -> bool {
     name.len() >= 2
         && name.as_bytes()[0].is_ascii_alphanumeric()
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 /// Architecture names as dpkg-architecture prints them (`amd64`, `arm64`,
@@ -93,7 +100,9 @@ pub fn valid_package_name(name: &str) -> bool {
 pub fn valid_arch(arch: &str) -> bool {
     !arch.is_empty()
         && arch.as_bytes()[0].is_ascii_alphanumeric()
-        && arch.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && arch
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Debian policy 5.6.12: `[epoch:]upstream[-revision]` from alphanumerics and
@@ -106,7 +115,8 @@ pub fn valid_version(v: &str) -> bool {
     };
     epoch_ok
         && upstream.as_bytes().first().is_some_and(u8::is_ascii_digit)
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'~' | b'-' | b':'))
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'~' | b'-' | b':'))
 }
 
 /// Compares two Debian versions as dpkg does (epoch, then upstream, then
@@ -216,7 +226,9 @@ mod tests {
     #[test]
     fn orders_versions_like_dpkg() {
         // Each list is ascending; pairs taken from dpkg's own test suite.
-        let ascending = ["1.0~rc1", "1.0", "1.0-1", "1.0-1.1", "1.0a", "1.0+b1", "1.2", "1.10", "1:0.1", "2:0~"];
+        let ascending = [
+            "1.0~rc1", "1.0", "1.0-1", "1.0-1.1", "1.0a", "1.0+b1", "1.2", "1.10", "1:0.1", "2:0~",
+        ];
         for w in ascending.windows(2) {
             assert_eq!(compare_versions(w[0], w[1]), Ordering::Less, "{} < {}", w[0], w[1]);
             assert_eq!(compare_versions(w[1], w[0]), Ordering::Greater, "{} > {}", w[1], w[0]);
@@ -229,7 +241,12 @@ mod tests {
     #[test]
     fn validates_names() {
         assert!(valid_package_name("outpost") && valid_package_name("libfoo2.0+x"));
-        assert!(!valid_package_name("a") && !valid_package_name("Outpost") && !valid_package_name("../x") && !valid_package_name("-x"));
+        assert!(
+            !valid_package_name("a")
+                && !valid_package_name("Outpost")
+                && !valid_package_name("../x")
+                && !valid_package_name("-x")
+        );
         assert!(valid_arch("amd64") && valid_arch("all") && !valid_arch("amd64/../x"));
         assert!(valid_version("2.1.0-1") && valid_version("1:2.0~rc1+b2"));
         assert!(!valid_version("a1.0") && !valid_version("x:1") && !valid_version("1 0") && !valid_version(":1"));

@@ -57,7 +57,16 @@ impl DebFile {
         if !control::valid_arch(&arch) {
             return Err(format!("architecture `{arch}` is not a valid Debian architecture name"));
         }
-        Ok(DebFile { control, package, version, arch, source, size, md5, sha256 })
+        Ok(DebFile {
+            control,
+            package,
+            version,
+            arch,
+            source,
+            size,
+            md5,
+            sha256,
+        })
     }
 }
 
@@ -73,7 +82,8 @@ fn ar_members<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<Member>, String
     let io = |e: std::io::Error| format!("cannot read the ar archive: {e}");
     r.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut magic = [0u8; AR_MAGIC.len()];
-    r.read_exact(&mut magic).map_err(|_| "not a .deb: too short for an ar archive".to_string())?;
+    r.read_exact(&mut magic)
+        .map_err(|_| "not a .deb: too short for an ar archive".to_string())?;
     if magic != AR_MAGIC {
         return Err("not a .deb: no ar archive signature (`!<arch>`)".into());
     }
@@ -83,17 +93,23 @@ fn ar_members<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<Member>, String
     while pos + 1 < len {
         let mut h = [0u8; AR_HEADER];
         r.seek(SeekFrom::Start(pos)).map_err(io)?;
-        r.read_exact(&mut h).map_err(|_| format!("truncated ar header at byte {pos}"))?;
+        r.read_exact(&mut h)
+            .map_err(|_| format!("truncated ar header at byte {pos}"))?;
         if &h[58..60] != b"`\n" {
             return Err(format!("corrupt ar header at byte {pos}"));
         }
         let field = |range: std::ops::Range<usize>| String::from_utf8_lossy(&h[range]).trim_end().to_string();
         // GNU ar ends names with '/'; dpkg accepts both spellings.
         let name = field(0..16).trim_end_matches('/').to_string();
-        let size: u64 = field(48..58).parse().map_err(|_| format!("ar member `{name}` has a bad size field"))?;
+        let size: u64 = field(48..58)
+            .parse()
+            .map_err(|_| format!("ar member `{name}` has a bad size field"))?;
         let offset = pos + AR_HEADER as u64;
         if offset + size > len {
-            return Err(format!("ar member `{name}` is truncated ({size} bytes declared, {} present)", len.saturating_sub(offset)));
+            return Err(format!(
+                "ar member `{name}` is truncated ({size} bytes declared, {} present)",
+                len.saturating_sub(offset)
+            ));
         }
         members.push(Member { name, offset, size });
         pos = offset + size + size % 2;
@@ -116,7 +132,10 @@ fn control_text<R: Read + Seek>(r: &mut R, len: u64) -> Result<String, String> {
         Some(m) if m.name == "debian-binary" => {
             let v = read_member(r, m)?;
             if !v.starts_with(b"2.") {
-                return Err(format!("unsupported .deb format version `{}`", String::from_utf8_lossy(&v).trim()));
+                return Err(format!(
+                    "unsupported .deb format version `{}`",
+                    String::from_utf8_lossy(&v).trim()
+                ));
             }
         }
         _ => return Err("not a .deb: the first ar member is not `debian-binary`".into()),
@@ -140,9 +159,11 @@ fn decompressor<'a>(name: &str, data: &'a [u8]) -> Result<Box<dyn Read + 'a>, St
         "control.tar.xz" => Box::new(liblzma::read::XzDecoder::new_multi_decoder(data)),
         "control.tar.gz" => Box::new(flate2::read::GzDecoder::new(data)),
         "control.tar.zst" => {
-            return Err("control.tar.zst: zstd-compressed packages are not supported (no zstd decoder is linked); \
+            return Err(
+                "control.tar.zst: zstd-compressed packages are not supported (no zstd decoder is linked); \
                         rebuild with xz (`dpkg-deb -Zxz`)"
-                .into())
+                    .into(),
+            )
         }
         other => return Err(format!("unknown control member compression `{other}`")),
     })
@@ -232,7 +253,10 @@ mod tests {
         for (name, data) in [("control.tar.gz/", &gz), ("control.tar", &tar)] {
             let deb = ar(&[("debian-binary", b"2.0\n"), (name, data), ("data.tar", b"x")]);
             let d = DebFile::read(&mut Cursor::new(&deb)).unwrap();
-            assert_eq!((d.package.as_str(), d.source.as_str(), d.arch.as_str()), ("libfoo1", "foo", "arm64"));
+            assert_eq!(
+                (d.package.as_str(), d.source.as_str(), d.arch.as_str()),
+                ("libfoo1", "foo", "arm64")
+            );
             assert_eq!(d.size, deb.len() as u64);
         }
     }
@@ -247,10 +271,22 @@ mod tests {
             (ar(&[("control.tar", &tar)]), "first ar member"),
             (ar(&[("debian-binary", b"2.0\n"), ("data.tar", b"x")]), "no control.tar"),
             (ar(&[("debian-binary", b"2.0\n"), ("control.tar.zst", b"x")]), "zstd"),
-            (ar(&[("debian-binary", b"2.0\n"), ("control.tar.xz", b"garbage")]), "control.tar.xz"),
-            (ar(&[("debian-binary", b"2.0\n"), ("control.tar", &no_control)]), "no ./control"),
-            (ar(&[("debian-binary", b"2.0\n"), ("control.tar", &bad_name)]), "not a valid Debian package name"),
-            (ar(&[("debian-binary", b"2.0\n"), ("control.tar", &tar)])[..80].to_vec(), "truncated"),
+            (
+                ar(&[("debian-binary", b"2.0\n"), ("control.tar.xz", b"garbage")]),
+                "control.tar.xz",
+            ),
+            (
+                ar(&[("debian-binary", b"2.0\n"), ("control.tar", &no_control)]),
+                "no ./control",
+            ),
+            (
+                ar(&[("debian-binary", b"2.0\n"), ("control.tar", &bad_name)]),
+                "not a valid Debian package name",
+            ),
+            (
+                ar(&[("debian-binary", b"2.0\n"), ("control.tar", &tar)])[..80].to_vec(),
+                "truncated",
+            ),
         ] {
             let err = DebFile::read(&mut Cursor::new(&deb)).unwrap_err();
             assert!(err.contains(want), "want `{want}` in `{err}`");

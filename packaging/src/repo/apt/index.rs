@@ -32,7 +32,11 @@ pub fn stanza(e: &PoolEntry) -> String {
         let _ = writeln!(out, "{name}:{sep}{value}");
     }
     let d = &e.deb;
-    let _ = writeln!(out, "Filename: {}\nSize: {}\nMD5sum: {}\nSHA256: {}", e.filename, d.size, d.md5, d.sha256);
+    let _ = writeln!(
+        out,
+        "Filename: {}\nSize: {}\nMD5sum: {}\nSHA256: {}",
+        e.filename, d.size, d.md5, d.sha256
+    );
     out
 }
 
@@ -119,7 +123,10 @@ mod tests {
             md5: "m".into(),
             sha256: "s".into(),
         };
-        PoolEntry { filename: "pool/main/a/a1/a1_1_all.deb".into(), deb }
+        PoolEntry {
+            filename: "pool/main/a/a1/a1_1_all.deb".into(),
+            deb,
+        }
     }
 
     #[test]

@@ -41,7 +41,9 @@ pub struct Deps {
 /// createrepo_c 1.1.1 added PRETRANS and POSTTRANS to this set; Debian 12
 /// ships 0.17.3, our oracle, so we keep its set. The flag is an ordering
 /// hint to the solver: rpm orders the transaction from the headers anyway.
-const PRE_FLAGS: DependencyFlags = DependencyFlags::PREREQ.union(DependencyFlags::SCRIPT_PRE).union(DependencyFlags::SCRIPT_POST);
+const PRE_FLAGS: DependencyFlags = DependencyFlags::PREREQ
+    .union(DependencyFlags::SCRIPT_PRE)
+    .union(DependencyFlags::SCRIPT_POST);
 
 /// Reads and filters every dependency list. `files` are the package's own
 /// paths (a require on one of its primary files is dropped); `nevra` only
@@ -93,7 +95,10 @@ fn requires(raw: Vec<Dependency>, provided: &HashSet<String>, files: &HashSet<St
         }
         let Some(dep) = entry(d, pre, nevra) else { continue };
         if dep.name.starts_with("libc.so.6") {
-            if libc.as_ref().is_none_or(|best| libc_version_cmp(&best.name, &dep.name) == Ordering::Less) {
+            if libc
+                .as_ref()
+                .is_none_or(|best| libc_version_cmp(&best.name, &dep.name) == Ordering::Less)
+            {
                 libc = Some(dep);
             }
             continue;
@@ -115,10 +120,21 @@ fn nfv(d: &Dependency) -> String {
 /// epoch, which createrepo_c skips rather than guess.
 fn entry(d: &Dependency, pre: bool, nevra: &str) -> Option<Dep> {
     let Some((epoch, ver, rel)) = split_evr(&d.version) else {
-        tracing::warn!("{nevra}: skipping dependency `{}`: bad epoch in version `{}`", d.name, d.version);
+        tracing::warn!(
+            "{nevra}: skipping dependency `{}`: bad epoch in version `{}`",
+            d.name,
+            d.version
+        );
         return None;
     };
-    Some(Dep { name: d.name.clone(), flags: flag_str(d.flags), epoch, ver, rel, pre })
+    Some(Dep {
+        name: d.name.clone(),
+        flags: flag_str(d.flags),
+        epoch,
+        ver,
+        rel,
+        pre,
+    })
 }
 
 /// The comparison part of the flags. Combinations other than the five
@@ -248,7 +264,13 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
             break;
         }
         let numeric = x.is_ascii_digit();
-        let class = |c: u8| if numeric { c.is_ascii_digit() } else { c.is_ascii_alphabetic() };
+        let class = |c: u8| {
+            if numeric {
+                c.is_ascii_digit()
+            } else {
+                c.is_ascii_alphabetic()
+            }
+        };
         let end_a = i + a[i..].iter().take_while(|&&c| class(c)).count();
         let end_b = j + b[j..].iter().take_while(|&&c| class(c)).count();
         if end_b == j {
@@ -329,8 +351,14 @@ mod tests {
 
     #[test]
     fn libc_highest_wins() {
-        assert_eq!(libc_version_cmp("libc.so.6()(64bit)", "libc.so.6(GLIBC_2.34)(64bit)"), Ordering::Less);
-        assert_eq!(libc_version_cmp("libc.so.6(GLIBC_2.34)(64bit)", "libc.so.6(GLIBC_2.4)(64bit)"), Ordering::Greater);
+        assert_eq!(
+            libc_version_cmp("libc.so.6()(64bit)", "libc.so.6(GLIBC_2.34)(64bit)"),
+            Ordering::Less
+        );
+        assert_eq!(
+            libc_version_cmp("libc.so.6(GLIBC_2.34)(64bit)", "libc.so.6(GLIBC_2.4)(64bit)"),
+            Ordering::Greater
+        );
         assert_eq!(libc_version_cmp("libc.so.6", "libc.so.6()(64bit)"), Ordering::Less);
     }
 

@@ -97,7 +97,11 @@ fn from_metadata(meta: &PackageMetadata, href: String, time_file: u64) -> Result
     let i18n = |tag: IndexTag| optional(h.get_entry_data_as_i18n_string(tag)).map(|s| s.unwrap_or_default().to_string());
     let source = optional(h.get_entry_data_as_u32(IndexTag::RPMTAG_SOURCEPACKAGE))?.is_some_and(|v| v != 0);
     let name = meta.get_name()?.to_string();
-    let arch = if source { "src".to_string() } else { meta.get_arch()?.to_string() };
+    let arch = if source {
+        "src".to_string()
+    } else {
+        meta.get_arch()?.to_string()
+    };
     let (version, release) = (meta.get_version()?.to_string(), meta.get_release()?.to_string());
     let epoch = optional(meta.get_epoch())?.unwrap_or(0);
     let nevra = format!("{name}-{epoch}:{version}-{release}.{arch}");
@@ -174,7 +178,10 @@ fn files(meta: &PackageMetadata) -> Result<Vec<File>, rpm::Error> {
             } else {
                 FileKind::File
             };
-            File { path: format!("{}{}", e.dirname(), e.basename()), kind }
+            File {
+                path: format!("{}{}", e.dirname(), e.basename()),
+                kind,
+            }
         })
         .collect())
 }
@@ -187,7 +194,11 @@ fn changelogs(meta: &PackageMetadata) -> Result<Vec<Changelog>, rpm::Error> {
     let mut last_time = 0u64;
     for e in meta.get_changelog_entries()?.into_iter().take(CHANGELOG_LIMIT) {
         let time = e.timestamp;
-        out.push(Changelog { author: trim_author(&e.name), date: time, text: e.description });
+        out.push(Changelog {
+            author: trim_author(&e.name),
+            date: time,
+            text: e.description,
+        });
         if last_time == time {
             // Walk back over the entries read before this one while each
             // holds the date the bump before it would collide with.
@@ -231,7 +242,10 @@ fn header_range(bytes: &[u8]) -> Result<(u64, u64), String> {
     let at = usize::try_from(start).map_err(|_| "rpm signature header too large".to_string())?;
     let end = start + 16 + be32(at + 8)? * 16 + be32(at + 12)?;
     if end > bytes.len() as u64 {
-        return Err(format!("truncated rpm: the header ends at byte {end}, the file at {}", bytes.len()));
+        return Err(format!(
+            "truncated rpm: the header ends at byte {end}, the file at {}",
+            bytes.len()
+        ));
     }
     Ok((start, end))
 }
@@ -242,16 +256,45 @@ fn check_control_chars(p: &Package) -> Result<(), String> {
     let bad = |s: &str| s.chars().any(|c| (c as u32) < 32 && !matches!(c, '\t' | '\n' | '\r'));
     let d = &p.deps;
     let fields = [
-        &p.name, &p.arch, &p.version, &p.release, &p.summary, &p.description, &p.url, &p.license, &p.vendor, &p.group,
-        &p.buildhost, &p.sourcerpm, &p.packager, &p.href,
+        &p.name,
+        &p.arch,
+        &p.version,
+        &p.release,
+        &p.summary,
+        &p.description,
+        &p.url,
+        &p.license,
+        &p.vendor,
+        &p.group,
+        &p.buildhost,
+        &p.sourcerpm,
+        &p.packager,
+        &p.href,
     ];
-    let dep_lists = [&d.provides, &d.requires, &d.conflicts, &d.obsoletes, &d.suggests, &d.enhances, &d.recommends, &d.supplements];
+    let dep_lists = [
+        &d.provides,
+        &d.requires,
+        &d.conflicts,
+        &d.obsoletes,
+        &d.suggests,
+        &d.enhances,
+        &d.recommends,
+        &d.supplements,
+    ];
     let dep_texts = dep_lists.iter().flat_map(|l| l.iter()).flat_map(|d| {
-        [Some(&d.name), d.epoch.as_ref(), d.ver.as_ref(), d.rel.as_ref()].into_iter().flatten()
+        [Some(&d.name), d.epoch.as_ref(), d.ver.as_ref(), d.rel.as_ref()]
+            .into_iter()
+            .flatten()
     });
     let file_texts = p.files.iter().map(|f| &f.path);
     let log_texts = p.changelogs.iter().flat_map(|c| [&c.author, &c.text]);
-    match fields.into_iter().chain(dep_texts).chain(file_texts).chain(log_texts).find(|s| bad(s)) {
+    match fields
+        .into_iter()
+        .chain(dep_texts)
+        .chain(file_texts)
+        .chain(log_texts)
+        .find(|s| bad(s))
+    {
         Some(s) => Err(format!("control character in header text {s:?}: XML cannot carry it")),
         None => Ok(()),
     }

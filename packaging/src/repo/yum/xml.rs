@@ -62,11 +62,20 @@ fn text_elem(out: &mut String, indent: &str, name: &str, value: &str) {
 }
 
 fn version_elem(out: &mut String, p: &Package) {
-    let _ = writeln!(out, "  <version epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>", p.epoch, attr(&p.version), attr(&p.release));
+    let _ = writeln!(
+        out,
+        "  <version epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>",
+        p.epoch,
+        attr(&p.version),
+        attr(&p.release)
+    );
 }
 
 pub fn primary(pkgs: &[Package]) -> String {
-    let mut out = format!("{XML_DECL}<metadata xmlns=\"{COMMON_NS}\" xmlns:rpm=\"{RPM_NS}\" packages=\"{}\">\n", pkgs.len());
+    let mut out = format!(
+        "{XML_DECL}<metadata xmlns=\"{COMMON_NS}\" xmlns:rpm=\"{RPM_NS}\" packages=\"{}\">\n",
+        pkgs.len()
+    );
     for p in pkgs {
         primary_package(&mut out, p);
     }
@@ -85,7 +94,11 @@ fn primary_package(out: &mut String, p: &Package) {
     text_elem(out, "  ", "packager", &p.packager);
     text_elem(out, "  ", "url", &p.url);
     let _ = writeln!(out, "  <time file=\"{}\" build=\"{}\"/>", p.time_file, p.time_build);
-    let _ = writeln!(out, "  <size package=\"{}\" installed=\"{}\" archive=\"{}\"/>", p.size_package, p.size_installed, p.size_archive);
+    let _ = writeln!(
+        out,
+        "  <size package=\"{}\" installed=\"{}\" archive=\"{}\"/>",
+        p.size_package, p.size_installed, p.size_archive
+    );
     let _ = writeln!(out, "  <location href=\"{}\"/>", attr(&p.href));
     out.push_str("  <format>\n");
     let f = "    ";
@@ -94,7 +107,11 @@ fn primary_package(out: &mut String, p: &Package) {
     text_elem(out, f, "rpm:group", &p.group);
     text_elem(out, f, "rpm:buildhost", &p.buildhost);
     text_elem(out, f, "rpm:sourcerpm", &p.sourcerpm);
-    let _ = writeln!(out, "{f}<rpm:header-range start=\"{}\" end=\"{}\"/>", p.header_start, p.header_end);
+    let _ = writeln!(
+        out,
+        "{f}<rpm:header-range start=\"{}\" end=\"{}\"/>",
+        p.header_start, p.header_end
+    );
     let d = &p.deps;
     for (name, list) in [
         ("rpm:provides", &d.provides),
@@ -158,7 +175,13 @@ fn files(out: &mut String, p: &Package, indent: &str, primary_only: bool) {
 }
 
 fn package_open(out: &mut String, p: &Package) {
-    let _ = writeln!(out, "<package pkgid=\"{}\" name=\"{}\" arch=\"{}\">", p.pkgid, attr(&p.name), attr(&p.arch));
+    let _ = writeln!(
+        out,
+        "<package pkgid=\"{}\" name=\"{}\" arch=\"{}\">",
+        p.pkgid,
+        attr(&p.name),
+        attr(&p.arch)
+    );
     version_elem(out, p);
 }
 
@@ -178,7 +201,13 @@ pub fn other(pkgs: &[Package]) -> String {
     for p in pkgs {
         package_open(&mut out, p);
         for c in &p.changelogs {
-            let _ = writeln!(out, "  <changelog author=\"{}\" date=\"{}\">{}</changelog>", attr(&c.author), c.date, text(&c.text));
+            let _ = writeln!(
+                out,
+                "  <changelog author=\"{}\" date=\"{}\">{}</changelog>",
+                attr(&c.author),
+                c.date,
+                text(&c.text)
+            );
         }
         out.push_str("</package>\n");
     }
