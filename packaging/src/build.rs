@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use crate::packager::{packager, BuildContext, Built};
 use crate::release::{Artifact, Release, FILE_NAME};
+use crate::sign::authenticode::{Authenticode, AuthenticodeKey, Timestamp};
 use crate::sign::openpgp::OpenPgpKey;
 use crate::sign::{OpenPgpKeySource, Signer};
 use crate::target::{Format, Target};
@@ -26,6 +27,10 @@ pub struct BuildOptions {
     /// Prebuilt agent executables by Rust target triple; others are compiled.
     pub agent_bins: BTreeMap<String, PathBuf>,
     pub openpgp_key: Option<PathBuf>,
+    /// Authenticode key for Windows packages; None: a throwaway test PKI.
+    pub authenticode: Option<AuthenticodeKey>,
+    /// RFC 3161 time-stamp authorities for Authenticode signatures.
+    pub timestamp_urls: Vec<String>,
     /// Build unsigned packages (for reproducibility checks).
     pub unsigned: bool,
     pub progress: bool,
@@ -72,7 +77,24 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         }
         Some(Arc::new(key))
     };
-    let test_signed = openpgp.as_ref().is_some_and(|k| k.is_test_key());
+    let authenticode = if opts.unsigned || !targets.iter().any(|t| t.format == Format::Msi) {
+        None
+    } else {
+        let key = opts.authenticode.clone().unwrap_or_else(|| AuthenticodeKey::Throwaway(ws.target_dir.join("omnipack-test-keys/authenticode")));
+        let timestamp = if opts.timestamp_urls.is_empty() { Timestamp::None } else { Timestamp::Url(opts.timestamp_urls.clone()) };
+        let signer = Authenticode::new(key, timestamp, &manifest.product.name, &manifest.product.homepage)?;
+        if signer.is_test_key() {
+            warn!("no Authenticode key configured: signing with a THROWAWAY TEST CERTIFICATE");
+            eprintln!(
+                "\n  *** TEST-SIGNED OUTPUT ***\n  No Authenticode key was given (--authenticode-pkcs12, --authenticode-cert/--authenticode-key, \
+                 --authenticode-pkcs11-module).\n  Windows packages are signed with a throwaway certificate from {}.\n  Do not release them.\n",
+                ws.target_dir.join("omnipack-test-keys/authenticode").display()
+            );
+        }
+        Some(Arc::new(signer))
+    };
+    let openpgp_test = openpgp.as_ref().is_some_and(|k| k.is_test_key());
+    let authenticode_test = authenticode.as_ref().is_some_and(|a| a.is_test_key());
 
     let public_key = openpgp.as_ref().map(|k| k.public_key_armored());
     let ctx = BuildContext {
@@ -81,6 +103,7 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         agent,
         source_date,
         openpgp,
+        authenticode,
     };
     let built = package_all(&ctx, &targets, opts.progress)?;
 
@@ -96,7 +119,11 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
                 sha256: hex::encode(Sha256::digest(&b.bytes)),
                 size: b.bytes.len() as u64,
                 signed: b.signed.map(str::to_string),
-                test_signed: b.signed.is_some() && test_signed,
+                test_signed: match b.signed {
+                    Some("openpgp") => openpgp_test,
+                    Some("authenticode") => authenticode_test,
+                    _ => false,
+                },
                 target: t.to_string(),
             })
             .collect(),

@@ -18,3 +18,4 @@ pub mod sign;
 pub mod target;
 pub mod templates;
 pub mod time;
+pub mod windows;

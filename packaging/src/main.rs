@@ -36,6 +36,27 @@ enum Command {
         /// OMNIPACK_OPENPGP_PASSPHRASE).
         #[arg(long, value_name = "FILE")]
         openpgp_key: Option<PathBuf>,
+        /// Authenticode PKCS#12 bundle (password in OMNIPACK_AUTHENTICODE_PASSWORD);
+        /// also OMNIPACK_AUTHENTICODE_PKCS12.
+        #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_PKCS12")]
+        authenticode_pkcs12: Option<PathBuf>,
+        /// Authenticode certificate chain (PEM) with --authenticode-key.
+        #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_CERT", requires = "authenticode_key")]
+        authenticode_cert: Option<PathBuf>,
+        #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_KEY", requires = "authenticode_cert")]
+        authenticode_key: Option<PathBuf>,
+        /// PKCS#11 module for a token-held key, with --authenticode-pkcs11-cert
+        /// (file or pkcs11: URI) and --authenticode-pkcs11-key (pkcs11: URI).
+        #[arg(long, value_name = "MODULE", requires_all = ["authenticode_pkcs11_cert", "authenticode_pkcs11_key"])]
+        authenticode_pkcs11_module: Option<PathBuf>,
+        #[arg(long, value_name = "CERT")]
+        authenticode_pkcs11_cert: Option<String>,
+        #[arg(long, value_name = "URI")]
+        authenticode_pkcs11_key: Option<String>,
+        /// RFC 3161 time-stamp authority for Authenticode (repeatable); also
+        /// OMNIPACK_TIMESTAMP_URL.
+        #[arg(long = "timestamp-url", value_name = "URL", env = "OMNIPACK_TIMESTAMP_URL")]
+        timestamp_urls: Vec<String>,
         /// Do not sign anything.
         #[arg(long)]
         unsigned: bool,
@@ -96,9 +117,30 @@ fn run(command: Command) -> anyhow::Result<()> {
             manifest,
             agent_bins,
             openpgp_key,
+            authenticode_pkcs12,
+            authenticode_cert,
+            authenticode_key,
+            authenticode_pkcs11_module,
+            authenticode_pkcs11_cert,
+            authenticode_pkcs11_key,
+            timestamp_urls,
             unsigned,
             json,
         } => {
+            use omnipack::sign::authenticode::AuthenticodeKey;
+            let authenticode = match (authenticode_pkcs12, authenticode_cert.zip(authenticode_key), authenticode_pkcs11_module) {
+                (Some(p), None, None) => Some(AuthenticodeKey::Pkcs12(p)),
+                (None, Some((cert, key)), None) => Some(AuthenticodeKey::Pem { cert, key }),
+                (None, None, Some(module)) => Some(AuthenticodeKey::Pkcs11 {
+                    module,
+                    cert: authenticode_pkcs11_cert.unwrap_or_default(),
+                    key: authenticode_pkcs11_key.unwrap_or_default(),
+                }),
+                (None, None, None) => None,
+                _ => anyhow::bail!(
+                    "give one Authenticode key: --authenticode-pkcs12, --authenticode-cert/--authenticode-key, or --authenticode-pkcs11-module"
+                ),
+            };
             let mut bins = BTreeMap::new();
             for spec in agent_bins {
                 let (triple, path) = match spec.split_once('=') {
@@ -115,6 +157,8 @@ fn run(command: Command) -> anyhow::Result<()> {
                 formats,
                 agent_bins: bins,
                 openpgp_key,
+                authenticode,
+                timestamp_urls,
                 unsigned,
                 progress,
             })?;

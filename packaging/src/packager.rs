@@ -20,6 +20,8 @@ pub struct BuildContext {
     pub source_date: u64,
     /// OpenPGP key for formats signed with OpenPGP (rpm).
     pub openpgp: Option<Arc<OpenPgpKey>>,
+    /// Authenticode signer for Windows formats (exe inside, then the MSI).
+    pub authenticode: Option<Arc<crate::sign::authenticode::Authenticode>>,
 }
 
 impl BuildContext {
@@ -63,5 +65,6 @@ pub fn packager(format: Format) -> &'static dyn Packager {
     match format {
         Format::Deb => &crate::deb::DebPackager,
         Format::Rpm => &crate::rpm::RpmPackager,
+        Format::Msi => &crate::windows::MsiPackager,
     }
 }

@@ -10,21 +10,24 @@ use outpost_manifest::Platform;
 pub enum Format {
     Deb,
     Rpm,
+    Msi,
 }
 
 impl Format {
-    pub const ALL: [Format; 2] = [Format::Deb, Format::Rpm];
+    pub const ALL: [Format; 3] = [Format::Deb, Format::Rpm, Format::Msi];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Deb => "deb",
             Format::Rpm => "rpm",
+            Format::Msi => "msi",
         }
     }
 
     pub fn platform(self) -> Platform {
         match self {
             Format::Deb | Format::Rpm => Platform::Linux,
+            Format::Msi => Platform::Windows,
         }
     }
 }
@@ -49,6 +52,7 @@ impl fmt::Display for Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Arch {
     X86_64,
+    X86,
 }
 
 impl Arch {
@@ -57,6 +61,9 @@ impl Arch {
             (Arch::X86_64, Platform::Linux) => "x86_64-unknown-linux-gnu",
             (Arch::X86_64, Platform::Windows) => "x86_64-pc-windows-gnu",
             (Arch::X86_64, Platform::Macos) => "x86_64-apple-darwin",
+            (Arch::X86, Platform::Windows) => "i686-pc-windows-gnu",
+            (Arch::X86, Platform::Linux) => "i686-unknown-linux-gnu",
+            (Arch::X86, Platform::Macos) => "i686-apple-darwin",
         }
     }
 
@@ -65,6 +72,10 @@ impl Arch {
         match (self, format) {
             (Arch::X86_64, Format::Deb) => "amd64",
             (Arch::X86_64, Format::Rpm) => "x86_64",
+            (Arch::X86_64, Format::Msi) => "x64",
+            (Arch::X86, Format::Msi) => "x86",
+            (Arch::X86, Format::Deb) => "i386",
+            (Arch::X86, Format::Rpm) => "i686",
         }
     }
 }
@@ -87,7 +98,13 @@ impl Target {
 
     /// Every target this omnipack builds for `formats`.
     pub fn all_for(formats: &[Format]) -> Vec<Target> {
-        formats.iter().map(|f| Target::new(*f, Arch::X86_64)).collect()
+        formats
+            .iter()
+            .flat_map(|f| match f {
+                Format::Msi => vec![Target::new(*f, Arch::X86_64), Target::new(*f, Arch::X86)],
+                _ => vec![Target::new(*f, Arch::X86_64)],
+            })
+            .collect()
     }
 
     pub fn arch_word(&self) -> &'static str {

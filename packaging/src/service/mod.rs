@@ -2,6 +2,7 @@
 //! service definition.
 
 pub mod systemd;
+pub mod windows;
 
 use outpost_manifest::{Manifest, Platform};
 use serde::Serialize;
@@ -25,7 +26,11 @@ impl ServiceSpec {
             display_name: m.service.display_name.clone(),
             description: m.service.description.clone(),
             documentation: m.product.homepage.clone(),
-            exec: vec![m.layout(platform).binary.clone(), "run".into()],
+            exec: match platform {
+                // The service control manager needs the dispatcher entry.
+                Platform::Windows => vec![m.layout(platform).binary.clone(), "run".into(), "--service".into()],
+                _ => vec![m.layout(platform).binary.clone(), "run".into()],
+            },
             restart_delay_seconds: m.service.restart_delay_seconds,
         }
     }

@@ -1,0 +1,34 @@
+//! Windows Installer packages (x64 and x86) from the product manifest, on
+//! the shared MSI database compiler in `crate::msi`.
+
+mod conditions;
+pub mod product;
+
+use crate::packager::{BuildContext, Built, PackageError, Packager};
+use crate::target::{Format, Target};
+
+pub struct MsiPackager;
+
+impl Packager for MsiPackager {
+    fn format(&self) -> Format {
+        Format::Msi
+    }
+
+    fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
+        let p = &ctx.manifest.product;
+        let mut agent = ctx.agent_for(target)?.to_vec();
+        // The executable is signed before it goes into the cabinet, so the
+        // installed file carries its own signature.
+        if let Some(signer) = &ctx.authenticode {
+            agent = signer.sign_bytes(&agent, "exe").map_err(|e| PackageError::Invalid(e.to_string()))?;
+        }
+        let db = product::compile(ctx, target, &agent)?;
+        let mut bytes = db.to_bytes().map_err(|e| PackageError::Invalid(format!("MSI database: {e}")))?;
+        let mut signed = None;
+        if let Some(signer) = &ctx.authenticode {
+            bytes = signer.sign_bytes(&bytes, "msi").map_err(|e| PackageError::Invalid(e.to_string()))?;
+            signed = Some("authenticode");
+        }
+        Ok(Built { file_name: format!("{}-{}-{}.msi", p.id, p.version, target.arch_word()), bytes, signed })
+    }
+}
