@@ -22,6 +22,8 @@ const LOCATOR_64: i32 = 16;
 const CA_SET_PROPERTY: i32 = 51;
 const CA_ERROR: i32 = 19;
 const CA_EXE_DEFERRED_SYSTEM: i32 = 18 | 0x400 | 0x800;
+/// Accumulates the settings whose values are refused.
+const INVALID: &str = "INVALIDSETTINGS";
 
 fn err(e: impl std::fmt::Display) -> PackageError {
     PackageError::Invalid(format!("MSI: {e}"))
@@ -277,6 +279,10 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
     let answers_name = last_component(&layout.answers_file).to_string();
     let answers_file = filename::file_name(&answers_name, "DATADIR").map_err(err)?;
     let locator = LOCATOR_RAW + if x64 { LOCATOR_64 } else { 0 };
+    // Each phase below owns a block of 100 sequence numbers.
+    if settings.len() > 100 {
+        return Err(PackageError::Invalid("more than 100 settings do not fit the MSI sequence layout".into()));
+    }
     let mut hidden = Vec::new();
     for (i, s) in settings.iter().enumerate() {
         let prop = s.msi_property.as_str();
@@ -295,23 +301,27 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
         // transform) across AppSearch, which would overwrite it with the
         // remembered one; then a legacy client's value; then the default.
         b.custom_action(&format!("Keep{i}"), CA_SET_PROPERTY, &cmd, &format!("[{prop}]"))?;
-        b.both(&format!("Keep{i}"), Some(prop), 30 + i as i32)?;
+        b.both(&format!("Keep{i}"), Some(prop), 100 + i as i32)?;
         b.custom_action(&format!("Restore{i}"), CA_SET_PROPERTY, prop, &format!("[{cmd}]"))?;
-        b.both(&format!("Restore{i}"), Some(&cmd), 51 + i as i32)?;
+        b.both(&format!("Restore{i}"), Some(&cmd), 300 + i as i32)?;
         let default = s.default_for(Platform::Windows).unwrap_or_default();
         if !conditions::literal_ok(default) {
             return Err(PackageError::Invalid(format!("settings[{}].default: `{default}` cannot be an MSI property value", s.name)));
         }
         if !default.is_empty() {
             b.custom_action(&format!("Default{i}"), CA_SET_PROPERTY, prop, default)?;
-            b.both(&format!("Default{i}"), Some(&format!("NOT {prop}")), 75 + i as i32)?;
+            b.both(&format!("Default{i}"), Some(&format!("NOT {prop}")), 500 + i as i32)?;
         }
         if let Some(cond) = conditions::invalid(prop, &s.kind) {
-            let message = format!("Invalid value for property {prop} ([{prop}]): expected {}.", conditions::allowed(&s.kind));
-            b.custom_action(&format!("Check{i}"), CA_ERROR, "", &message)?;
-            b.both(&format!("Check{i}"), Some(&cond), 90 + i as i32)?;
+            // Collect every bad value into one property, so the log (which
+            // lists final property values) and the error name all of them.
+            let note = format!("[{INVALID}]{prop}=[{prop}] (expected {}); ", conditions::allowed(&s.kind));
+            b.custom_action(&format!("Invalid.{prop}"), CA_SET_PROPERTY, INVALID, &note)?;
+            b.both(&format!("Invalid.{prop}"), Some(&cond), 600 + i as i32)?;
         }
     }
+    b.custom_action("RefuseInvalidSettings", CA_ERROR, "", &format!("Invalid installer properties, nothing was installed: [{INVALID}]"))?;
+    b.both("RefuseInvalidSettings", Some(INVALID), 700)?;
     // A legacy client's settings, read from its registry key.
     let mut n = 0;
     for l in &m.legacy {
@@ -322,7 +332,7 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
             b.row(schema::reg_locator(), vec![format!("Legacy{n}").into(), REMEMBER_ROOT.into(), key.as_str().into(), from.as_str().into(), locator.into()])?;
             b.row(schema::app_search(), vec![legacy_prop.as_str().into(), format!("Legacy{n}").into()])?;
             b.custom_action(&format!("Legacy{n}"), CA_SET_PROPERTY, &s.msi_property, &format!("[{legacy_prop}]"))?;
-            b.both(&format!("Legacy{n}"), Some(&format!("NOT {} AND {legacy_prop}", s.msi_property)), 65 + n)?;
+            b.both(&format!("Legacy{n}"), Some(&format!("NOT {} AND {legacy_prop}", s.msi_property)), 400 + n)?;
             secure.push(legacy_prop);
             n += 1;
         }
@@ -334,9 +344,9 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
         let prop = &setting.msi_property;
         let fid = &f.msi_feature;
         b.custom_action(&format!("FeatureOn{j}"), CA_SET_PROPERTY, prop, "true")?;
-        b.both(&format!("FeatureOn{j}"), Some(&format!("&{fid}=3 OR (&{fid}<0 AND !{fid}=3)")), 1010 + 2 * j as i32)?;
+        b.both(&format!("FeatureOn{j}"), Some(&format!("&{fid}=3 OR (&{fid}<0 AND !{fid}=3)")), 1200 + 2 * j as i32)?;
         b.custom_action(&format!("FeatureOff{j}"), CA_SET_PROPERTY, prop, "false")?;
-        b.both(&format!("FeatureOff{j}"), Some(&format!("&{fid}=2 OR (&{fid}<0 AND !{fid}<>3)")), 1011 + 2 * j as i32)?;
+        b.both(&format!("FeatureOff{j}"), Some(&format!("&{fid}=2 OR (&{fid}<0 AND !{fid}<>3)")), 1201 + 2 * j as i32)?;
     }
     b.prop("SecureCustomProperties", &secure.join(";"))?;
     if !hidden.is_empty() {
@@ -377,7 +387,7 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
     }
     b.db.table_mut("Property").expect("inserted above").set(&["SecureCustomProperties".into()], "Value", secure.join(";")).map_err(err)?;
     b.custom_action("BlockDowngrade", CA_ERROR, "", &format!("A newer version of {} is already installed; uninstall it first to go back.", p.name))?;
-    b.both("BlockDowngrade", Some("NEWERVERSIONDETECTED AND NOT Installed"), 26)?;
+    b.both("BlockDowngrade", Some("NEWERVERSIONDETECTED AND NOT Installed"), 11)?;
 
     b.row(schema::launch_condition(), vec!["Installed OR VersionNT>=603".into(), format!("{} requires Windows 10, Windows Server 2016 or later.", p.name).into()])?;
     if x64 {
@@ -386,14 +396,14 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
 
     // Standard actions.
     for (a, c, n) in [
-        ("FindRelatedProducts", None, 25),
-        ("AppSearch", None, 50),
-        ("LaunchConditions", None, 100),
-        ("ValidateProductID", None, 700),
+        ("FindRelatedProducts", None, 10),
+        ("AppSearch", None, 200),
+        ("LaunchConditions", None, 710),
+        ("ValidateProductID", None, 720),
         ("CostInitialize", None, 800),
         ("FileCost", None, 900),
         ("CostFinalize", None, 1000),
-        ("MigrateFeatureStates", None, 1200),
+        ("MigrateFeatureStates", None, 1100),
     ] {
         b.both(a, c, n)?;
     }
