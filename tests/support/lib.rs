@@ -172,3 +172,45 @@ pub fn test_public_key() -> PathBuf {
 pub fn assert_contains(haystack: &str, needle: &str) {
     assert!(haystack.contains(needle), "expected to find:\n  {needle}\nin:\n{haystack}");
 }
+
+/// The Windows agent cross-built by scripts/test (release profile, mingw).
+pub fn windows_agent(triple: &str) -> PathBuf {
+    let p = profile_dir().parent().unwrap().join(triple).join("release/outpost-agent.exe");
+    assert!(p.is_file(), "{} is missing: build it with `cargo build --release -p outpost-agent --target {triple}` (scripts/test does)", p.display());
+    p
+}
+
+/// Builds the MSIs of `manifest` into `fixtures/<name>` (cached like dist()).
+pub fn msi_build(manifest: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let dir = fixtures_dir().join(name);
+    let _lock = lock(name);
+    let x64 = windows_agent("x86_64-pc-windows-gnu");
+    let x86 = windows_agent("i686-pc-windows-gnu");
+    let newest = [omnipack(), x64.clone(), x86.clone(), manifest.to_path_buf()].iter().map(|p| mtime(p)).max().unwrap();
+    if mtime(&dir.join("release.json")) < newest {
+        let out = run(Command::new(omnipack())
+            .current_dir(workspace_root())
+            .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+            .args(["build", "--formats", "msi", "--manifest"])
+            .arg(manifest)
+            .arg("--out")
+            .arg(&dir)
+            .arg("--agent-bin")
+            .arg(format!("x86_64-pc-windows-gnu={}", x64.display()))
+            .arg("--agent-bin")
+            .arg(format!("i686-pc-windows-gnu={}", x86.display()))
+            .args(extra));
+        assert!(out.status.success(), "omnipack build --formats msi --manifest {}:\n{}", manifest.display(), text(&out));
+    }
+    dir
+}
+
+/// The product's signed MSIs (throwaway Authenticode PKI).
+pub fn dist_windows() -> PathBuf {
+    msi_build(&workspace_root().join("packaging/outpost.toml"), "dist-windows", &[])
+}
+
+/// The throwaway Authenticode root the test MSIs chain to.
+pub fn test_authenticode_ca() -> PathBuf {
+    test_key_dir().join("authenticode/test-ca.pem")
+}
