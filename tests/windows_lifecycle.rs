@@ -1,0 +1,251 @@
+//! Windows lifecycle under Wine's msiexec, one fresh headless prefix per
+//! scenario: install with properties, legacy removal, major upgrade,
+//! downgrade, bad values, uninstall. Only the x64 MSI installs here (Wine's
+//! 32-bit half is not installable on this machine); the x86 MSI is checked
+//! structurally in windows_packages.rs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use outpost_tests::*;
+
+/// A mingw-built test DLL or exe from tests/wine/, built once.
+fn mingw(source: &str, out_name: &str, gcc: &str, extra: &[&str]) -> PathBuf {
+    let out = fixtures_dir().join(out_name);
+    let _lock = lock(out_name);
+    let src = workspace_root().join("tests/wine").join(source);
+    if mtime(&out) < mtime(&src) {
+        let mut cmd = Command::new(gcc);
+        cmd.arg("-O2").arg("-o").arg(&out).arg(&src).args(extra);
+        ok(&mut cmd);
+    }
+    out
+}
+
+struct Prefix {
+    dir: tempfile::TempDir,
+}
+
+impl Prefix {
+    fn new() -> Prefix {
+        let dir = tempfile::Builder::new().prefix("wine-").tempdir_in(fixtures_dir()).unwrap();
+        let p = Prefix { dir };
+        // Headless: no display, no Mono/Gecko prompts.
+        for args in [&["wineboot", "--init"][..], &["winecfg", "-v", "win10"][..]] {
+            let out = p.wine(args);
+            assert!(out.status.success(), "wine {args:?}: {}", text(&out));
+        }
+        p.settle();
+        // TEST-ONLY: Wine 8 lacks bcryptprimitives!ProcessPrng, which Rust's
+        // std imports; Windows has it. Never shipped.
+        let def = workspace_root().join("tests/wine/bcryptprimitives.def");
+        let shim = mingw("bcryptprimitives.c", "bcryptprimitives.dll", "x86_64-w64-mingw32-gcc", &["-shared", def.to_str().unwrap(), "-lbcrypt"]);
+        std::fs::copy(shim, p.host("C:\\windows\\system32\\bcryptprimitives.dll")).unwrap();
+        p
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("WINEPREFIX", self.dir.path())
+            .env("WINEDEBUG", "-all")
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+            .env_remove("DISPLAY");
+        c
+    }
+
+    fn wine(&self, args: &[&str]) -> Output {
+        run(self.cmd("wine").args(args))
+    }
+
+    /// Waits until every process of this prefix has exited (msiexec's
+    /// services and custom actions included).
+    fn settle(&self) {
+        let _ = run(self.cmd("wineserver").arg("-w"));
+    }
+
+    fn host(&self, windows_path: &str) -> PathBuf {
+        let rel = windows_path.trim_start_matches(['C', 'c']).trim_start_matches(':').trim_start_matches('\\');
+        self.dir.path().join("drive_c").join(rel.replace('\\', "/"))
+    }
+
+    /// `msiexec ARGS /l*v log`: the Windows exit code (Wine returns it mod
+    /// 256) and the log.
+    fn msiexec(&self, args: &[&str]) -> (u32, String) {
+        let log = self.dir.path().join("msiexec.log");
+        let _ = std::fs::remove_file(&log);
+        let mut a = vec!["msiexec"];
+        a.extend_from_slice(args);
+        let log_arg = log.display().to_string();
+        a.extend(["/l*v", &log_arg]);
+        let out = self.wine(&a);
+        self.settle();
+        let raw = out.status.code().unwrap_or(-1) as u32;
+        let code = match raw {
+            67 => 1603,
+            84 => 1620,
+            91 => 1627,
+            102 => 1638,
+            194 => 3010,
+            x => x,
+        };
+        let log = std::fs::read(&log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        (code, log)
+    }
+
+    fn service_state(&self, name: &str) -> Option<String> {
+        let out = self.wine(&["sc", "query", name]);
+        let t = String::from_utf8_lossy(&out.stdout).into_owned();
+        t.lines().find(|l| l.contains("STATE")).and_then(|l| l.split_whitespace().last()).map(str::to_string)
+    }
+
+    fn reg(&self, key: &str) -> String {
+        String::from_utf8_lossy(&self.wine(&["reg", "query", key]).stdout).into_owned()
+    }
+
+    fn products(&self) -> Vec<String> {
+        self.reg("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall")
+            .lines()
+            .filter_map(|l| l.rsplit('\\').next().filter(|k| k.starts_with('{')).map(str::to_string))
+            .collect()
+    }
+}
+
+impl Drop for Prefix {
+    fn drop(&mut self) {
+        let _ = run(self.cmd("wineserver").arg("-k"));
+    }
+}
+
+fn msi(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+#[track_caller]
+fn expect(cond: bool, what: &str, log: &str) {
+    if !cond {
+        let tail: Vec<&str> = log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+        panic!("{what}\n--- msiexec log (tail)\n{}", tail.join("\n"));
+    }
+}
+
+const ANSWERS: &str = "C:\\ProgramData\\Outpost\\installer.conf";
+
+#[test]
+fn install_with_properties_then_uninstall() {
+    let w = Prefix::new();
+    let dist = dist_windows();
+    let (code, log) = w.msiexec(&["/i", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=corp.example:9443", "MODULE.CONTENT.ENABLED=1"]);
+    expect(code == 0, &format!("install exit {code}"), &log);
+    assert_eq!(w.service_state("OutpostClient").as_deref(), Some("RUNNING"), "service after install");
+    let answers = std::fs::read_to_string(w.host(ANSWERS)).expect("installer.conf written");
+    for line in ["Switch=corp.example:9443", "Module.Content.Enabled=true", "Module.Platform.Enabled=true", "LogLevel=info", "Module.Pxe.Enabled=false", "DefaultStaggerRangeSeconds=180"] {
+        assert!(answers.lines().any(|l| l.trim() == line), "installer.conf lacks `{line}`:\n{answers}");
+    }
+    let features = w.host("C:\\Program Files\\Outpost\\features");
+    for (f, present) in [("platform", true), ("content", true), ("pxe", false), ("shopping", false), ("wakeup", false)] {
+        assert_eq!(features.join(format!("{f}.feature")).is_file(), present, "feature {f} files");
+    }
+    let arp = w.reg(&format!("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}", w.products().first().expect("an ARP entry")));
+    for v in ["DisplayName    REG_SZ    Outpost Client", "DisplayVersion    REG_SZ    2.1.0", "Publisher    REG_SZ    Outpost Systems", "HelpLink    REG_SZ    https://outpost.example/support", "NoModify    REG_DWORD    0x1"] {
+        assert_contains(&arp, v);
+    }
+    // The agent itself reads the layers on Windows.
+    let show = w.wine(&["C:\\Program Files\\Outpost\\outpost-agent.exe", "config", "show", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap_or_else(|e| panic!("config show: {e}: {}", text(&show)));
+    let switch = v["settings"].as_array().unwrap().iter().find(|s| s["name"] == "Switch").unwrap();
+    assert_eq!((switch["value"].as_str(), switch["source"].as_str()), (Some("corp.example:9443"), Some("answers")));
+
+    // The administrator's own file is theirs: uninstall keeps it.
+    std::fs::write(w.host("C:\\ProgramData\\Outpost\\outpost.conf"), "[Settings]\r\nLogLevel=warn\r\n").unwrap();
+    let (code, log) = w.msiexec(&["/x", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn"]);
+    expect(code == 0, &format!("uninstall exit {code}"), &log);
+    assert_eq!(w.service_state("OutpostClient"), None, "service after uninstall");
+    assert!(!w.host("C:\\Program Files\\Outpost").exists(), "program files left behind");
+    assert!(!w.host(ANSWERS).exists(), "installer answers left behind");
+    assert!(!w.host("C:\\ProgramData\\Outpost\\Logs").exists(), "logs left behind");
+    assert!(w.host("C:\\ProgramData\\Outpost\\outpost.conf").is_file(), "the administrator's file was removed");
+    assert!(w.products().is_empty(), "ARP entries left: {:?}", w.products());
+    assert!(!w.reg("HKLM\\SOFTWARE\\Outpost Systems\\Outpost Client\\Settings").contains("Switch"), "remembered settings left");
+}
+
+#[test]
+fn bad_property_values_fail_and_change_nothing() {
+    let w = Prefix::new();
+    let dist = dist_windows();
+    let (code, log) = w.msiexec(&["/i", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=no-port", "MODULE.CONTENT.ENABLED=maybe"]);
+    expect(code == 1603, &format!("install with bad values exited {code}, expected 1603"), &log);
+    expect(log.contains("SWITCH=no-port (expected host:port"), "log does not name SWITCH", &log);
+    expect(log.contains("MODULE.CONTENT.ENABLED=maybe (expected 1, 0, true or false)"), "log does not name MODULE.CONTENT.ENABLED", &log);
+    assert!(!w.host("C:\\Program Files\\Outpost").exists());
+    assert!(!w.host("C:\\ProgramData\\Outpost").exists());
+    assert_eq!(w.service_state("OutpostClient"), None);
+    assert!(w.products().is_empty());
+}
+
+#[test]
+fn major_upgrade_keeps_settings_and_downgrade_is_refused() {
+    let w = Prefix::new();
+    let current = dist_windows();
+    let text = std::fs::read_to_string(workspace_root().join("packaging/outpost.toml")).unwrap();
+    let next_manifest = fixtures_dir().join("outpost-next.toml");
+    let next_text = text.replace("version = \"2.1.0\"", "version = \"2.2.0\"");
+    if std::fs::read_to_string(&next_manifest).ok().as_deref() != Some(&next_text) {
+        std::fs::write(&next_manifest, next_text).unwrap();
+    }
+    let next = msi_build(&next_manifest, "dist-windows-next", &[]);
+
+    let (code, log) = w.msiexec(&["/i", &msi(&current, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=first.example:443", "LOGLEVEL=debug", "MODULE.CONTENT.ENABLED=1"]);
+    expect(code == 0, &format!("install 2.1.0 exit {code}"), &log);
+    let (code, log) = w.msiexec(&["/i", &msi(&next, "outpost-2.2.0-x64.msi"), "/qn"]);
+    expect(code == 0, &format!("upgrade to 2.2.0 exit {code}"), &log);
+    let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
+    for line in ["Switch=first.example:443", "LogLevel=debug", "Module.Content.Enabled=true"] {
+        assert!(answers.lines().any(|l| l.trim() == line), "upgrade lost `{line}`:\n{answers}");
+    }
+    assert!(w.host("C:\\Program Files\\Outpost\\features\\content.feature").is_file(), "upgrade dropped a feature");
+    let products = w.products();
+    assert_eq!(products.len(), 1, "the old version was not removed: {products:?}");
+    assert_contains(&w.reg(&format!("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}", products[0])), "DisplayVersion    REG_SZ    2.2.0");
+    assert_eq!(w.service_state("OutpostClient").as_deref(), Some("RUNNING"));
+
+    let (code, log) = w.msiexec(&["/i", &msi(&current, "outpost-2.1.0-x64.msi"), "/qn"]);
+    expect(code == 1603, &format!("downgrade exited {code}, expected 1603"), &log);
+    expect(log.contains("BlockDowngrade"), "the downgrade block did not run", &log);
+    assert_contains(&w.reg(&format!("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}", products[0])), "DisplayVersion    REG_SZ    2.2.0");
+}
+
+#[test]
+fn install_over_every_legacy_client() {
+    let w = Prefix::new();
+    let exe64 = mingw("legacy-agent.c", "legacy-agent-x64.exe", "x86_64-w64-mingw32-gcc", &[]);
+    let exe32 = mingw("legacy-agent.c", "legacy-agent-x86.exe", "i686-w64-mingw32-gcc", &[]);
+    let bins = [format!("x86_64-pc-windows-gnu={}", exe64.display()), format!("i686-pc-windows-gnu={}", exe32.display())];
+    let mut legacy = Vec::new();
+    for (name, file, props) in [
+        ("platform-agent", "outpost-platform-agent-2.5.0-x64.msi", vec!["SWITCHADDRESS=legacy.corp.example:8443"]),
+        ("content-branch", "outpost-content-branch-3.2.0-x64.msi", vec![]),
+        ("shopping", "outpost-shopping-3.2.0-x64.msi", vec![]),
+        ("wakeup", "outpost-wakeup-1.4.0-x64.msi", vec![]),
+    ] {
+        let dir = msi_build(&workspace_root().join(format!("tests/legacy/{name}.toml")), &format!("dist-legacy-win-{name}"), &["--agent-bin", &bins[0], "--agent-bin", &bins[1]]);
+        let mut args = vec!["/i".to_string(), msi(&dir, file), "/qn".to_string()];
+        args.extend(props.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, log) = w.msiexec(&args);
+        expect(code == 0, &format!("installing legacy {name} exit {code}"), &log);
+        legacy.push(format!("outpost{}", name.replace('-', "")));
+    }
+    assert_eq!(w.products().len(), 4);
+    let (code, log) = w.msiexec(&["/i", &msi(&dist_windows(), "outpost-2.1.0-x64.msi"), "/qn"]);
+    expect(code == 0, &format!("install over legacy exit {code}"), &log);
+    assert_eq!(w.products().len(), 1, "legacy products still registered");
+    for svc in &legacy {
+        assert_eq!(w.service_state(svc), None, "legacy service {svc} still exists");
+    }
+    for dir in ["outpost-platform-agent", "outpost-content-branch", "outpost-shopping", "outpost-wakeup"] {
+        assert!(!w.host(&format!("C:\\Program Files\\{dir}")).exists(), "legacy files in {dir} left");
+    }
+    let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
+    assert!(answers.lines().any(|l| l.trim() == "Switch=legacy.corp.example:8443"), "legacy Switch not carried over:\n{answers}");
+    assert_eq!(w.service_state("OutpostClient").as_deref(), Some("RUNNING"));
+}
