@@ -28,10 +28,15 @@ struct Prefix {
 
 impl Prefix {
     fn new() -> Prefix {
+        Self::with_version("win10")
+    }
+
+    /// A prefix that reports `version` (winecfg's names: win7, win10, ...).
+    fn with_version(version: &str) -> Prefix {
         let dir = tempfile::Builder::new().prefix("wine-").tempdir_in(fixtures_dir()).unwrap();
         let p = Prefix { dir };
         // Headless: no display, no Mono/Gecko prompts.
-        for args in [&["wineboot", "--init"][..], &["winecfg", "-v", "win10"][..]] {
+        for args in [&["wineboot", "--init"][..], &["winecfg", "-v", version][..]] {
             let out = p.wine(args);
             assert!(out.status.success(), "wine {args:?}: {}", text(&out));
         }
@@ -82,6 +87,7 @@ impl Prefix {
         let raw = out.status.code().unwrap_or(-1) as u32;
         let code = match raw {
             67 => 1603,
+            69 => 1605,
             84 => 1620,
             91 => 1627,
             102 => 1638,
@@ -248,4 +254,33 @@ fn install_over_every_legacy_client() {
     let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
     assert!(answers.lines().any(|l| l.trim() == "Switch=legacy.corp.example:8443"), "legacy Switch not carried over:\n{answers}");
     assert_eq!(w.service_state("OutpostClient").as_deref(), Some("RUNNING"));
+}
+
+#[test]
+fn older_windows_is_refused_by_the_launch_condition() {
+    let w = Prefix::with_version("win7");
+    let (code, log) = w.msiexec(&["/i", &msi(&dist_windows(), "outpost-2.1.0-x64.msi"), "/qn"]);
+    expect(code == 1603, &format!("install on Windows 7 exited {code}, expected 1603"), &log);
+    expect(log.contains("LaunchConditions"), "the launch conditions did not run", &log);
+    assert!(!w.host("C:\\Program Files\\Outpost").exists());
+    assert!(w.products().is_empty());
+}
+
+#[test]
+fn repair_keeps_settings() {
+    let w = Prefix::new();
+    let m = msi(&dist_windows(), "outpost-2.1.0-x64.msi");
+    let (code, log) = w.msiexec(&["/i", &m, "/qn", "SWITCH=repair.example:443", "DEFAULTSTAGGERRANGESECONDS=42"]);
+    expect(code == 0, &format!("install exit {code}"), &log);
+    std::fs::remove_file(w.host("C:\\Program Files\\Outpost\\defaults.conf")).unwrap();
+    // Repair with no properties: files come back, remembered settings stay.
+    let product = w.products().first().cloned().expect("installed product");
+    // What `msiexec /fa` means; Wine 8's msiexec refuses the /f switch itself.
+    let (code, log) = w.msiexec(&["/i", &product, "REINSTALL=ALL", "REINSTALLMODE=amus", "/qn"]);
+    expect(code == 0, &format!("repair exit {code}"), &log);
+    assert!(w.host("C:\\Program Files\\Outpost\\defaults.conf").is_file(), "repair did not restore the file");
+    let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
+    for line in ["Switch=repair.example:443", "DefaultStaggerRangeSeconds=42"] {
+        assert!(answers.lines().any(|l| l.trim() == line), "repair lost `{line}`:\n{answers}");
+    }
 }
