@@ -128,3 +128,122 @@ fn two_unsigned_builds_are_identical() {
         assert!(!out.status.success(), "an --unsigned MSI carries a signature");
     }
 }
+
+/// A one-shot RFC 3161 time-stamp authority on loopback, answering with
+/// `openssl ts -reply` and the throwaway TSA certificate, so the
+/// `--timestamp-url` path runs for real without the network.
+fn local_tsa(pki: &Path, work: &Path) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let cfg = work.join("tsa.cnf");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[ tsa ]\ndefault_tsa = t\n[ t ]\ndir = {0}\nserial = {0}/tsa-serial\nsigner_digest = sha256\ndefault_policy = 1.3.6.1.4.1.55555.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\nordering = no\ness_cert_id_alg = sha256\n",
+            work.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(work.join("tsa-serial"), "01\n").unwrap();
+    let (pki, work) = (pki.to_path_buf(), work.to_path_buf());
+    let handle = std::thread::spawn(move || {
+        // Two architectures, each signing the executable and then the MSI.
+        for _ in 0..4 {
+            let Ok((stream, _)) = listener.accept() else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut query = vec![0; len];
+            reader.read_exact(&mut query).unwrap();
+            std::fs::write(work.join("q.tsq"), &query).unwrap();
+            let out = Command::new("openssl")
+                .args(["ts", "-reply", "-config"])
+                .arg(work.join("tsa.cnf"))
+                .arg("-queryfile")
+                .arg(work.join("q.tsq"))
+                .arg("-inkey")
+                .arg(pki.join("test-tsa.key"))
+                .arg("-signer")
+                .arg(pki.join("test-tsa.pem"))
+                .arg("-chain")
+                .arg(pki.join("test-ca.pem"))
+                .arg("-out")
+                .arg(work.join("r.tsr"))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "openssl ts -reply: {}", String::from_utf8_lossy(&out.stderr));
+            let reply = std::fs::read(work.join("r.tsr")).unwrap();
+            let mut s = stream;
+            let _ = write!(s, "HTTP/1.0 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\n\r\n", reply.len());
+            let _ = s.write_all(&reply);
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn pkcs12_key_and_rfc3161_timestamp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _ = dist_windows(); // makes the throwaway PKI
+    let pki = test_key_dir().join("authenticode");
+    let p12 = tmp.path().join("codesign.p12");
+    ok(Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:s3cret", "-inkey"])
+        .arg(pki.join("test-codesign.key"))
+        .arg("-in")
+        .arg(pki.join("test-codesign.pem"))
+        .arg("-certfile")
+        .arg(pki.join("test-ca.pem"))
+        .arg("-out")
+        .arg(&p12));
+    let (url, tsa) = local_tsa(&pki, tmp.path());
+    let out_dir = tmp.path().join("dist");
+    let out = run(Command::new(omnipack())
+        .current_dir(workspace_root())
+        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+        .env("OMNIPACK_AUTHENTICODE_PASSWORD", "s3cret")
+        .args(["build", "--formats", "msi", "--out"])
+        .arg(&out_dir)
+        .arg("--agent-bin")
+        .arg(format!("x86_64-pc-windows-gnu={}", windows_agent("x86_64-pc-windows-gnu").display()))
+        .arg("--agent-bin")
+        .arg(format!("i686-pc-windows-gnu={}", windows_agent("i686-pc-windows-gnu").display()))
+        .arg("--authenticode-pkcs12")
+        .arg(&p12)
+        .args(["--timestamp-url", &url]));
+    let _ = tsa.join();
+    assert!(out.status.success(), "{}", text(&out));
+    let release: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("release.json")).unwrap()).unwrap();
+    let x64 = release["artifacts"].as_array().unwrap().iter().find(|a| a["arch"] == "x64").unwrap();
+    assert_eq!(x64["test_signed"], false, "a configured key is not a test key");
+    let m = out_dir.join(x64["path"].as_str().unwrap());
+    let out = run(Command::new("osslsigncode").arg("verify").arg("-CAfile").arg(pki.join("test-ca.pem")).arg("-TSA-CAfile").arg(pki.join("test-ca.pem")).arg("-in").arg(&m));
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert_contains(&t, "Timestamp Server Signature verification: ok");
+
+    // A wrong password fails the build with a clear message and no output.
+    let out = run(Command::new(omnipack())
+        .current_dir(workspace_root())
+        .env("OMNIPACK_AUTHENTICODE_PASSWORD", "wrong")
+        .args(["build", "--formats", "msi", "--out"])
+        .arg(tmp.path().join("dist2"))
+        .arg("--agent-bin")
+        .arg(format!("x86_64-pc-windows-gnu={}", windows_agent("x86_64-pc-windows-gnu").display()))
+        .arg("--agent-bin")
+        .arg(format!("i686-pc-windows-gnu={}", windows_agent("i686-pc-windows-gnu").display()))
+        .arg("--authenticode-pkcs12")
+        .arg(&p12));
+    assert!(!out.status.success());
+    assert_contains(&text(&out), "osslsigncode sign");
+    assert!(!tmp.path().join("dist2").exists(), "a failed build left output");
+}
