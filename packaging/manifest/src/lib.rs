@@ -14,7 +14,7 @@ mod validate;
 
 pub use error::ManifestError;
 pub use manifest::{
-    Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Service, AGENT_FEATURES,
+    ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal, Service, AGENT_FEATURES,
 };
 pub use platform::Platform;
 pub use setting::{Setting, SettingType};

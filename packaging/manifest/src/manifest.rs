@@ -25,7 +25,25 @@ pub struct Manifest {
     pub settings: Vec<Setting>,
     pub service: Service,
     pub layouts: BTreeMap<Platform, Layout>,
+    pub removal: Removal,
     pub legacy: Vec<LegacyProduct>,
+}
+
+/// What removing the product does with the administrator's settings file.
+/// `dpkg --purge` always removes it and rpm keeps an edited copy as
+/// `.rpmsave` by their own rules; this decides Windows uninstall (and
+/// macOS, which has no package-manager rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigOnRemoval {
+    Keep,
+    Remove,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Removal {
+    pub administrator_config: ConfigOnRemoval,
 }
 
 #[derive(Debug, Clone, Deserialize)]

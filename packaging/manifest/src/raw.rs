@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::{Layout, Platform, Product, Service};
+use crate::{Layout, Platform, Product, Removal, Service};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,6 +16,7 @@ pub struct RawManifest {
     pub settings: Vec<RawSetting>,
     pub service: Service,
     pub layout: BTreeMap<Platform, Layout>,
+    pub removal: Removal,
     #[serde(default)]
     pub legacy: Vec<RawLegacy>,
 }

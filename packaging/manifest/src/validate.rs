@@ -202,6 +202,7 @@ pub(crate) fn validate(raw: RawManifest, file: &str) -> Result<Manifest, Manifes
         settings,
         service,
         layouts,
+        removal: raw.removal,
         legacy,
     })
 }

@@ -353,8 +353,13 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
         b.prop("MsiHiddenProperties", &hidden.join(";"))?;
     }
 
+    let remove_admin = match m.removal.administrator_config {
+        outpost_manifest::ConfigOnRemoval::Remove => Some(filename::file_name(last_component(&layout.config_file), "DATADIR").map_err(err)?),
+        outpost_manifest::ConfigOnRemoval::Keep => None,
+    };
     // Data folders: created on install; what the service and the installer
-    // wrote is removed on uninstall. The administrator's own file is kept.
+    // wrote is removed on uninstall; the administrator's own file as the
+    // manifest's `removal.administrator_config` says.
     b.component("DataFolders", "DATADIR", None)?;
     b.feature_component(&client, "DataFolders")?;
     for folder in ["DATADIR", "LOGDIR", "STATEDIR"] {
@@ -367,7 +372,10 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
         ("RemoveState", Some("*"), "STATEDIR"),
         ("RemoveStateDir", None, "STATEDIR"),
         ("RemoveDataDir", None, "DATADIR"),
-    ] {
+    ]
+    .into_iter()
+    .chain(remove_admin.as_deref().map(|f| ("RemoveAdminConfig", Some(f), "DATADIR")))
+    {
         b.row(schema::remove_file(), vec![key.into(), "DataFolders".into(), file.into(), folder.into(), 2.into()])?;
     }
 
