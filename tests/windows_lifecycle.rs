@@ -5,8 +5,9 @@
 //! structurally in windows_packages.rs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use outpost_tests::wine::Prefix;
 use outpost_tests::*;
 
 /// A mingw-built test DLL or exe from tests/wine/, built once.
@@ -22,103 +23,31 @@ fn mingw(source: &str, out_name: &str, gcc: &str, extra: &[&str]) -> PathBuf {
     out
 }
 
-struct Prefix {
-    dir: tempfile::TempDir,
+/// What these scenarios read from a prefix, on top of the shared harness.
+trait PrefixExt {
+    fn reg(&self, key: &str) -> String;
+    fn products(&self) -> Vec<String>;
+    fn run(&self, args: &[&str]) -> (u32, String);
 }
 
-impl Prefix {
-    fn new() -> Prefix {
-        Self::with_version("win10")
-    }
-
-    /// A prefix that reports `version` (winecfg's names: win7, win10, ...).
-    fn with_version(version: &str) -> Prefix {
-        let dir = tempfile::Builder::new().prefix("wine-").tempdir_in(fixtures_dir()).unwrap();
-        let p = Prefix { dir };
-        // Headless: no display, no Mono/Gecko prompts.
-        for args in [&["wineboot", "--init"][..], &["winecfg", "-v", version][..]] {
-            let out = p.wine(args);
-            assert!(out.status.success(), "wine {args:?}: {}", text(&out));
-        }
-        p.settle();
-        // TEST-ONLY: Wine 8 lacks bcryptprimitives!ProcessPrng, which Rust's
-        // std imports; Windows has it. Never shipped.
-        let def = workspace_root().join("tests/wine/bcryptprimitives.def");
-        let shim = mingw("bcryptprimitives.c", "bcryptprimitives.dll", "x86_64-w64-mingw32-gcc", &["-shared", def.to_str().unwrap(), "-lbcrypt"]);
-        std::fs::copy(shim, p.host("C:\\windows\\system32\\bcryptprimitives.dll")).unwrap();
-        p
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        c.env("WINEPREFIX", self.dir.path())
-            .env("WINEDEBUG", "-all")
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-            .env_remove("DISPLAY");
-        c
-    }
-
-    fn wine(&self, args: &[&str]) -> Output {
-        run(self.cmd("wine").args(args))
-    }
-
-    /// Waits until every process of this prefix has exited (msiexec's
-    /// services and custom actions included).
-    fn settle(&self) {
-        let _ = run(self.cmd("wineserver").arg("-w"));
-    }
-
-    fn host(&self, windows_path: &str) -> PathBuf {
-        let rel = windows_path.trim_start_matches(['C', 'c']).trim_start_matches(':').trim_start_matches('\\');
-        self.dir.path().join("drive_c").join(rel.replace('\\', "/"))
-    }
-
-    /// `msiexec ARGS /l*v log`: the Windows exit code (Wine returns it mod
-    /// 256) and the log.
-    fn msiexec(&self, args: &[&str]) -> (u32, String) {
-        let log = self.dir.path().join("msiexec.log");
-        let _ = std::fs::remove_file(&log);
-        let mut a = vec!["msiexec"];
-        a.extend_from_slice(args);
-        let log_arg = log.display().to_string();
-        a.extend(["/l*v", &log_arg]);
-        let out = self.wine(&a);
-        self.settle();
-        let raw = out.status.code().unwrap_or(-1) as u32;
-        let code = match raw {
-            67 => 1603,
-            69 => 1605,
-            84 => 1620,
-            91 => 1627,
-            102 => 1638,
-            194 => 3010,
-            x => x,
-        };
-        let log = std::fs::read(&log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        (code, log)
-    }
-
-    fn service_state(&self, name: &str) -> Option<String> {
-        let out = self.wine(&["sc", "query", name]);
-        let t = String::from_utf8_lossy(&out.stdout).into_owned();
-        t.lines().find(|l| l.contains("STATE")).and_then(|l| l.split_whitespace().last()).map(str::to_string)
-    }
-
+impl PrefixExt for Prefix {
     fn reg(&self, key: &str) -> String {
-        String::from_utf8_lossy(&self.wine(&["reg", "query", key]).stdout).into_owned()
+        String::from_utf8_lossy(&self.wine(&["reg", "query", key], &[]).stdout).into_owned()
     }
 
+    /// ProductCodes registered in Add/Remove Programs.
     fn products(&self) -> Vec<String> {
         self.reg("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall")
             .lines()
             .filter_map(|l| l.rsplit('\\').next().filter(|k| k.starts_with('{')).map(str::to_string))
             .collect()
     }
-}
 
-impl Drop for Prefix {
-    fn drop(&mut self) {
-        let _ = run(self.cmd("wineserver").arg("-k"));
+    /// `msiexec ARGS`: the Windows exit code and the log (with the harness's
+    /// own summary appended, so a failure shows what happened).
+    fn run(&self, args: &[&str]) -> (u32, String) {
+        let r = self.msiexec(args);
+        (r.code, format!("{}\n{}", r.log, r.stdout_stderr))
     }
 }
 
@@ -140,9 +69,9 @@ const ANSWERS: &str = "C:\\ProgramData\\Outpost\\installer.conf";
 fn install_with_properties_then_uninstall() {
     let w = Prefix::new();
     let dist = dist_windows();
-    let (code, log) = w.msiexec(&["/i", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=corp.example:9443", "MODULE.CONTENT.ENABLED=1"]);
+    let (code, log) = w.run(&["/i", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=corp.example:9443", "MODULE.CONTENT.ENABLED=1"]);
     expect(code == 0, &format!("install exit {code}"), &log);
-    assert_eq!(w.service_state("OutpostClient").as_deref(), Some("RUNNING"), "service after install");
+    assert_eq!(w.service("OutpostClient").as_deref(), Some("RUNNING"), "service after install");
     let answers = std::fs::read_to_string(w.host(ANSWERS)).expect("installer.conf written");
     for line in ["Switch=corp.example:9443", "Module.Content.Enabled=true", "Module.Platform.Enabled=true", "LogLevel=info", "Module.Pxe.Enabled=false", "DefaultStaggerRangeSeconds=180"] {
         assert!(answers.lines().any(|l| l.trim() == line), "installer.conf lacks `{line}`:\n{answers}");
@@ -156,16 +85,16 @@ fn install_with_properties_then_uninstall() {
         assert_contains(&arp, v);
     }
     // The agent itself reads the layers on Windows.
-    let show = w.wine(&["C:\\Program Files\\Outpost\\outpost-agent.exe", "config", "show", "--json"]);
+    let show = w.wine(&["C:\\Program Files\\Outpost\\outpost-agent.exe", "config", "show", "--json"], &[]);
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap_or_else(|e| panic!("config show: {e}: {}", text(&show)));
     let switch = v["settings"].as_array().unwrap().iter().find(|s| s["name"] == "Switch").unwrap();
     assert_eq!((switch["value"].as_str(), switch["source"].as_str()), (Some("corp.example:9443"), Some("answers")));
 
     // The administrator's own file is theirs: uninstall keeps it.
     std::fs::write(w.host("C:\\ProgramData\\Outpost\\outpost.conf"), "[Settings]\r\nLogLevel=warn\r\n").unwrap();
-    let (code, log) = w.msiexec(&["/x", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn"]);
+    let (code, log) = w.run(&["/x", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn"]);
     expect(code == 0, &format!("uninstall exit {code}"), &log);
-    assert_eq!(w.service_state("OutpostClient"), None, "service after uninstall");
+    assert_eq!(w.service("OutpostClient"), None, "service after uninstall");
     assert!(!w.host("C:\\Program Files\\Outpost").exists(), "program files left behind");
     assert!(!w.host(ANSWERS).exists(), "installer answers left behind");
     assert!(!w.host("C:\\ProgramData\\Outpost\\Logs").exists(), "logs left behind");
@@ -178,13 +107,13 @@ fn install_with_properties_then_uninstall() {
 fn bad_property_values_fail_and_change_nothing() {
     let w = Prefix::new();
     let dist = dist_windows();
-    let (code, log) = w.msiexec(&["/i", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=no-port", "MODULE.CONTENT.ENABLED=maybe"]);
+    let (code, log) = w.run(&["/i", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=no-port", "MODULE.CONTENT.ENABLED=maybe"]);
     expect(code == 1603, &format!("install with bad values exited {code}, expected 1603"), &log);
     expect(log.contains("SWITCH=no-port (expected host:port"), "log does not name SWITCH", &log);
     expect(log.contains("MODULE.CONTENT.ENABLED=maybe (expected 1, 0, true or false)"), "log does not name MODULE.CONTENT.ENABLED", &log);
     assert!(!w.host("C:\\Program Files\\Outpost").exists());
     assert!(!w.host("C:\\ProgramData\\Outpost").exists());
-    assert_eq!(w.service_state("OutpostClient"), None);
+    assert_eq!(w.service("OutpostClient"), None);
     assert!(w.products().is_empty());
 }
 
@@ -200,9 +129,9 @@ fn major_upgrade_keeps_settings_and_downgrade_is_refused() {
     }
     let next = msi_build(&next_manifest, "dist-windows-next", &[]);
 
-    let (code, log) = w.msiexec(&["/i", &msi(&current, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=first.example:443", "LOGLEVEL=debug", "MODULE.CONTENT.ENABLED=1"]);
+    let (code, log) = w.run(&["/i", &msi(&current, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=first.example:443", "LOGLEVEL=debug", "MODULE.CONTENT.ENABLED=1"]);
     expect(code == 0, &format!("install 2.1.0 exit {code}"), &log);
-    let (code, log) = w.msiexec(&["/i", &msi(&next, "outpost-2.2.0-x64.msi"), "/qn"]);
+    let (code, log) = w.run(&["/i", &msi(&next, "outpost-2.2.0-x64.msi"), "/qn"]);
     expect(code == 0, &format!("upgrade to 2.2.0 exit {code}"), &log);
     let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
     for line in ["Switch=first.example:443", "LogLevel=debug", "Module.Content.Enabled=true"] {
@@ -212,9 +141,9 @@ fn major_upgrade_keeps_settings_and_downgrade_is_refused() {
     let products = w.products();
     assert_eq!(products.len(), 1, "the old version was not removed: {products:?}");
     assert_contains(&w.reg(&format!("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}", products[0])), "DisplayVersion    REG_SZ    2.2.0");
-    assert_eq!(w.service_state("OutpostClient").as_deref(), Some("RUNNING"));
+    assert_eq!(w.service("OutpostClient").as_deref(), Some("RUNNING"));
 
-    let (code, log) = w.msiexec(&["/i", &msi(&current, "outpost-2.1.0-x64.msi"), "/qn"]);
+    let (code, log) = w.run(&["/i", &msi(&current, "outpost-2.1.0-x64.msi"), "/qn"]);
     expect(code == 1603, &format!("downgrade exited {code}, expected 1603"), &log);
     expect(log.contains("BlockDowngrade"), "the downgrade block did not run", &log);
     assert_contains(&w.reg(&format!("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}", products[0])), "DisplayVersion    REG_SZ    2.2.0");
@@ -237,29 +166,31 @@ fn install_over_every_legacy_client() {
         let mut args = vec!["/i".to_string(), msi(&dir, file), "/qn".to_string()];
         args.extend(props.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, log) = w.msiexec(&args);
+        let (code, log) = w.run(&args);
         expect(code == 0, &format!("installing legacy {name} exit {code}"), &log);
         legacy.push(format!("outpost{}", name.replace('-', "")));
     }
     assert_eq!(w.products().len(), 4);
-    let (code, log) = w.msiexec(&["/i", &msi(&dist_windows(), "outpost-2.1.0-x64.msi"), "/qn"]);
+    let (code, log) = w.run(&["/i", &msi(&dist_windows(), "outpost-2.1.0-x64.msi"), "/qn"]);
     expect(code == 0, &format!("install over legacy exit {code}"), &log);
     assert_eq!(w.products().len(), 1, "legacy products still registered");
     for svc in &legacy {
-        assert_eq!(w.service_state(svc), None, "legacy service {svc} still exists");
+        assert_eq!(w.service(svc), None, "legacy service {svc} still exists");
     }
     for dir in ["outpost-platform-agent", "outpost-content-branch", "outpost-shopping", "outpost-wakeup"] {
         assert!(!w.host(&format!("C:\\Program Files\\{dir}")).exists(), "legacy files in {dir} left");
     }
     let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
     assert!(answers.lines().any(|l| l.trim() == "Switch=legacy.corp.example:8443"), "legacy Switch not carried over:\n{answers}");
-    assert_eq!(w.service_state("OutpostClient").as_deref(), Some("RUNNING"));
+    assert_eq!(w.service("OutpostClient").as_deref(), Some("RUNNING"));
 }
 
 #[test]
 fn older_windows_is_refused_by_the_launch_condition() {
-    let w = Prefix::with_version("win7");
-    let (code, log) = w.msiexec(&["/i", &msi(&dist_windows(), "outpost-2.1.0-x64.msi"), "/qn"]);
+    let w = Prefix::new();
+    let out = w.wine(&["winecfg", "-v", "win7"], &[]);
+    assert!(out.status.success(), "winecfg -v win7: {}", text(&out));
+    let (code, log) = w.run(&["/i", &msi(&dist_windows(), "outpost-2.1.0-x64.msi"), "/qn"]);
     expect(code == 1603, &format!("install on Windows 7 exited {code}, expected 1603"), &log);
     expect(log.contains("LaunchConditions"), "the launch conditions did not run", &log);
     assert!(!w.host("C:\\Program Files\\Outpost").exists());
@@ -270,13 +201,13 @@ fn older_windows_is_refused_by_the_launch_condition() {
 fn repair_keeps_settings() {
     let w = Prefix::new();
     let m = msi(&dist_windows(), "outpost-2.1.0-x64.msi");
-    let (code, log) = w.msiexec(&["/i", &m, "/qn", "SWITCH=repair.example:443", "DEFAULTSTAGGERRANGESECONDS=42"]);
+    let (code, log) = w.run(&["/i", &m, "/qn", "SWITCH=repair.example:443", "DEFAULTSTAGGERRANGESECONDS=42"]);
     expect(code == 0, &format!("install exit {code}"), &log);
     std::fs::remove_file(w.host("C:\\Program Files\\Outpost\\defaults.conf")).unwrap();
     // Repair with no properties: files come back, remembered settings stay.
     let product = w.products().first().cloned().expect("installed product");
     // What `msiexec /fa` means; Wine 8's msiexec refuses the /f switch itself.
-    let (code, log) = w.msiexec(&["/i", &product, "REINSTALL=ALL", "REINSTALLMODE=amus", "/qn"]);
+    let (code, log) = w.run(&["/i", &product, "REINSTALL=ALL", "REINSTALLMODE=amus", "/qn"]);
     expect(code == 0, &format!("repair exit {code}"), &log);
     assert!(w.host("C:\\Program Files\\Outpost\\defaults.conf").is_file(), "repair did not restore the file");
     let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 pub mod chroot;
 pub mod fixtures;
 pub mod scenario;
+pub mod wine;
 
 /// A fixed SOURCE_DATE_EPOCH so packages are reproducible across tests.
 pub const SOURCE_DATE_EPOCH: &str = "1700000000";
