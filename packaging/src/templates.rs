@@ -20,6 +20,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("rpm/preun.sh", include_str!("../templates/rpm/preun.sh")),
     ("rpm/postun.sh", include_str!("../templates/rpm/postun.sh")),
     ("rpm/posttrans.sh", include_str!("../templates/rpm/posttrans.sh")),
+    ("assist/configmgr.ps1", include_str!("../templates/assist/configmgr.ps1")),
+    ("assist/intune.txt", include_str!("../templates/assist/intune.txt")),
 ];
 
 fn tera() -> &'static Tera {

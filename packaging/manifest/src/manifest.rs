@@ -75,11 +75,18 @@ pub struct Feature {
     pub msi_feature: String,
     /// The bool setting that turns the feature on at run time.
     pub enabled_by: Option<String>,
+    /// Windows architectures (`x64`, `x86`) whose MSI carries the feature.
+    pub windows_arch: Vec<String>,
 }
 
 impl Feature {
     pub fn exists_on(&self, platform: Platform) -> bool {
         self.platforms.contains(&platform)
+    }
+
+    /// Whether the Windows package for `arch` (`x64`, `x86`) carries it.
+    pub fn exists_on_windows_arch(&self, arch: &str) -> bool {
+        self.exists_on(Platform::Windows) && self.windows_arch.iter().any(|a| a == arch)
     }
 }
 

@@ -31,6 +31,8 @@ pub struct RawFeature {
     pub required: bool,
     pub msi_feature: String,
     pub enabled_by: Option<String>,
+    /// Windows architectures the feature exists on (`x64`, `x86`); all when absent.
+    pub windows_arch: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

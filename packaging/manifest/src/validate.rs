@@ -283,6 +283,21 @@ fn validate_features(ctx: &Ctx, raw: BTreeMap<String, RawFeature>) -> Result<Vec
         if f.required && platforms.len() != Platform::ALL.len() {
             return Err(ctx.err(key("platforms"), "a required feature must exist on every platform"));
         }
+        let windows_arch = match &f.windows_arch {
+            None => vec!["x64".to_string(), "x86".to_string()],
+            Some(list) => {
+                if list.is_empty() || list.iter().any(|a| a != "x64" && a != "x86") {
+                    return Err(ctx.err(key("windows_arch"), "must list x64 and/or x86"));
+                }
+                if !platforms.contains(&Platform::Windows) {
+                    return Err(ctx.err(key("windows_arch"), format!("feature `{id}` does not exist on windows")));
+                }
+                if f.required && list.len() != 2 {
+                    return Err(ctx.err(key("windows_arch"), "a required feature must exist on x64 and x86"));
+                }
+                list.clone()
+            }
+        };
         features.push(Feature {
             id,
             title: f.title,
@@ -291,6 +306,7 @@ fn validate_features(ctx: &Ctx, raw: BTreeMap<String, RawFeature>) -> Result<Vec
             required: f.required,
             msi_feature: f.msi_feature,
             enabled_by: f.enabled_by,
+            windows_arch,
         });
     }
     let required: Vec<&str> = features.iter().filter(|f| f.required).map(|f| f.id.as_str()).collect();

@@ -223,7 +223,8 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
 
     // Features: IDs from the manifest; optional ones follow their
     // enablement property (Condition rows), or ADDLOCAL/REMOVE directly.
-    let features: Vec<_> = m.features_on(Platform::Windows).collect();
+    let arch = target.arch_word();
+    let features: Vec<_> = m.features_on(Platform::Windows).filter(|f| f.exists_on_windows_arch(arch)).collect();
     for (i, f) in features.iter().enumerate() {
         let (level, attrs) = if f.required { (1, 16) } else { (101, 0) }; // 16 = UIDisallowAbsent
         b.row(
