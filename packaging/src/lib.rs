@@ -9,6 +9,7 @@ pub mod deb;
 pub mod linux;
 pub mod msi;
 pub mod packager;
+pub mod pkg;
 pub mod publish;
 pub mod release;
 pub mod repo;
