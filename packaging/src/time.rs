@@ -29,6 +29,13 @@ pub fn rfc2822(secs: u64) -> String {
     )
 }
 
+/// `2023-11-14T22:13:20`, with a trailing `Z` when `zulu`.
+pub fn iso8601(secs: u64, zulu: bool) -> String {
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{}", rem / 3600, rem % 3600 / 60, rem % 60, if zulu { "Z" } else { "" })
+}
+
 pub fn year(secs: u64) -> i64 {
     civil_from_days((secs / 86_400) as i64).0
 }

@@ -269,24 +269,7 @@ fn zlib(data: &[u8], what: &str) -> Result<Vec<u8>, PkgError> {
 
 /// `2023-11-14T22:13:20`, with `Z` for member times as Apple writes them.
 fn iso8601(secs: u64, zulu: bool) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        if zulu { "Z" } else { "" }
-    )
+    crate::time::iso8601(secs, zulu)
 }
 
 #[cfg(test)]
