@@ -541,7 +541,7 @@ fn key_label(def: &TableDef, key: &[Value]) -> String {
 
 /// msi.dll's name for a binary cell's stream: the table name and the key
 /// values, joined by `.` (Wine `get_stream_name`).
-fn binary_stream_name(def: &TableDef, row: &[Value]) -> String {
+pub(crate) fn binary_stream_name(def: &TableDef, row: &[Value]) -> String {
     let mut name = def.name.clone();
     for (c, v) in def.columns.iter().zip(row) {
         if c.primary_key {

@@ -18,6 +18,7 @@ pub mod filename;
 pub mod guid;
 pub mod schema;
 pub mod summary;
+pub mod transform;
 pub mod value;
 
 pub use codepage::WINDOWS_1252;
