@@ -4,24 +4,10 @@
 //! 32-bit half is not installable on this machine); the x86 MSI is checked
 //! structurally in windows_packages.rs.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use outpost_tests::wine::Prefix;
 use outpost_tests::*;
-
-/// A mingw-built test DLL or exe from tests/wine/, built once.
-fn mingw(source: &str, out_name: &str, gcc: &str, extra: &[&str]) -> PathBuf {
-    let out = fixtures_dir().join(out_name);
-    let _lock = lock(out_name);
-    let src = workspace_root().join("tests/wine").join(source);
-    if mtime(&out) < mtime(&src) {
-        let mut cmd = Command::new(gcc);
-        cmd.arg("-O2").arg("-o").arg(&out).arg(&src).args(extra);
-        ok(&mut cmd);
-    }
-    out
-}
 
 /// What these scenarios read from a prefix, on top of the shared harness.
 trait PrefixExt {
@@ -152,8 +138,8 @@ fn major_upgrade_keeps_settings_and_downgrade_is_refused() {
 #[test]
 fn install_over_every_legacy_client() {
     let w = Prefix::new();
-    let exe64 = mingw("legacy-agent.c", "legacy-agent-x64.exe", "x86_64-w64-mingw32-gcc", &[]);
-    let exe32 = mingw("legacy-agent.c", "legacy-agent-x86.exe", "i686-w64-mingw32-gcc", &[]);
+    let exe64 = mingw_build("legacy-agent.c", "legacy-agent-x64.exe", "x86_64-w64-mingw32-gcc", &[]);
+    let exe32 = mingw_build("legacy-agent.c", "legacy-agent-x86.exe", "i686-w64-mingw32-gcc", &[]);
     let bins = [format!("x86_64-pc-windows-gnu={}", exe64.display()), format!("i686-pc-windows-gnu={}", exe32.display())];
     let mut legacy = Vec::new();
     for (name, file, props) in [

@@ -1,6 +1,7 @@
 //! omnipack: compiles the Outpost agent and packages it for every platform
 //! from one product manifest.
 
+pub mod assist;
 pub mod build;
 pub mod cargo;
 pub mod compress;

@@ -36,33 +36,36 @@ enum Command {
         /// OMNIPACK_OPENPGP_PASSPHRASE).
         #[arg(long, value_name = "FILE")]
         openpgp_key: Option<PathBuf>,
-        /// Authenticode PKCS#12 bundle (password in OMNIPACK_AUTHENTICODE_PASSWORD);
-        /// also OMNIPACK_AUTHENTICODE_PKCS12.
-        #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_PKCS12")]
-        authenticode_pkcs12: Option<PathBuf>,
-        /// Authenticode certificate chain (PEM) with --authenticode-key.
-        #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_CERT", requires = "authenticode_key")]
-        authenticode_cert: Option<PathBuf>,
-        #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_KEY", requires = "authenticode_cert")]
-        authenticode_key: Option<PathBuf>,
-        /// PKCS#11 module for a token-held key, with --authenticode-pkcs11-cert
-        /// (file or pkcs11: URI) and --authenticode-pkcs11-key (pkcs11: URI).
-        #[arg(long, value_name = "MODULE", requires_all = ["authenticode_pkcs11_cert", "authenticode_pkcs11_key"])]
-        authenticode_pkcs11_module: Option<PathBuf>,
-        #[arg(long, value_name = "CERT")]
-        authenticode_pkcs11_cert: Option<String>,
-        #[arg(long, value_name = "URI")]
-        authenticode_pkcs11_key: Option<String>,
-        /// RFC 3161 time-stamp authority for Authenticode (repeatable); also
-        /// OMNIPACK_TIMESTAMP_URL.
-        #[arg(long = "timestamp-url", value_name = "URL", env = "OMNIPACK_TIMESTAMP_URL")]
-        timestamp_urls: Vec<String>,
+        #[command(flatten)]
+        authenticode: AuthenticodeArgs,
         /// Do not sign anything.
         #[arg(long)]
         unsigned: bool,
         /// Print release.json on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Deployment assistant: transforms, command lines and ConfigMgr/Intune
+    /// objects from an answer file (`assist init` writes a template).
+    #[command(args_conflicts_with_subcommands = true)]
+    Assist {
+        #[command(subcommand)]
+        command: Option<AssistCommand>,
+        /// The administrator's answer file (TOML).
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// A build output folder (with release.json) holding the MSIs.
+        #[arg(long, value_name = "DIST", default_value = "dist")]
+        from: PathBuf,
+        #[arg(long, value_name = "DIR", default_value = "deploy")]
+        out: PathBuf,
+        #[arg(long, default_value = "packaging/outpost.toml")]
+        manifest: PathBuf,
+        #[command(flatten)]
+        authenticode: AuthenticodeArgs,
+        /// Leave the transforms unsigned.
+        #[arg(long)]
+        unsigned: bool,
     },
     /// Add a build's debs and rpms to signed apt and yum repositories.
     Publish {
@@ -87,6 +90,65 @@ enum Command {
         #[arg(long, default_value = "packaging/outpost.toml")]
         manifest: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum AssistCommand {
+    /// Write an answer-file template listing every setting with its default.
+    Init {
+        #[arg(long, default_value = "answers.toml")]
+        out: PathBuf,
+        #[arg(long, default_value = "packaging/outpost.toml")]
+        manifest: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Authenticode signing options shared by `build` and `assist`.
+#[derive(clap::Args)]
+struct AuthenticodeArgs {
+    /// Authenticode PKCS#12 bundle (password in OMNIPACK_AUTHENTICODE_PASSWORD);
+    /// also OMNIPACK_AUTHENTICODE_PKCS12.
+    #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_PKCS12")]
+    authenticode_pkcs12: Option<PathBuf>,
+    /// Authenticode certificate chain (PEM) with --authenticode-key.
+    #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_CERT", requires = "authenticode_key")]
+    authenticode_cert: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_KEY", requires = "authenticode_cert")]
+    authenticode_key: Option<PathBuf>,
+    /// PKCS#11 module for a token-held key, with --authenticode-pkcs11-cert
+    /// (file or pkcs11: URI) and --authenticode-pkcs11-key (pkcs11: URI).
+    #[arg(long, value_name = "MODULE", requires_all = ["authenticode_pkcs11_cert", "authenticode_pkcs11_key"])]
+    authenticode_pkcs11_module: Option<PathBuf>,
+    #[arg(long, value_name = "CERT")]
+    authenticode_pkcs11_cert: Option<String>,
+    #[arg(long, value_name = "URI")]
+    authenticode_pkcs11_key: Option<String>,
+    /// RFC 3161 time-stamp authority for Authenticode (repeatable); also
+    /// OMNIPACK_TIMESTAMP_URL.
+    #[arg(long = "timestamp-url", value_name = "URL", env = "OMNIPACK_TIMESTAMP_URL")]
+    timestamp_urls: Vec<String>,
+}
+
+impl AuthenticodeArgs {
+    fn key(self) -> anyhow::Result<Option<omnipack::sign::authenticode::AuthenticodeKey>> {
+        use omnipack::sign::authenticode::AuthenticodeKey;
+        Ok(match (self.authenticode_pkcs12, self.authenticode_cert.zip(self.authenticode_key), self.authenticode_pkcs11_module) {
+            (Some(p), None, None) => Some(AuthenticodeKey::Pkcs12(p)),
+            (None, Some((cert, key)), None) => Some(AuthenticodeKey::Pem { cert, key }),
+            (None, None, Some(module)) => Some(AuthenticodeKey::Pkcs11 {
+                module,
+                cert: self.authenticode_pkcs11_cert.unwrap_or_default(),
+                key: self.authenticode_pkcs11_key.unwrap_or_default(),
+            }),
+            (None, None, None) => None,
+            _ => anyhow::bail!(
+                "give one Authenticode key: --authenticode-pkcs12, --authenticode-cert/--authenticode-key, or --authenticode-pkcs11-module"
+            ),
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -117,30 +179,12 @@ fn run(command: Command) -> anyhow::Result<()> {
             manifest,
             agent_bins,
             openpgp_key,
-            authenticode_pkcs12,
-            authenticode_cert,
-            authenticode_key,
-            authenticode_pkcs11_module,
-            authenticode_pkcs11_cert,
-            authenticode_pkcs11_key,
-            timestamp_urls,
+            authenticode,
             unsigned,
             json,
         } => {
-            use omnipack::sign::authenticode::AuthenticodeKey;
-            let authenticode = match (authenticode_pkcs12, authenticode_cert.zip(authenticode_key), authenticode_pkcs11_module) {
-                (Some(p), None, None) => Some(AuthenticodeKey::Pkcs12(p)),
-                (None, Some((cert, key)), None) => Some(AuthenticodeKey::Pem { cert, key }),
-                (None, None, Some(module)) => Some(AuthenticodeKey::Pkcs11 {
-                    module,
-                    cert: authenticode_pkcs11_cert.unwrap_or_default(),
-                    key: authenticode_pkcs11_key.unwrap_or_default(),
-                }),
-                (None, None, None) => None,
-                _ => anyhow::bail!(
-                    "give one Authenticode key: --authenticode-pkcs12, --authenticode-cert/--authenticode-key, or --authenticode-pkcs11-module"
-                ),
-            };
+            let timestamp_urls = authenticode.timestamp_urls.clone();
+            let authenticode = authenticode.key()?;
             let mut bins = BTreeMap::new();
             for spec in agent_bins {
                 let (triple, path) = match spec.split_once('=') {
@@ -175,6 +219,38 @@ fn run(command: Command) -> anyhow::Result<()> {
                     });
                     eprintln!("{}/{}  ({} bytes, {sig})", out.display(), a.path, a.size);
                 }
+            }
+            Ok(())
+        }
+        Command::Assist { command: Some(AssistCommand::Init { out, manifest, force }), .. } => {
+            let m = outpost_manifest::Manifest::load(&manifest)?;
+            omnipack::assist::init(&m, &out, force)?;
+            eprintln!("{}: answer-file template written", out.display());
+            Ok(())
+        }
+        Command::Assist { command: None, answers, from, out, manifest, authenticode, unsigned } => {
+            let Some(answers) = answers else {
+                anyhow::bail!("give --answers FILE (write a template with `omnipack assist init`)");
+            };
+            let timestamp_urls = authenticode.timestamp_urls.clone();
+            let key = authenticode.key()?;
+            let signer = if unsigned {
+                None
+            } else {
+                use omnipack::sign::authenticode::{Authenticode, AuthenticodeKey, Timestamp};
+                let ws = omnipack::cargo::workspace()?;
+                let key = key.unwrap_or_else(|| AuthenticodeKey::Throwaway(ws.target_dir.join("omnipack-test-keys/authenticode")));
+                let ts = if timestamp_urls.is_empty() { Timestamp::None } else { Timestamp::Url(timestamp_urls) };
+                let m = outpost_manifest::Manifest::load(&manifest)?;
+                let signer = Authenticode::new(key, ts, &m.product.name, &m.product.homepage)?;
+                if signer.is_test_key() {
+                    eprintln!("\n  *** TEST-SIGNED TRANSFORMS: signed with a throwaway certificate. Do not deploy them. ***\n");
+                }
+                Some(signer)
+            };
+            let written = omnipack::assist::run(&omnipack::assist::AssistOptions { manifest, answers, from, out, signer })?;
+            for f in written {
+                eprintln!("{}", f.display());
             }
             Ok(())
         }

@@ -215,3 +215,17 @@ pub fn dist_windows() -> PathBuf {
 pub fn test_authenticode_ca() -> PathBuf {
     test_key_dir().join("authenticode/test-ca.pem")
 }
+
+/// A mingw-built test DLL or exe from tests/wine/, built once.
+pub fn mingw_build(source: &str, out_name: &str, gcc: &str, extra: &[&str]) -> PathBuf {
+    let out = fixtures_dir().join(out_name);
+    let _lock = lock(out_name);
+    let src = workspace_root().join("tests/wine").join(source);
+    if mtime(&out) < mtime(&src) {
+        let mut cmd = Command::new(gcc);
+        cmd.arg("-O2").arg("-o").arg(&out).arg(&src).args(extra);
+        ok(&mut cmd);
+    }
+    out
+}
+
