@@ -21,3 +21,4 @@ pub mod target;
 pub mod templates;
 pub mod time;
 pub mod windows;
+pub mod xml;

@@ -95,41 +95,16 @@ fn check(s: &str) -> Result<(), String> {
     }
 }
 
-/// Element text: markup characters escaped; a carriage return as a reference
-/// so a parser does not fold it into a newline.
+/// Element text, after refusing what XML cannot carry.
 pub(crate) fn text(s: &str) -> Result<String, String> {
     check(s)?;
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    Ok(out)
+    Ok(crate::xml::text(s))
 }
 
-/// An attribute value in double quotes: whitespace other than spaces as
-/// references, since attribute-value normalisation would turn it into spaces.
+/// An attribute value in double quotes, after refusing what XML cannot carry.
 pub(crate) fn attr(s: &str) -> Result<String, String> {
     check(s)?;
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    Ok(out)
+    Ok(crate::xml::attr(s, false))
 }
 
 #[cfg(test)]

@@ -29,22 +29,6 @@ impl RepoError {
     }
 }
 
-/// Escapes text for XML element content and attribute values.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Writes `data` to `path` through a temporary file and a rename, so a
 /// client never reads half an index.
 pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> Result<(), RepoError> {

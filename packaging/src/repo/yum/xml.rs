@@ -18,41 +18,13 @@ const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 /// Element text as libxml2 escapes it.
 fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::xml::text(s)
 }
 
 /// An attribute value as libxml2 escapes it when dumping a node without a
-/// document: whitespace other than spaces as character references (a parser
-/// would otherwise normalise it to spaces) and non-ASCII characters as hex
-/// references.
+/// document (non-ASCII as hex references).
 fn attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if !c.is_ascii() => {
-                let _ = write!(out, "&#x{:X};", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    crate::xml::attr(s, true)
 }
 
 /// `<name>text</name>`: libxml2 keeps the text node even when empty, so an
