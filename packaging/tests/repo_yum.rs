@@ -53,12 +53,44 @@ fn build_fixture() -> Fixture {
     ] {
         require_tool(tool, pkg);
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("repo_yum");
-    let _ = std::fs::remove_dir_all(&dir);
+    // nextest runs every test in its own process: build the fixture once,
+    // under a lock all of them share, and reuse it while its inputs are
+    // unchanged (tests only read it, and write into their own temp dirs).
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(root).unwrap();
+    let lock = std::fs::File::create(root.join("repo_yum.lock")).unwrap();
+    lock.lock().unwrap();
+    let dir = root.join("repo_yum");
+    let stamp = dir.join(".complete");
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let inputs = [
+        Path::new(env!("CARGO_BIN_EXE_omnipack")).to_path_buf(),
+        Path::new(env!("CARGO_BIN_EXE_omnipack")).with_file_name("outpost-agent"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("outpost.toml"),
+    ];
+    let fresh = mtime(&stamp).is_some_and(|t| inputs.iter().all(|i| mtime(i).is_some_and(|m| m <= t)));
+    if !fresh {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     std::fs::create_dir_all(&dir).unwrap();
     let key_dir = dir.join("key");
     let key = OpenPgpKey::load(&OpenPgpKeySource::Throwaway(key_dir.clone())).expect("throwaway key");
     let secret = key_dir.join("openpgp-test.sec.asc");
+    if fresh {
+        let rpm = |d: &str| {
+            std::fs::read_dir(dir.join(d)).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "rpm")).unwrap()
+        };
+        let extra = dir.join("extra");
+        return Fixture {
+            outpost_old: rpm("dist-old"),
+            outpost_new: rpm("dist-new"),
+            base: extra.join("test-base-1.0-1.noarch.rpm"),
+            base_unsigned: extra.join("unsigned/test-base-1.0-1.noarch.rpm"),
+            odd: extra.join("odd-pkg-1.0-2.el9.noarch.rpm"),
+            dir,
+            key,
+        };
+    }
     let agent = stripped_agent(&dir);
 
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("outpost.toml");
@@ -85,6 +117,7 @@ fn build_fixture() -> Fixture {
     build_base(&old, &base, Some(&key));
     build_base(&old, &base_unsigned, None);
     build_odd(&odd, &key);
+    std::fs::write(&stamp, "").unwrap();
     Fixture {
         dir,
         key,
