@@ -36,9 +36,11 @@ fn msitools_read_the_summary_and_tables() {
         }
         assert_contains(&props, "SecureCustomProperties\tSWITCH;BACKGROUNDCHANNELURL;");
         let features = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Feature"));
-        for f in ["Client\t", "Platform\t", "Content\t", "Pxe\t", "Shopping\t", "WakeUp\t"] {
+        for f in ["Client\t", "Platform\t", "Content\t", "Shopping\t", "WakeUp\t"] {
             assert_contains(&features, f);
         }
+        // The manifest limits PXE to x64 (`windows_arch`).
+        assert_eq!(features.contains("Pxe\t"), arch == "x64", "{arch}: Pxe feature:\n{features}");
         let upgrade = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Upgrade"));
         for code in ["{2B6E1C0A-5D7F-4F08-8C3E-91A4D6E2B731}", "{9C4F2E61-3A0B-47D5-B8E2-6F1D0C7A5E94}", "{D17A8B3C-64E2-4E9F-A05B-2C8F7E1D3B60}", "{5E0B9D27-C8A1-4B63-9F74-A2D61E3C8B05}"] {
             assert_contains(&upgrade, code);
