@@ -1,0 +1,165 @@
+//! Hotfix patches (.msp) made by omnipack's MSP writer from two MSIs of one
+//! hotfix line (2.1.0 → 2.1.1, one ProductCode), checked with msitools and
+//! osslsigncode, then applied and removed under Wine's msiexec.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use omnipack::msi::patch::{patch, patch_msis, PatchOptions};
+use omnipack::msi::{Database, Value};
+use outpost_tests::wine::Prefix;
+use outpost_tests::*;
+
+const ANSWERS: &str = "C:\\ProgramData\\Outpost\\installer.conf";
+const AGENT: &str = "C:\\Program Files\\Outpost\\outpost-agent.exe";
+
+/// The 2.1.1 MSIs: the product manifest at 2.1.1 and an x64 agent that
+/// differs from 2.1.0's by one appended byte (deterministic).
+fn hotfix_build() -> (PathBuf, PathBuf) {
+    let text = std::fs::read_to_string(workspace_root().join("packaging/outpost.toml")).unwrap();
+    let manifest = fixtures_dir().join("outpost-hotfix.toml");
+    let hotfix = text.replace("version = \"2.1.0\"", "version = \"2.1.1\"");
+    assert_ne!(text, hotfix, "the manifest's version line moved");
+    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(&hotfix) {
+        std::fs::write(&manifest, hotfix).unwrap();
+    }
+    let agent = fixtures_dir().join("outpost-agent-2.1.1-x64.exe");
+    let mut bytes = std::fs::read(windows_agent("x86_64-pc-windows-gnu")).unwrap();
+    bytes.push(0);
+    if std::fs::read(&agent).ok().as_deref() != Some(&bytes) {
+        std::fs::write(&agent, &bytes).unwrap();
+    }
+    let dir = msi_build(&manifest, "dist-windows-hotfix", &["--agent-bin", &format!("x86_64-pc-windows-gnu={}", agent.display())]);
+    (dir, agent)
+}
+
+fn options() -> PatchOptions {
+    PatchOptions::hotfix("OutpostClient", "Outpost Client 2.1.1 hotfix", "Fixes in the agent")
+}
+
+fn make_patch(out: &Path) -> (PathBuf, String, String) {
+    let (hotfix, _) = hotfix_build();
+    let old = std::fs::read(dist_windows().join("outpost-2.1.0-x64.msi")).unwrap();
+    let new = std::fs::read(hotfix.join("outpost-2.1.1-x64.msi")).unwrap();
+    let bytes = patch_msis(&old, &new, &options()).unwrap_or_else(|e| panic!("patch: {e}"));
+    assert_eq!(bytes, patch_msis(&old, &new, &options()).unwrap(), "the same inputs gave other bytes");
+    let msp = out.join("outpost-2.1.1-x64.msp");
+    std::fs::write(&msp, &bytes).unwrap();
+    let db = Database::from_bytes(&bytes).unwrap();
+    let product = db.summary.template.clone().unwrap();
+    let code = db.summary.revision_number.clone().unwrap();
+    (msp, product, code)
+}
+
+fn sign(msp: &Path) -> PathBuf {
+    let keys = test_key_dir().join("authenticode");
+    let signed = msp.with_extension("signed.msp");
+    let _ = std::fs::remove_file(&signed);
+    let out = run(Command::new("osslsigncode")
+        .args(["sign", "-h", "sha256", "-certs"])
+        .arg(keys.join("test-codesign.pem"))
+        .arg("-key")
+        .arg(keys.join("test-codesign.key"))
+        .arg("-in")
+        .arg(msp)
+        .arg("-out")
+        .arg(&signed));
+    assert!(out.status.success(), "osslsigncode sign: {}", text(&out));
+    let out = run(Command::new("osslsigncode").arg("verify").arg("-CAfile").arg(test_authenticode_ca()).arg("-in").arg(&signed));
+    assert!(out.status.success(), "osslsigncode verify: {}", text(&out));
+    signed
+}
+
+#[test]
+fn patch_is_well_formed_and_signable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (msp, product, code) = make_patch(tmp.path());
+    let out = run(Command::new("msiinfo").arg("suminfo").arg(&msp));
+    let info = text(&out);
+    assert!(out.status.success(), "msiinfo suminfo: {info}");
+    assert_contains(&info, "Patch");
+    assert_contains(&info, &product);
+    assert_contains(&info, ":RTM.1;:#RTM.1");
+    assert_contains(&info, &code);
+    let out = run(Command::new("msiinfo").arg("tables").arg(&msp));
+    assert_contains(&text(&out), "MsiPatchMetadata");
+    let signed = sign(&msp);
+    let out = run(Command::new("msiinfo").arg("suminfo").arg(&signed));
+    assert!(out.status.success(), "msiinfo suminfo (signed): {}", text(&out));
+}
+
+#[test]
+fn patch_refuses_what_it_cannot_carry() {
+    let (hotfix, _) = hotfix_build();
+    let old = Database::from_bytes(&std::fs::read(dist_windows().join("outpost-2.1.0-x64.msi")).unwrap()).unwrap();
+    let new = Database::from_bytes(&std::fs::read(hotfix.join("outpost-2.1.1-x64.msi")).unwrap()).unwrap();
+    let none = BTreeMap::new();
+    let refused = |old: &Database, new: &Database| patch(old, new, &none, &options()).expect_err("refused").to_string();
+
+    let mut other = new.clone();
+    other.table_mut("Property").unwrap().set(&["ProductCode".into()], "Value", "{00000000-0000-0000-0000-000000000001}").unwrap();
+    assert_contains(&refused(&old, &other), "the ProductCode differs");
+
+    let mut other = new.clone();
+    other.table_mut("Property").unwrap().set(&["UpgradeCode".into()], "Value", "{00000000-0000-0000-0000-000000000002}").unwrap();
+    assert_contains(&refused(&old, &other), "the UpgradeCode differs");
+
+    assert_contains(&refused(&new, &old), "is not higher than");
+    assert_contains(&refused(&old, &old), "is not higher than");
+
+    let mut other = new.clone();
+    let comp = other.table("Component").unwrap().rows().next().unwrap()[0].clone();
+    other.table_mut("Component").unwrap().set(&[comp.clone()], "ComponentId", "{00000000-0000-0000-0000-000000000003}").unwrap();
+    assert_contains(&refused(&old, &other), "changes its GUID");
+
+    let mut other = new.clone();
+    other.table_mut("File").unwrap().remove(&[Value::from("DefaultsConf")]).unwrap();
+    other.table_mut("MsiFileHash").unwrap().remove(&[Value::from("DefaultsConf")]);
+    assert_contains(&refused(&old, &other), "removes File DefaultsConf");
+
+    // The 2.2.0 line has another ProductCode: a major upgrade, not a patch.
+    let text = std::fs::read_to_string(workspace_root().join("packaging/outpost.toml")).unwrap();
+    let next_manifest = fixtures_dir().join("outpost-next.toml");
+    let next_text = text.replace("version = \"2.1.0\"", "version = \"2.2.0\"");
+    if std::fs::read_to_string(&next_manifest).ok().as_deref() != Some(&next_text) {
+        std::fs::write(&next_manifest, next_text).unwrap();
+    }
+    let next = msi_build(&next_manifest, "dist-windows-next", &[]);
+    let next = Database::from_bytes(&std::fs::read(next.join("outpost-2.2.0-x64.msi")).unwrap()).unwrap();
+    assert_contains(&refused(&old, &next), "the ProductCode differs");
+}
+
+#[test]
+fn patch_applies_and_uninstalls_under_wine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (msp, product, code) = make_patch(tmp.path());
+    let msp = sign(&msp);
+    let (_, agent) = hotfix_build();
+    let w = Prefix::new();
+    let dist = dist_windows();
+    let old_agent = std::fs::read(windows_agent("x86_64-pc-windows-gnu")).unwrap();
+    let m = w.msiexec(&["/i", &dist.join("outpost-2.1.0-x64.msi").display().to_string(), "/qn", "SWITCH=x:1"]);
+    m.expect_code(0);
+    assert_eq!(std::fs::read(w.host(AGENT)).unwrap(), old_agent, "2.1.0 agent");
+
+    let m = w.msiexec(&["/p", &msp.display().to_string(), "REINSTALL=ALL", "REINSTALLMODE=omus", "/qn"]);
+    m.expect_code(0);
+    assert_eq!(std::fs::read(w.host(AGENT)).unwrap(), std::fs::read(&agent).unwrap(), "the patch did not replace the agent:\n{m}");
+    let arp = w.uninstall_entry(&product).expect("ARP entry after the patch");
+    assert_eq!(arp.get("DisplayVersion").map(String::as_str), Some("2.1.1"), "ARP after the patch: {arp:?}");
+    let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
+    assert!(answers.lines().any(|l| l.trim() == "Switch=x:1"), "the patch lost Switch:\n{answers}");
+    assert_eq!(
+        w.wait_service("OutpostClient", Some("RUNNING"), std::time::Duration::from_secs(20)).as_deref(),
+        Some("RUNNING"),
+        "service after the patch"
+    );
+
+    // Remove the patch (AllowRemoval=1): back to 2.1.0.
+    let m = w.msiexec(&["/i", &product, &format!("MSIPATCHREMOVE={code}"), "/qn"]);
+    eprintln!("patch removal: exit {} \n{}", m.code, m.log.lines().rev().take(15).collect::<Vec<_>>().join("\n"));
+    let arp = w.uninstall_entry(&product).expect("ARP entry after removing the patch");
+    eprintln!("after MSIPATCHREMOVE: DisplayVersion {:?}, agent is 2.1.0: {}", arp.get("DisplayVersion"), std::fs::read(w.host(AGENT)).ok().as_deref() == Some(old_agent.as_slice()));
+    m.expect_code(0);
+}
