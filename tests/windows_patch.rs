@@ -71,6 +71,28 @@ fn sign(msp: &Path) -> PathBuf {
     signed
 }
 
+/// The agent as an MSI carries it (signed by the build), via msiextract.
+fn extracted_agent(msi: &Path, dir: &Path) -> Vec<u8> {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = run(Command::new("msiextract").arg("-C").arg(dir).arg(msi));
+    assert!(out.status.success(), "msiextract {}: {}", msi.display(), text(&out));
+    let found = walk(dir).into_iter().find(|p| p.file_name().is_some_and(|n| n == "outpost-agent.exe"));
+    std::fs::read(found.unwrap_or_else(|| panic!("no outpost-agent.exe in {}", msi.display()))).unwrap()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[test]
 fn patch_is_well_formed_and_signable() {
     let tmp = tempfile::tempdir().unwrap();
@@ -135,17 +157,32 @@ fn patch_applies_and_uninstalls_under_wine() {
     let tmp = tempfile::tempdir().unwrap();
     let (msp, product, code) = make_patch(tmp.path());
     let msp = sign(&msp);
-    let (_, agent) = hotfix_build();
-    let w = Prefix::new();
+    let (hotfix, _) = hotfix_build();
     let dist = dist_windows();
-    let old_agent = std::fs::read(windows_agent("x86_64-pc-windows-gnu")).unwrap();
+    let old_agent = extracted_agent(&dist.join("outpost-2.1.0-x64.msi"), &tmp.path().join("old"));
+    let new_agent = extracted_agent(&hotfix.join("outpost-2.1.1-x64.msi"), &tmp.path().join("new"));
+    assert!(old_agent != new_agent, "the two MSIs carry the same agent");
+    let w = Prefix::new();
     let m = w.msiexec(&["/i", &dist.join("outpost-2.1.0-x64.msi").display().to_string(), "/qn", "SWITCH=x:1"]);
     m.expect_code(0);
-    assert_eq!(std::fs::read(w.host(AGENT)).unwrap(), old_agent, "2.1.0 agent");
+    assert!(std::fs::read(w.host(AGENT)).unwrap() == old_agent, "2.1.0 did not install its agent");
 
+    // Wine's StopServices sends SERVICE_CONTROL_STOP but does not wait for
+    // the service to stop (Windows does), so InstallFiles finds the exe in
+    // use, schedules a rename for the next boot and msiexec exits 3010.
+    // Stop the service first, as Windows' StopServices would have.
+    let out = w.wine(&["sc", "stop", "OutpostClient"], &[]);
+    assert!(out.status.success(), "sc stop: {}", text(&out));
+    assert_eq!(w.wait_service("OutpostClient", Some("STOPPED"), std::time::Duration::from_secs(20)).as_deref(), Some("STOPPED"));
+    if std::env::var_os("MSP_TRACE").is_some() {
+        let out = w.wine(&["msiexec", "/p", &msp.display().to_string(), "REINSTALL=ALL", "REINSTALLMODE=omus", "/qn"], &[("WINEDEBUG", "+msi")]);
+        std::fs::write(std::env::temp_dir().join("windows_patch-trace.txt"), &out.stderr).unwrap();
+    }
     let m = w.msiexec(&["/p", &msp.display().to_string(), "REINSTALL=ALL", "REINSTALLMODE=omus", "/qn"]);
+    eprintln!("msiexec /p: exit {}", m.code);
     m.expect_code(0);
-    assert_eq!(std::fs::read(w.host(AGENT)).unwrap(), std::fs::read(&agent).unwrap(), "the patch did not replace the agent:\n{m}");
+    assert!(m.ok(), "applying the patch failed:\n{m}");
+    assert!(std::fs::read(w.host(AGENT)).unwrap() == new_agent, "the patch did not replace the agent:\n{m}");
     let arp = w.uninstall_entry(&product).expect("ARP entry after the patch");
     assert_eq!(arp.get("DisplayVersion").map(String::as_str), Some("2.1.1"), "ARP after the patch: {arp:?}");
     let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
@@ -156,10 +193,13 @@ fn patch_applies_and_uninstalls_under_wine() {
         "service after the patch"
     );
 
-    // Remove the patch (AllowRemoval=1): back to 2.1.0.
+    // Remove the patch (AllowRemoval=1). Windows goes back to 2.1.0; Wine 8
+    // accepts MSIPATCHREMOVE (exit 0) but re-applies the registered patch,
+    // so the files and ARP version stay 2.1.1 there: printed, not asserted.
     let m = w.msiexec(&["/i", &product, &format!("MSIPATCHREMOVE={code}"), "/qn"]);
     eprintln!("patch removal: exit {} \n{}", m.code, m.log.lines().rev().take(15).collect::<Vec<_>>().join("\n"));
     let arp = w.uninstall_entry(&product).expect("ARP entry after removing the patch");
-    eprintln!("after MSIPATCHREMOVE: DisplayVersion {:?}, agent is 2.1.0: {}", arp.get("DisplayVersion"), std::fs::read(w.host(AGENT)).ok().as_deref() == Some(old_agent.as_slice()));
+    let back = std::fs::read(w.host(AGENT)).ok();
+    eprintln!("after MSIPATCHREMOVE: DisplayVersion {:?}, agent is 2.1.0: {}, agent is 2.1.1: {}", arp.get("DisplayVersion"), back.as_deref() == Some(old_agent.as_slice()), back.as_deref() == Some(new_agent.as_slice()));
     m.expect_code(0);
 }

@@ -111,6 +111,11 @@ fn version_parts(v: &str) -> Option<Vec<u32>> {
     v.split('.').map(|p| p.parse::<u32>().ok()).collect()
 }
 
+/// A cell as plain text (strings without the quotes `Display` adds).
+fn show(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
 fn int(v: &Value) -> Option<i32> {
     match v {
         Value::Int(i) => Some(*i),
@@ -164,7 +169,7 @@ fn check(old: &Database, new: &Database) -> Result<(String, String), MsiError> {
         let removed: Vec<String> = t
             .rows()
             .filter(|r| newt.and_then(|n| n.get(&r[..k])).is_none())
-            .map(|r| r[..k].iter().map(|v| v.to_string()).collect::<Vec<_>>().join("/"))
+            .map(|r| r[..k].iter().map(show).collect::<Vec<_>>().join("/"))
             .collect();
         if !removed.is_empty() {
             return Err(refuse(format!(
@@ -187,16 +192,16 @@ fn check(old: &Database, new: &Database) -> Result<(String, String), MsiError> {
             if nr.get(id) != r.get(id) {
                 return Err(refuse(format!(
                     "component {} changes its GUID ({} → {}); a patch cannot change component GUIDs",
-                    r[0],
-                    r[id],
-                    nr.get(id).map(|v| v.to_string()).unwrap_or_default()
+                    show(&r[0]),
+                    show(&r[id]),
+                    nr.get(id).map(show).unwrap_or_default()
                 )));
             }
             if let Some(kp) = kp {
                 if nr.get(kp) != r.get(kp) {
                     return Err(refuse(format!(
                         "component {} changes its key path; that needs a new component GUID, which a patch cannot carry",
-                        r[0]
+                        show(&r[0])
                     )));
                 }
             }
