@@ -100,6 +100,7 @@ fn patch_is_well_formed_and_signable() {
     let out = run(Command::new("msiinfo").arg("suminfo").arg(&msp));
     let info = text(&out);
     assert!(out.status.success(), "msiinfo suminfo: {info}");
+    eprintln!("{info}");
     assert_contains(&info, "Patch");
     assert_contains(&info, &product);
     assert_contains(&info, ":RTM.1;:#RTM.1");
