@@ -16,6 +16,7 @@ pub mod database;
 pub mod error;
 pub mod filename;
 pub mod guid;
+pub mod patch;
 pub mod schema;
 pub mod summary;
 pub mod transform;

@@ -41,7 +41,10 @@ struct Ids {
 
 fn ids(m: &Manifest, target: &Target, agent: &[u8]) -> Ids {
     let base = format!("{}/{}", m.product.upgrade_code, target.arch_word());
-    let product_code = guid::guid("product-code", &format!("{base}/{}", m.product.version));
+    // A hotfix line (2.1.0, 2.1.1, …) keeps one ProductCode so a patch can
+    // carry it forward; a new major.minor gets a new one (major upgrade).
+    let line: Vec<&str> = m.product.version.split('.').take(2).collect();
+    let product_code = guid::guid("product-code", &format!("{base}/{}", line.join(".")));
     let content = hex::encode(Sha256::new().chain_update(agent).chain_update(format!("{m:?}")).finalize());
     let package_code = guid::guid("package-code", &format!("{product_code}/{content}"));
     Ids { product_code, package_code, component_ns: base }
