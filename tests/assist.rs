@@ -180,3 +180,56 @@ fn configmgr_script_matches_the_golden_file() {
         assert_contains(&got, cmdlet);
     }
 }
+
+/// The MSIs of the manifest with `version` replaced, built once.
+fn dist_version(version: &str) -> PathBuf {
+    let text = std::fs::read_to_string(workspace_root().join("packaging/outpost.toml")).unwrap();
+    let manifest = fixtures_dir().join(format!("outpost-{version}.toml"));
+    let edited = text.replace("version = \"2.1.0\"", &format!("version = \"{version}\""));
+    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(&edited) {
+        std::fs::write(&manifest, edited).unwrap();
+    }
+    msi_build(&manifest, &format!("dist-windows-{version}"), &[])
+}
+
+#[test]
+fn previous_release_adds_signed_patches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let previous = dist_windows();
+    let current = dist_version("2.1.1");
+    let mut edits = CHOSEN.to_vec();
+    let line = format!("previous_release = \"{}\"", previous.display());
+    edits.push(("# previous_release = \"../dist-2.0.0\"", &line));
+    let f = answers(tmp.path(), &edits);
+    let deploy = tmp.path().join("deploy");
+    let out = assist(&["--answers", f.to_str().unwrap(), "--from", current.to_str().unwrap(), "--out", deploy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    for arch in ["x64", "x86"] {
+        let msp = deploy.join(format!("outpost-2.1.1-{arch}-from-2.1.0.msp"));
+        let info = ok(Command::new("msiinfo").arg("suminfo").arg(&msp));
+        assert_contains(&info, "Title: Patch");
+        let v = run(Command::new("osslsigncode").arg("verify").arg("-CAfile").arg(test_authenticode_ca()).arg("-in").arg(&msp));
+        assert!(v.status.success(), "{}", text(&v));
+    }
+    let lines = std::fs::read_to_string(deploy.join("commandlines.txt")).unwrap();
+    assert_contains(&lines, "msiexec.exe /p \"outpost-2.1.1-x64-from-2.1.0.msp\" REINSTALL=ALL REINSTALLMODE=omus /qn");
+}
+
+#[test]
+fn patch_command_refuses_a_major_upgrade() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = dist_windows().join("outpost-2.1.0-x64.msi");
+    let new = dist_version("2.2.0").join("outpost-2.2.0-x64.msi");
+    let out_file = tmp.path().join("x.msp");
+    let out = run(Command::new(omnipack())
+        .current_dir(workspace_root())
+        .args(["patch", "--unsigned", "--from"])
+        .arg(&old)
+        .arg("--to")
+        .arg(&new)
+        .arg("--out")
+        .arg(&out_file));
+    assert!(!out.status.success());
+    assert_contains(&text(&out), "cannot make a patch: the ProductCode differs");
+    assert!(!out_file.exists());
+}

@@ -67,6 +67,25 @@ enum Command {
         #[arg(long)]
         unsigned: bool,
     },
+    /// Build a cumulative hotfix patch (.msp) from a released MSI and its
+    /// successor with the same ProductCode.
+    Patch {
+        /// The released MSI (version N).
+        #[arg(long, value_name = "OLD.msi")]
+        from: PathBuf,
+        /// The new MSI (version N.x, same ProductCode).
+        #[arg(long, value_name = "NEW.msi")]
+        to: PathBuf,
+        #[arg(long, value_name = "FILE.msp")]
+        out: PathBuf,
+        #[arg(long, default_value = "packaging/outpost.toml")]
+        manifest: PathBuf,
+        #[command(flatten)]
+        authenticode: AuthenticodeArgs,
+        /// Leave the patch unsigned.
+        #[arg(long)]
+        unsigned: bool,
+    },
     /// Add a build's debs and rpms to signed apt and yum repositories.
     Publish {
         /// A build output folder (with release.json).
@@ -151,6 +170,29 @@ impl AuthenticodeArgs {
     }
 }
 
+/// The Authenticode signer for transforms and patches, or None when unsigned.
+fn assist_signer(
+    m: &outpost_manifest::Manifest,
+    authenticode: AuthenticodeArgs,
+    unsigned: bool,
+) -> anyhow::Result<Option<omnipack::sign::authenticode::Authenticode>> {
+    use omnipack::sign::authenticode::{Authenticode, AuthenticodeKey, Timestamp};
+    if unsigned {
+        return Ok(None);
+    }
+    let timestamp_urls = authenticode.timestamp_urls.clone();
+    let key = match authenticode.key()? {
+        Some(k) => k,
+        None => AuthenticodeKey::Throwaway(omnipack::cargo::workspace()?.target_dir.join("omnipack-test-keys/authenticode")),
+    };
+    let ts = if timestamp_urls.is_empty() { Timestamp::None } else { Timestamp::Url(timestamp_urls) };
+    let signer = Authenticode::new(key, ts, &m.product.name, &m.product.homepage)?;
+    if signer.is_test_key() {
+        eprintln!("\n  *** TEST-SIGNED: signed with a throwaway certificate. Do not deploy it. ***\n");
+    }
+    Ok(Some(signer))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let level = match cli.verbose {
@@ -232,26 +274,19 @@ fn run(command: Command) -> anyhow::Result<()> {
             let Some(answers) = answers else {
                 anyhow::bail!("give --answers FILE (write a template with `omnipack assist init`)");
             };
-            let timestamp_urls = authenticode.timestamp_urls.clone();
-            let key = authenticode.key()?;
-            let signer = if unsigned {
-                None
-            } else {
-                use omnipack::sign::authenticode::{Authenticode, AuthenticodeKey, Timestamp};
-                let ws = omnipack::cargo::workspace()?;
-                let key = key.unwrap_or_else(|| AuthenticodeKey::Throwaway(ws.target_dir.join("omnipack-test-keys/authenticode")));
-                let ts = if timestamp_urls.is_empty() { Timestamp::None } else { Timestamp::Url(timestamp_urls) };
-                let m = outpost_manifest::Manifest::load(&manifest)?;
-                let signer = Authenticode::new(key, ts, &m.product.name, &m.product.homepage)?;
-                if signer.is_test_key() {
-                    eprintln!("\n  *** TEST-SIGNED TRANSFORMS: signed with a throwaway certificate. Do not deploy them. ***\n");
-                }
-                Some(signer)
-            };
+            let m = outpost_manifest::Manifest::load(&manifest)?;
+            let signer = assist_signer(&m, authenticode, unsigned)?;
             let written = omnipack::assist::run(&omnipack::assist::AssistOptions { manifest, answers, from, out, signer })?;
             for f in written {
                 eprintln!("{}", f.display());
             }
+            Ok(())
+        }
+        Command::Patch { from, to, out, manifest, authenticode, unsigned } => {
+            let m = outpost_manifest::Manifest::load(&manifest)?;
+            let signer = assist_signer(&m, authenticode, unsigned)?;
+            omnipack::assist::write_patch(&m, &from, &to, &out, signer.as_ref())?;
+            eprintln!("{}", out.display());
             Ok(())
         }
         Command::Publish {

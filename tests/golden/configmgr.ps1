@@ -28,24 +28,24 @@ try {
             -SoftwareVersion '2.1.0' -Description 'Endpoint agent: real-time Switch connection, inventory and content'
     }
 
-    # outpost-2.1.0-x64.msi (x64), ProductCode {6BC7F429-8506-5E07-BEFF-924242DC0DCF}
+    # outpost-2.1.0-x64.msi (x64), ProductCode {DA365718-06C8-5380-8405-91DE54E4E2CB}
     if (-not (Get-CMDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName 'Outpost Client 2.1.0 (x64)')) {
         Add-CMMsiDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName 'Outpost Client 2.1.0 (x64)' `
             -ContentLocation (Join-Path $ContentShare 'outpost-2.1.0-x64.msi') `
             -InstallCommand 'msiexec.exe /i "outpost-2.1.0-x64.msi" TRANSFORMS="outpost-2.1.0-x64.mst" /qn /l*v "%TEMP%\outpost-install.log"' `
-            -UninstallCommand 'msiexec.exe /x {6BC7F429-8506-5E07-BEFF-924242DC0DCF} /qn' `
-            -ProductCode '{6BC7F429-8506-5E07-BEFF-924242DC0DCF}' `
+            -UninstallCommand 'msiexec.exe /x {DA365718-06C8-5380-8405-91DE54E4E2CB} /qn' `
+            -ProductCode '{DA365718-06C8-5380-8405-91DE54E4E2CB}' `
             -InstallationBehaviorType InstallForSystem -UserInteractionMode Hidden -LogonRequirementType WhetherOrNotUserLoggedOn `
             -Force
     }
 
-    # outpost-2.1.0-x86.msi (x86), ProductCode {5052BEF0-0429-5E26-ADA3-D3EADEBDA082}
+    # outpost-2.1.0-x86.msi (x86), ProductCode {2F998431-4931-53A2-A6CB-E5050562784A}
     if (-not (Get-CMDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName 'Outpost Client 2.1.0 (x86)')) {
         Add-CMMsiDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName 'Outpost Client 2.1.0 (x86)' `
             -ContentLocation (Join-Path $ContentShare 'outpost-2.1.0-x86.msi') `
             -InstallCommand 'msiexec.exe /i "outpost-2.1.0-x86.msi" TRANSFORMS="outpost-2.1.0-x86.mst" /qn /l*v "%TEMP%\outpost-install.log"' `
-            -UninstallCommand 'msiexec.exe /x {5052BEF0-0429-5E26-ADA3-D3EADEBDA082} /qn' `
-            -ProductCode '{5052BEF0-0429-5E26-ADA3-D3EADEBDA082}' `
+            -UninstallCommand 'msiexec.exe /x {2F998431-4931-53A2-A6CB-E5050562784A} /qn' `
+            -ProductCode '{2F998431-4931-53A2-A6CB-E5050562784A}' `
             -InstallationBehaviorType InstallForSystem -UserInteractionMode Hidden -LogonRequirementType WhetherOrNotUserLoggedOn `
             -Force
     }

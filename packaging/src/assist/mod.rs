@@ -57,6 +57,32 @@ fn product_code(db: &Database, msi: &Path) -> anyhow::Result<String> {
         .with_context(|| format!("{}: no ProductCode property", msi.display()))
 }
 
+/// Builds a cumulative hotfix patch from two MSIs of one product line and
+/// signs it when a signer is given.
+pub fn write_patch(m: &Manifest, old: &Path, new: &Path, out: &Path, signer: Option<&Authenticode>) -> anyhow::Result<()> {
+    let old_bytes = std::fs::read(old).with_context(|| format!("reading {}", old.display()))?;
+    let new_bytes = std::fs::read(new).with_context(|| format!("reading {}", new.display()))?;
+    let family = format!("{}Hotfix", m.product.id.replace(['-', '.'], "_"));
+    let new_db = Database::from_bytes(&new_bytes).with_context(|| format!("{}: not a readable MSI", new.display()))?;
+    let version = new_db
+        .table("Property")
+        .and_then(|t| t.get(&["ProductVersion".into()]).and_then(|r| r.get(1).and_then(|v| v.as_str().map(str::to_string))))
+        .unwrap_or_default();
+    let options = crate::msi::patch::PatchOptions::hotfix(
+        &family,
+        &format!("{} {version} hotfix", m.product.name),
+        &format!("Cumulative hotfix bringing {} to {version}.", m.product.name),
+    );
+    let mut msp = crate::msi::patch::patch_msis(&old_bytes, &new_bytes, &options)
+        .with_context(|| format!("patching {} -> {}", old.display(), new.display()))?;
+    if let Some(s) = signer {
+        msp = s.sign_bytes(&msp, "msp")?;
+    }
+    let tmp = out.with_extension("msp.tmp");
+    std::fs::write(&tmp, msp).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
+}
+
 pub fn run(opts: &AssistOptions) -> anyhow::Result<Vec<PathBuf>> {
     let m = Manifest::load(&opts.manifest)?;
     let answers = answers::load(&opts.answers, &m)?;
@@ -69,13 +95,16 @@ pub fn run(opts: &AssistOptions) -> anyhow::Result<Vec<PathBuf>> {
     for (a, _) in &msis {
         answers.check_arch(&m, &a.arch)?;
     }
-    if let Some(prev) = &answers.deployment.previous_release {
-        bail!(
-            "{}: key `deployment.previous_release` (`{}`): building a patch (.msp) from the answer file is not available in this omnipack yet; remove the key, or run `omnipack patch`",
-            answers.file,
-            prev.display()
-        );
-    }
+    // A previous release: its MSI of each architecture, to patch from.
+    let previous = match &answers.deployment.previous_release {
+        None => None,
+        Some(prev) => {
+            let dir = Path::new(&answers.file).parent().unwrap_or(Path::new(".")).join(prev);
+            let (rel, files) = crate::publish::read_release(&dir)
+                .with_context(|| format!("{}: key `deployment.previous_release`", answers.file))?;
+            Some(rel.artifacts.into_iter().zip(files.into_iter().map(|(_, p)| p)).filter(|(a, _)| a.format == "msi").collect::<Vec<_>>())
+        }
+    };
 
     // Everything is made in a staging folder and swapped in at the end, so
     // a refused answer leaves no partial output.
@@ -99,6 +128,18 @@ pub fn run(opts: &AssistOptions) -> anyhow::Result<Vec<PathBuf>> {
             mst = signer.sign_bytes(&mst, "mst")?;
         }
         std::fs::write(staging.path().join(&mst_name), &mst)?;
+        if let Some(prev) = &previous {
+            let Some((pa, old)) = prev.iter().find(|(pa, _)| pa.arch == a.arch) else {
+                bail!("{}: key `deployment.previous_release`: it has no {} MSI to patch {msi_name} from", answers.file, a.arch);
+            };
+            let msp_name = format!("{}-from-{}.msp", msi_name.trim_end_matches(".msi"), pa.version);
+            write_patch(&m, old, path, &staging.path().join(&msp_name), opts.signer.as_ref())
+                .with_context(|| format!("{}: key `deployment.previous_release`", answers.file))?;
+            lines.push_str(&format!(
+                "\r\n== patch {msp_name} (installed {} -> {}) ==\r\n  msiexec.exe /p \"{msp_name}\" REINSTALL=ALL REINSTALLMODE=omus /qn /l*v \"{}\"\r\n",
+                pa.version, a.version, answers.deployment.log
+            ));
+        }
         let args = commands::msiexec_args(&msi_name, Some(&mst_name), &[], &answers.deployment.log);
         let direct = commands::msiexec_args(&msi_name, None, &props, &answers.deployment.log);
         lines.push_str(&format!(
