@@ -21,3 +21,20 @@ apt_need() {
     DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q --no-install-recommends \
         -o DPkg::Lock::Timeout=300 $missing
 }
+
+# zig_need: cargo-zigbuild and zig (PyPI) in a venv under the cache, on PATH.
+# They cross-link the macOS agent without an Apple SDK.
+zig_need() {
+    venv="$OMNIPACK_CACHE/zig"
+    if [ ! -x "$venv/bin/cargo-zigbuild" ] || ! "$venv/bin/python" -m ziglang version >/dev/null 2>&1; then
+        echo ">> installing ziglang and cargo-zigbuild into $venv" >&2
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check 'ziglang==0.17.1' 'cargo-zigbuild==0.24.0'
+    fi
+    # cargo-zigbuild runs `python3 -m ziglang`: the venv's python must come first.
+    PATH="$venv/bin:$PATH"
+    export PATH
+    for t in x86_64-apple-darwin aarch64-apple-darwin; do
+        rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+    done
+}

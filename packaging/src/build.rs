@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use crate::packager::{packager, BuildContext, Built};
 use crate::release::{Artifact, Release, FILE_NAME};
+use crate::sign::apple::{AppleKeySource, AppleSigner};
 use crate::sign::authenticode::{Authenticode, AuthenticodeKey, Timestamp};
 use crate::sign::openpgp::OpenPgpKey;
 use crate::sign::{OpenPgpKeySource, Signer};
@@ -31,6 +32,12 @@ pub struct BuildOptions {
     pub authenticode: Option<AuthenticodeKey>,
     /// RFC 3161 time-stamp authorities for Authenticode signatures.
     pub timestamp_urls: Vec<String>,
+    /// Developer ID Application and Installer identities; None: throwaway.
+    pub apple_application: Option<AppleKeySource>,
+    pub apple_installer: Option<AppleKeySource>,
+    /// RFC 3161 server for Apple signatures (`none` to turn it off); None:
+    /// Apple's for real identities, none for throwaway ones.
+    pub apple_timestamp_url: Option<String>,
     /// Build unsigned packages (for reproducibility checks).
     pub unsigned: bool,
     pub progress: bool,
@@ -93,7 +100,29 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         }
         Some(Arc::new(signer))
     };
+    let apple = if opts.unsigned || !targets.iter().any(|t| t.format == Format::Pkg) {
+        None
+    } else {
+        let dir = ws.target_dir.join("omnipack-test-keys/apple");
+        let signer = AppleSigner::new(
+            opts.apple_application.clone(),
+            opts.apple_installer.clone(),
+            &dir,
+            opts.apple_timestamp_url.as_deref(),
+        )?;
+        if signer.is_test_key() {
+            warn!("no Developer ID identities configured: signing with THROWAWAY TEST CERTIFICATES");
+            eprintln!(
+                "\n  *** TEST-SIGNED OUTPUT ***\n  No Developer ID identities were given (--apple-application, --apple-installer).\n  \
+                 The macOS agent and pkg are signed with throwaway self-signed certificates from {}.\n  \
+                 Gatekeeper refuses them and they cannot be notarized. Do not release them.\n",
+                dir.display()
+            );
+        }
+        Some(Arc::new(signer))
+    };
     let openpgp_test = openpgp.as_ref().is_some_and(|k| k.is_test_key());
+    let apple_test = apple.as_ref().is_some_and(|a| a.is_test_key());
     let authenticode_test = authenticode.as_ref().is_some_and(|a| a.is_test_key());
 
     let public_key = openpgp.as_ref().map(|k| k.public_key_armored());
@@ -104,6 +133,7 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         source_date,
         openpgp,
         authenticode,
+        apple,
     };
     let built = package_all(&ctx, &targets, opts.progress)?;
 
@@ -122,6 +152,7 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
                 test_signed: match b.signed {
                     Some("openpgp") => openpgp_test,
                     Some("authenticode") => authenticode_test,
+                    Some("apple") => apple_test,
                     _ => false,
                 },
                 target: t.to_string(),

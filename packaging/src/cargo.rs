@@ -35,14 +35,30 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// The oldest macOS the agent runs on: the Mach-O's `minos` and the pkg's
+/// `allowed-os-versions` both come from here.
+pub const MACOS_MIN_VERSION: &str = "11.0";
+
 /// Builds `outpost-agent` for `triple` with the release profile and returns
-/// the executable's path.
+/// the executable's path. Apple targets go through `cargo zigbuild` (zig is
+/// the linker, so no SDK or Mac is needed); `universal2-apple-darwin` builds
+/// both slices and joins them.
 pub fn build_agent(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
-    let status = Command::new(cargo())
-        .current_dir(&ws.root)
-        .args(["build", "--release", "--locked", "-p", "outpost-agent", "--target", triple])
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(&ws.root);
+    if triple.ends_with("-apple-darwin") {
+        // Without it zig stamps its own newest macOS as the minimum, and the
+        // agent would refuse to start on every older release.
+        cmd.env("MACOSX_DEPLOYMENT_TARGET", MACOS_MIN_VERSION).arg("zigbuild");
+    } else {
+        cmd.arg("build");
+    }
+    let status = cmd
+        .args(["--release", "--locked", "-p", "outpost-agent", "--target", triple])
         .status()
-        .context("running cargo build for the agent")?;
+        .with_context(|| {
+            format!("running cargo for the agent ({triple}; Apple targets need cargo-zigbuild and ziglang from PyPI, see scripts/build)")
+        })?;
     if !status.success() {
         bail!("building outpost-agent for {triple} failed ({status})");
     }

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use omnipack::build::{self, BuildOptions};
 use omnipack::target::Format;
@@ -38,12 +39,39 @@ enum Command {
         openpgp_key: Option<PathBuf>,
         #[command(flatten)]
         authenticode: AuthenticodeArgs,
+        #[command(flatten)]
+        apple: AppleArgs,
         /// Do not sign anything.
         #[arg(long)]
         unsigned: bool,
         /// Print release.json on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// A configuration profile (.mobileconfig) for MDM that sets the agent's
+    /// managed preferences: every macOS setting with its default, or the
+    /// values given with --set.
+    Mobileconfig {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// NAME=VALUE, checked against the schema. May be repeated.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        #[arg(long, default_value = "packaging/outpost.toml")]
+        manifest: PathBuf,
+    },
+    /// Submit a signed pkg to Apple's notary service and staple the ticket
+    /// (needs the network and an App Store Connect API key; see README).
+    Notarize {
+        /// The signed pkg; the ticket is stapled to it in place.
+        pkg: PathBuf,
+        /// App Store Connect API key as JSON (`rcodesign
+        /// encode-app-store-connect-api-key` writes one).
+        #[arg(long, value_name = "FILE", env = "OMNIPACK_NOTARY_API_KEY")]
+        api_key: PathBuf,
+        /// How long to wait for Apple's verdict.
+        #[arg(long, default_value_t = 1800)]
+        wait_seconds: u64,
     },
     /// Deployment assistant: transforms, command lines and ConfigMgr/Intune
     /// objects from an answer file (`assist init` writes a template).
@@ -195,9 +223,10 @@ fn assist_signer(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // apple-codesign reports every signature it makes as a warning.
     let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,apple_codesign=error,apple_xar=error",
+        1 => "info,apple_codesign=warn,apple_xar=warn",
         _ => "debug",
     };
     tracing_subscriber::fmt()
@@ -222,9 +251,11 @@ fn run(command: Command) -> anyhow::Result<()> {
             agent_bins,
             openpgp_key,
             authenticode,
+            apple,
             unsigned,
             json,
         } => {
+            let (apple_application, apple_installer) = (apple.application.map(apple_key), apple.installer.map(apple_key));
             let timestamp_urls = authenticode.timestamp_urls.clone();
             let authenticode = authenticode.key()?;
             let mut bins = BTreeMap::new();
@@ -245,6 +276,9 @@ fn run(command: Command) -> anyhow::Result<()> {
                 openpgp_key,
                 authenticode,
                 timestamp_urls,
+                apple_application,
+                apple_installer,
+                apple_timestamp_url: apple.timestamp_url,
                 unsigned,
                 progress,
             })?;
@@ -264,6 +298,23 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Mobileconfig { out, set, manifest } => {
+            let m = outpost_manifest::Manifest::load(&manifest)?;
+            let mut values = BTreeMap::new();
+            for pair in set {
+                let Some((k, v)) = pair.split_once('=') else {
+                    anyhow::bail!("--set `{pair}`: expected NAME=VALUE");
+                };
+                values.insert(k.trim().to_string(), v.to_string());
+            }
+            let profile = omnipack::macos::mobileconfig::render_profile(&m, &values, "--set")?;
+            let tmp = out.with_extension("mobileconfig.tmp");
+            std::fs::write(&tmp, profile).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("{}: configuration profile for the `{}` domain", out.display(), omnipack::macos::mobileconfig::domain(&m));
+            Ok(())
+        }
+        Command::Notarize { pkg, api_key, wait_seconds } => notarize(&pkg, &api_key, wait_seconds),
         Command::Assist { command: Some(AssistCommand::Init { out, manifest, force }), .. } => {
             let m = outpost_manifest::Manifest::load(&manifest)?;
             omnipack::assist::init(&m, &out, force)?;
@@ -334,4 +385,50 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+#[derive(clap::Args)]
+struct AppleArgs {
+    /// Developer ID Application identity for the agent executable: a
+    /// PKCS#12 file (.p12/.pfx, password in OMNIPACK_APPLE_PASSWORD) or a PEM
+    /// file with the certificate chain and the private key.
+    #[arg(long = "apple-application", value_name = "FILE", env = "OMNIPACK_APPLE_APPLICATION")]
+    application: Option<PathBuf>,
+    /// Developer ID Installer identity for the pkg, as --apple-application.
+    #[arg(long = "apple-installer", value_name = "FILE", env = "OMNIPACK_APPLE_INSTALLER")]
+    installer: Option<PathBuf>,
+    /// RFC 3161 server for Apple signatures, or `none` (default: Apple's
+    /// with real identities, none with throwaway ones).
+    #[arg(long = "apple-timestamp-url", value_name = "URL", env = "OMNIPACK_APPLE_TIMESTAMP_URL")]
+    timestamp_url: Option<String>,
+}
+
+fn apple_key(path: PathBuf) -> omnipack::sign::apple::AppleKeySource {
+    use omnipack::sign::apple::AppleKeySource;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    if matches!(ext.as_str(), "p12" | "pfx") {
+        AppleKeySource::Pkcs12(path)
+    } else {
+        AppleKeySource::Pem(path)
+    }
+}
+
+#[cfg(feature = "notarize")]
+fn notarize(pkg: &std::path::Path, api_key: &std::path::Path, wait_seconds: u64) -> anyhow::Result<()> {
+    use apple_codesign::{notarization::Notarizer, stapling::Stapler};
+    let notarizer = Notarizer::from_api_key(api_key).with_context(|| format!("API key {}", api_key.display()))?;
+    notarizer
+        .notarize_flat_package(pkg, Some(std::time::Duration::from_secs(wait_seconds)))
+        .with_context(|| format!("notarizing {}", pkg.display()))?;
+    Stapler::new()?.staple_path(pkg).with_context(|| format!("stapling {}", pkg.display()))?;
+    eprintln!("{}: notarized and stapled", pkg.display());
+    Ok(())
+}
+
+#[cfg(not(feature = "notarize"))]
+fn notarize(_: &std::path::Path, _: &std::path::Path, _: u64) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this omnipack was built without notarization; build it with `cargo build --release -p omnipack --features notarize` \
+         (the release pipeline's macOS job does)"
+    )
 }

@@ -22,6 +22,8 @@ pub struct BuildContext {
     pub openpgp: Option<Arc<OpenPgpKey>>,
     /// Authenticode signer for Windows formats (exe inside, then the MSI).
     pub authenticode: Option<Arc<crate::sign::authenticode::Authenticode>>,
+    /// Developer ID identities for macOS (the agent's Mach-O, then the pkg).
+    pub apple: Option<Arc<crate::sign::apple::AppleSigner>>,
 }
 
 impl BuildContext {
@@ -66,5 +68,6 @@ pub fn packager(format: Format) -> &'static dyn Packager {
         Format::Deb => &crate::deb::DebPackager,
         Format::Rpm => &crate::rpm::RpmPackager,
         Format::Msi => &crate::windows::MsiPackager,
+        Format::Pkg => &crate::macos::PkgPackager,
     }
 }

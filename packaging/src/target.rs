@@ -11,16 +11,18 @@ pub enum Format {
     Deb,
     Rpm,
     Msi,
+    Pkg,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Deb, Format::Rpm, Format::Msi];
+    pub const ALL: [Format; 4] = [Format::Deb, Format::Rpm, Format::Msi, Format::Pkg];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Deb => "deb",
             Format::Rpm => "rpm",
             Format::Msi => "msi",
+            Format::Pkg => "pkg",
         }
     }
 
@@ -28,6 +30,7 @@ impl Format {
         match self {
             Format::Deb | Format::Rpm => Platform::Linux,
             Format::Msi => Platform::Windows,
+            Format::Pkg => Platform::Macos,
         }
     }
 }
@@ -53,6 +56,8 @@ impl fmt::Display for Format {
 pub enum Arch {
     X86_64,
     X86,
+    /// One Mach-O with an x86_64 and an arm64 slice (macOS only).
+    Universal2,
 }
 
 impl Arch {
@@ -64,6 +69,8 @@ impl Arch {
             (Arch::X86, Platform::Windows) => "i686-pc-windows-gnu",
             (Arch::X86, Platform::Linux) => "i686-unknown-linux-gnu",
             (Arch::X86, Platform::Macos) => "i686-apple-darwin",
+            // cargo-zigbuild's pseudo-target: both slices, joined.
+            (Arch::Universal2, _) => "universal2-apple-darwin",
         }
     }
 
@@ -76,6 +83,9 @@ impl Arch {
             (Arch::X86, Format::Msi) => "x86",
             (Arch::X86, Format::Deb) => "i386",
             (Arch::X86, Format::Rpm) => "i686",
+            (Arch::X86_64, Format::Pkg) => "x86_64",
+            (Arch::X86, Format::Pkg) => "i386",
+            (Arch::Universal2, _) => "universal2",
         }
     }
 }
@@ -102,6 +112,7 @@ impl Target {
             .iter()
             .flat_map(|f| match f {
                 Format::Msi => vec![Target::new(*f, Arch::X86_64), Target::new(*f, Arch::X86)],
+                Format::Pkg => vec![Target::new(*f, Arch::Universal2)],
                 _ => vec![Target::new(*f, Arch::X86_64)],
             })
             .collect()

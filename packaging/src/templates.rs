@@ -8,7 +8,7 @@ use tera::{Context, Tera};
 const TEMPLATES: &[(&str, &str)] = &[
     ("systemd/unit.service", include_str!("../templates/systemd/unit.service")),
     ("linux/logrotate", include_str!("../templates/linux/logrotate")),
-    ("linux/answers.sh", include_str!("../templates/linux/answers.sh")),
+    ("posix/answers.sh", include_str!("../templates/posix/answers.sh")),
     ("deb/preinst", include_str!("../templates/deb/preinst")),
     ("deb/postinst", include_str!("../templates/deb/postinst")),
     ("deb/prerm", include_str!("../templates/deb/prerm")),
@@ -20,6 +20,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("rpm/preun.sh", include_str!("../templates/rpm/preun.sh")),
     ("rpm/postun.sh", include_str!("../templates/rpm/postun.sh")),
     ("rpm/posttrans.sh", include_str!("../templates/rpm/posttrans.sh")),
+    ("launchd/daemon.plist", include_str!("../templates/launchd/daemon.plist")),
+    ("pkg/preinstall", include_str!("../templates/pkg/preinstall")),
+    ("pkg/postinstall", include_str!("../templates/pkg/postinstall")),
+    ("pkg/uninstall.sh", include_str!("../templates/pkg/uninstall.sh")),
+    ("pkg/profile.mobileconfig", include_str!("../templates/pkg/profile.mobileconfig")),
+    ("pkg/PackageInfo.xml", include_str!("../templates/pkg/PackageInfo.xml")),
+    ("pkg/Distribution.xml", include_str!("../templates/pkg/Distribution.xml")),
     ("assist/configmgr.ps1", include_str!("../templates/assist/configmgr.ps1")),
     ("assist/intune.txt", include_str!("../templates/assist/intune.txt")),
 ];
@@ -30,10 +37,19 @@ fn tera() -> &'static Tera {
         let mut t = Tera::new();
         // Nothing we render is HTML; escaping would corrupt scripts.
         t.autoescape_on(Vec::<&str>::new());
+        // XML documents (plists, PackageInfo, Distribution) escape each value
+        // with `| xml`, which also refuses what XML 1.0 cannot carry.
+        t.register_filter("xml", xml_filter);
         t.add_raw_templates(TEMPLATES.iter().copied())
             .expect("built-in templates parse (checked by a unit test)");
         t
     })
+}
+
+fn xml_filter(value: &tera::Value, _: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    let s = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+    crate::xml::check(&s).map_err(tera::Error::message)?;
+    Ok(crate::xml::attr(&s, false))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -42,3 +42,14 @@ pub fn attr(s: &str, ascii_only: bool) -> String {
     }
     out
 }
+
+/// Characters XML 1.0 has no way to represent, not even as a reference.
+pub fn check(s: &str) -> Result<(), String> {
+    match s
+        .chars()
+        .find(|&c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}')
+    {
+        Some(c) => Err(format!("{s:?} contains U+{:04X}, which XML 1.0 cannot carry", c as u32)),
+        None => Ok(()),
+    }
+}

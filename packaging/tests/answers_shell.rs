@@ -58,7 +58,7 @@ const CORPUS: &[&str] = &[
 #[test]
 fn shell_precheck_agrees_with_the_agent_schema() {
     let m = Manifest::parse(MANIFEST, "outpost.toml").unwrap();
-    let ctx = omnipack::linux::script_context(&m, "outpost.service").unwrap();
+    let ctx = omnipack::answers_sh::script_context(&m, Platform::Linux, "outpost.service").unwrap();
     let lib = ctx
         .get("answers")
         .and_then(|v| v.as_str())
@@ -67,7 +67,7 @@ fn shell_precheck_agrees_with_the_agent_schema() {
     let mut script = lib.clone();
     let mut expected = Vec::new();
     for s in m.settings_on(Platform::Linux) {
-        let view = omnipack::linux::check_call(&s.kind);
+        let view = omnipack::answers_sh::check_call(&s.kind);
         for value in CORPUS {
             let quoted = value.replace('\'', "'\\''");
             script.push_str(&format!(

@@ -118,7 +118,20 @@ pub fn omnipack_build(out: &Path, extra: &[&str]) -> Output {
         .arg(out)
         .arg("--agent-bin")
         .arg(stripped_agent())
+        .arg("--agent-bin")
+        .arg(format!("universal2-apple-darwin={}", macos_agent().display()))
         .args(extra))
+}
+
+/// The universal macOS agent cross-built by scripts/test (release, zig).
+pub fn macos_agent() -> PathBuf {
+    let p = profile_dir().parent().unwrap().join("universal2-apple-darwin/release/outpost-agent");
+    assert!(
+        p.is_file(),
+        "{} is missing: build it with `MACOSX_DEPLOYMENT_TARGET=11.0 cargo zigbuild --release -p outpost-agent --target universal2-apple-darwin` (scripts/test does)",
+        p.display()
+    );
+    p
 }
 
 /// The signed deb+rpm build every read-only test shares, rebuilt when
@@ -128,7 +141,7 @@ pub fn dist() -> PathBuf {
     let _lock = lock("dist");
     let manifest = workspace_root().join("packaging/outpost.toml");
     let stamp = dir.join("release.json");
-    let newest_input = [omnipack(), agent(), manifest].iter().map(|p| mtime(p)).max().unwrap();
+    let newest_input = [omnipack(), agent(), manifest, macos_agent()].iter().map(|p| mtime(p)).max().unwrap();
     if mtime(&stamp) < newest_input {
         let out = omnipack_build(&dir, &[]);
         assert!(out.status.success(), "omnipack build failed:\n{}", text(&out));

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use md5::{Digest, Md5};
+use outpost_manifest::Platform;
 use tera::Context;
 
 use crate::compress;
@@ -108,7 +109,7 @@ impl Packager for DebPackager {
             .set("Homepage", &p.homepage)
             .description(&p.summary, &control::fold(&p.description));
 
-        let scripts_ctx = linux::script_context(m, &lp.unit)?;
+        let scripts_ctx = crate::answers_sh::script_context(m, Platform::Linux, &lp.unit)?;
         let mut ctl = Tarball::new(mtime);
         ctl.dir(".", 0o755)?;
         ctl.file("control", 0o644, "root", "root", c.render().as_bytes())?;

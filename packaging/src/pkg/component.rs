@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::error::PkgError;
 use super::tree::{Kind, Tree};
 use super::xar::{Encoding, XarChecksum, XarWriter};
-use super::xml::Xml;
+use crate::templates::render;
 use super::{bom, cpio};
 
 #[derive(Debug, Clone)]
@@ -136,52 +136,24 @@ impl ComponentPackage {
         Ok(Some(tree))
     }
 
-    /// PackageInfo as pkgbuild writes it, attribute for attribute.
+    /// PackageInfo as pkgbuild writes it, attribute for attribute
+    /// (`templates/pkg/PackageInfo.xml`).
     fn package_info_xml(&self, number_of_files: u64, install_kbytes: u64) -> Result<String, PkgError> {
-        let mut x = Xml::new("PackageInfo", "    ");
-        x.open(
-            "pkg-info",
-            &[
-                ("format-version", "2"),
-                ("identifier", &self.identifier),
-                ("version", &self.version),
-                ("install-location", &self.install_location),
-                ("auth", "root"),
-                ("overwrite-permissions", "true"),
-                ("relocatable", "false"),
-                ("postinstall-action", "none"),
-                ("generator-version", concat!("omnipack ", env!("CARGO_PKG_VERSION"))),
-            ],
-        )?;
-        x.empty(
-            "payload",
-            &[
-                ("numberOfFiles", &number_of_files.to_string()),
-                ("installKBytes", &install_kbytes.to_string()),
-            ],
-        )?;
-        for empty in [
-            "bundle-version",
-            "upgrade-bundle",
-            "update-bundle",
-            "atomic-update-bundle",
-            "strict-identifier",
-            "relocate",
-        ] {
-            x.empty(empty, &[])?;
-        }
-        if self.preinstall.is_some() || self.postinstall.is_some() {
-            x.open("scripts", &[])?;
-            if self.preinstall.is_some() {
-                x.empty("preinstall", &[("file", "./preinstall")])?;
-            }
-            if self.postinstall.is_some() {
-                x.empty("postinstall", &[("file", "./postinstall")])?;
-            }
-            x.close();
-        }
-        x.close();
-        Ok(x.finish())
+        let mut ctx = tera::Context::new();
+        ctx.insert(
+            "c",
+            &serde_json::json!({
+                "identifier": self.identifier,
+                "version": self.version,
+                "install_location": self.install_location,
+                "number_of_files": number_of_files,
+                "install_kbytes": install_kbytes,
+                "preinstall": self.preinstall.is_some(),
+                "postinstall": self.postinstall.is_some(),
+            }),
+        );
+        ctx.insert("generator", concat!("omnipack ", env!("CARGO_PKG_VERSION")));
+        render("pkg/PackageInfo.xml", &ctx).map_err(|e| self.error(format!("PackageInfo: {e}")))
     }
 }
 

@@ -13,27 +13,19 @@ use std::collections::BTreeSet;
 use super::component::{check_identifier, BuiltComponent, ComponentPackage};
 use super::error::PkgError;
 use super::xar::{Encoding, XarChecksum, XarWriter};
-use super::xml::Xml;
+use crate::templates::render;
+use serde::Serialize;
 
 /// Whether Installer's GUI offers the "Customize" button.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Customize {
     Never,
     Allow,
     Always,
 }
 
-impl Customize {
-    fn as_str(self) -> &'static str {
-        match self {
-            Customize::Never => "never",
-            Customize::Allow => "allow",
-            Customize::Always => "always",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Choice {
     /// The `choiceIdentifier` of ChoiceChangesXML.
     pub id: String,
@@ -47,7 +39,7 @@ pub struct Choice {
     pub packages: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Distribution {
     pub title: String,
     pub product_id: Option<String>,
@@ -119,76 +111,20 @@ impl Distribution {
     /// `pkg-ref`s repeat their versions and sizes).
     pub fn xml(&self, components: &[BuiltComponent]) -> Result<String, PkgError> {
         self.check(components)?;
-        let bool_str = |b: bool| if b { "true" } else { "false" };
-        let mut x = Xml::new("Distribution", "    ");
-        x.open("installer-gui-script", &[("minSpecVersion", "2")])?;
-        x.leaf("title", &[], &self.title)?;
-        let arch = self.host_architectures.join(",");
-        let mut options = vec![
-            ("customize", self.customize.as_str()),
-            ("require-scripts", "false"),
-            ("rootVolumeOnly", "true"),
-        ];
-        if !arch.is_empty() {
-            options.push(("hostArchitectures", &arch));
-        }
-        x.empty("options", &options)?;
-        x.empty(
-            "domains",
-            &[
-                ("enable_anywhere", "false"),
-                ("enable_currentUserHome", "false"),
-                ("enable_localSystem", "true"),
-            ],
-        )?;
-        if let Some(min) = &self.min_os_version {
-            x.open("allowed-os-versions", &[])?;
-            x.empty("os-version", &[("min", min)])?;
-            x.close();
-        }
-        x.open("choices-outline", &[])?;
-        for c in &self.choices {
-            x.empty("line", &[("choice", &c.id)])?;
-        }
-        x.close();
-        for c in &self.choices {
-            let mut attrs = vec![("id", c.id.as_str()), ("title", c.title.as_str())];
-            if let Some(d) = &c.description {
-                attrs.push(("description", d));
-            }
-            attrs.extend([
-                ("visible", bool_str(c.visible)),
-                ("enabled", bool_str(c.enabled)),
-                ("start_selected", bool_str(c.start_selected)),
-            ]);
-            x.open("choice", &attrs)?;
-            for p in &c.packages {
-                x.empty("pkg-ref", &[("id", p)])?;
-            }
-            x.close();
-        }
-        for c in components {
-            x.leaf(
-                "pkg-ref",
-                &[
-                    ("id", &c.identifier),
-                    ("version", &c.version),
-                    ("installKBytes", &c.install_kbytes.to_string()),
-                    ("auth", "root"),
-                    ("onConclusion", "none"),
-                ],
-                &format!("#{}", c.member_dir()),
-            )?;
-        }
-        if let Some(id) = &self.product_id {
-            let mut attrs = vec![("id", id.as_str())];
-            if let Some(v) = &self.product_version {
-                attrs.push(("version", v));
-            }
-            x.empty("product", &attrs)?;
-        }
-        x.close();
-        Ok(x.finish())
+        let mut ctx = tera::Context::new();
+        ctx.insert("d", self);
+        let refs: Vec<_> = components
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "identifier": c.identifier,
+                    "version": c.version,
+                    "install_kbytes": c.install_kbytes,
+                })
+            })
+            .collect();
+        ctx.insert("components", &refs);
+        render("pkg/Distribution.xml", &ctx).map_err(|e| PkgError::Product(format!("Distribution: {e}")))
     }
 }
 

@@ -84,26 +84,15 @@ impl Xml {
     }
 }
 
-/// Characters XML 1.0 has no way to represent, not even as a reference.
-fn check(s: &str) -> Result<(), String> {
-    match s
-        .chars()
-        .find(|&c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}')
-    {
-        Some(c) => Err(format!("{s:?} contains U+{:04X}, which XML 1.0 cannot carry", c as u32)),
-        None => Ok(()),
-    }
-}
-
 /// Element text, after refusing what XML cannot carry.
 pub(crate) fn text(s: &str) -> Result<String, String> {
-    check(s)?;
+    crate::xml::check(s)?;
     Ok(crate::xml::text(s))
 }
 
 /// An attribute value in double quotes, after refusing what XML cannot carry.
 pub(crate) fn attr(s: &str) -> Result<String, String> {
-    check(s)?;
+    crate::xml::check(s)?;
     Ok(crate::xml::attr(s, false))
 }
 

@@ -5,6 +5,7 @@ use ::rpm::{BuildConfig, CompressionWithLevel, Dependency, FileOptions, PackageB
 
 use crate::content::Role;
 use crate::linux;
+use outpost_manifest::Platform;
 use crate::packager::{BuildContext, Built, PackageError, Packager};
 use crate::target::{Format, Target};
 use crate::templates::render;
@@ -95,7 +96,7 @@ impl Packager for RpmPackager {
             b.provides(Dependency::eq(&l.package, &l.below_version));
         }
 
-        let sctx = linux::script_context(m, &lp.unit)?;
+        let sctx = crate::answers_sh::script_context(m, Platform::Linux, &lp.unit)?;
         b.pre_install_script(Scriptlet::new(render("rpm/pre.sh", &sctx)?))
             .post_install_script(Scriptlet::new(render("rpm/post.sh", &sctx)?))
             .pre_uninstall_script(Scriptlet::new(render("rpm/preun.sh", &sctx)?))

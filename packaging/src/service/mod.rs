@@ -1,6 +1,7 @@
 //! Service-manager files, rendered apart from package formats from one typed
 //! service definition.
 
+pub mod launchd;
 pub mod systemd;
 pub mod windows;
 

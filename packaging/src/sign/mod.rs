@@ -3,6 +3,7 @@
 //! the cargo target directory and the build says loudly that it is
 //! test-signed. Keys are never written into the repository or a package.
 
+pub mod apple;
 pub mod authenticode;
 pub mod openpgp;
 
@@ -68,4 +69,15 @@ impl OpenPgpKeySource {
         }
         OpenPgpKeySource::Throwaway(test_key_dir)
     }
+}
+
+/// Writes a private key readable by its owner only (0600 from the start, so
+/// there is no moment where another user could read it).
+pub(crate) fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)?.write_all(data)
 }

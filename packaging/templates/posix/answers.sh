@@ -10,9 +10,10 @@ op_err=0
 op_fail() { echo "{{ product.id }}: $*" >&2; op_err=1; }
 
 # op_has FILE KEY_RE / op_get FILE KEY_RE: INI `Key=value`, last one wins.
+# CRs are dropped with tr: BSD sed (macOS) has no \r escape.
 op_has() { [ -r "$1" ] && grep -Eq "^[[:space:]]*$2[[:space:]]*=" "$1"; }
 op_get() {
-    sed -n -e 's/\r$//' -e "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*//p" "$1" | tail -n 1 | sed 's/[[:space:]]*$//'
+    tr -d '\r' < "$1" | sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*//p" | tail -n 1 | sed 's/[[:space:]]*$//'
 }
 op_lower() { printf '%s' "$1" | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz'; }
 op_len() { printf '%s' "$1" | wc -m | tr -d ' '; }
@@ -61,7 +62,7 @@ op_check() {
     absolute_path)
         case "$_v" in
         /*) op_v=$_v ;;
-        *) op_msg="$_s: $_n: \`$_v\` is not an absolute linux path"; return 1 ;;
+        *) op_msg="$_s: $_n: \`$_v\` is not an absolute {{ platform }} path"; return 1 ;;
         esac ;;
     string)
         if [ -z "$_v" ] && [ "$1" != 1 ]; then op_msg="$_s: $_n: must not be empty"; return 1; fi
@@ -75,7 +76,7 @@ op_check() {
 # silently.
 op_check_names() {
     if [ -r "$op_staged" ]; then
-        _unknown=$(sed -n -e 's/\r$//' -e 's/^[[:space:]]*\([^;#[:space:]][^=]*\)=.*/\1/p' "$op_staged" | sed 's/[[:space:]]*$//' |
+        _unknown=$(tr -d '\r' < "$op_staged" | sed -n 's/^[[:space:]]*\([^;#[:space:]][^=]*\)=.*/\1/p' | sed 's/[[:space:]]*$//' |
             while IFS= read -r _k; do
                 case "$_k" in
                 {% for s in settings %}{{ s.name }}{% if not loop.last %}|{% endif %}{% endfor %}) ;;
@@ -83,13 +84,13 @@ op_check_names() {
                 esac
             done)
         for _k in $_unknown; do
-            op_fail "$op_staged: key \`$_k\`: unknown setting for linux; allowed: {% for s in settings %}{{ s.name }}{% if not loop.last %}, {% endif %}{% endfor %}"
+            op_fail "$op_staged: key \`$_k\`: unknown setting for {{ platform }}; allowed: {% for s in settings %}{{ s.name }}{% if not loop.last %}, {% endif %}{% endfor %}"
         done
     fi
     for _e in $(env | sed -n 's/^\({{ env_prefix }}[A-Z0-9_]*\)=.*/\1/p'); do
         case "$_e" in
         {{ env_prefix }}ROOT|{{ env_prefix }}ALLOW_DOWNGRADE{% for s in settings %}|{{ s.env }}{% endfor %}) ;;
-        *) op_fail "environment variable $_e: unknown setting for linux; allowed: {% for s in settings %}{{ s.env }}{% if not loop.last %}, {% endif %}{% endfor %}" ;;
+        *) op_fail "environment variable $_e: unknown setting for {{ platform }}; allowed: {% for s in settings %}{{ s.env }}{% if not loop.last %}, {% endif %}{% endfor %}" ;;
         esac
     done
 }
@@ -114,10 +115,14 @@ op_vercmp() {
 op_refuse_downgrade() {
     [ -r "$op_state/package-version" ] || return 0
     _old=$(cat "$op_state/package-version")
-    if [ "$(op_vercmp "$_old" '{{ version }}')" = 1 ] && [ "${ {{- env_prefix }}ALLOW_DOWNGRADE:-}" != 1 ]; then
-        echo "{{ product.id }}: refusing to downgrade from $_old to {{ version }}: a downgrade can lose settings and state the newer version wrote. Set {{ env_prefix }}ALLOW_DOWNGRADE=1 to force it." >&2
+    # macOS Installer does not pass the caller's environment to scripts, so
+    # a flag file in the state directory does the same (and is used once).
+    if [ "$(op_vercmp "$_old" '{{ version }}')" = 1 ] && [ "${ {{- env_prefix }}ALLOW_DOWNGRADE:-}" != 1 ] \
+        && [ ! -e "$op_state/allow-downgrade" ]; then
+        echo "{{ product.id }}: refusing to downgrade from $_old to {{ version }}: a downgrade can lose settings and state the newer version wrote. Set {{ env_prefix }}ALLOW_DOWNGRADE=1 (or create $op_state/allow-downgrade) to force it." >&2
         exit 1
     fi
+    rm -f "$op_state/allow-downgrade"
 }
 
 op_record_version() {

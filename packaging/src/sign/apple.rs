@@ -1,0 +1,234 @@
+//! Apple code signing, in-process with the `apple-codesign` library: the
+//! agent's Mach-O (every slice) with a Developer ID Application identity and
+//! the hardened runtime, the product archive with a Developer ID Installer
+//! identity (an RSA and a CMS signature with the certificate chain in the XAR
+//! table of contents, as productsign writes them).
+//!
+//! Identities come from a PKCS#12 file (password in OMNIPACK_APPLE_PASSWORD)
+//! or a PEM file holding the certificate chain and the private key. With none
+//! given, throwaway self-signed Developer ID certificates are generated once
+//! per target directory: Gatekeeper will not trust them, and the build says so.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use apple_codesign::cryptography::{parse_pfx_data, InMemoryPrivateKey};
+use apple_codesign::{
+    AppleCertificateBuilder, CertificateProfile, CodeSignatureFlags, MachOSigner, SettingsScope, SigningSettings,
+};
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use x509_certificate::{CapturedX509Certificate, InMemorySigningKeyPair, X509CertificateBuilder};
+
+use super::SignError;
+
+pub const PASSWORD_ENV: &str = "OMNIPACK_APPLE_PASSWORD";
+/// Apple's RFC 3161 server; notarization requires a secure timestamp on
+/// Mach-O signatures, so real identities use it unless told otherwise.
+pub const APPLE_TIMESTAMP_URL: &str = "http://timestamp.apple.com/ts01";
+
+/// Where one identity's certificate and key live.
+#[derive(Debug, Clone)]
+pub enum AppleKeySource {
+    Pkcs12(PathBuf),
+    /// Certificate chain (leaf first) and private key (PKCS#8 or PKCS#1), one file.
+    Pem(PathBuf),
+}
+
+/// Which of the two Developer ID identities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Developer ID Application: executables.
+    Application,
+    /// Developer ID Installer: flat packages.
+    Installer,
+}
+
+impl Role {
+    fn profile(self) -> CertificateProfile {
+        match self {
+            Role::Application => CertificateProfile::DeveloperIdApplication,
+            Role::Installer => CertificateProfile::DeveloperIdInstaller,
+        }
+    }
+    fn file_stem(self) -> &'static str {
+        match self {
+            Role::Application => "developer-id-application",
+            Role::Installer => "developer-id-installer",
+        }
+    }
+}
+
+pub struct Identity {
+    pub cert: CapturedX509Certificate,
+    key: InMemoryPrivateKey,
+    /// Intermediates and root after the leaf.
+    pub chain: Vec<CapturedX509Certificate>,
+}
+
+impl Identity {
+    pub fn load(source: &AppleKeySource) -> Result<Identity, SignError> {
+        let key_err = |path: &Path, reason: String| SignError::Key {
+            what: "Apple signing identity",
+            path: path.display().to_string(),
+            reason,
+        };
+        match source {
+            AppleKeySource::Pkcs12(path) => {
+                let data = std::fs::read(path).map_err(|e| key_err(path, e.to_string()))?;
+                let password = std::env::var(PASSWORD_ENV).unwrap_or_default();
+                let (cert, key) = parse_pfx_data(&data, &password)
+                    .map_err(|e| key_err(path, format!("{e} (password from {PASSWORD_ENV})")))?;
+                Ok(Identity { cert, key, chain: Vec::new() })
+            }
+            AppleKeySource::Pem(path) => {
+                let text = std::fs::read(path).map_err(|e| key_err(path, e.to_string()))?;
+                Identity::from_pem(&text).map_err(|reason| key_err(path, reason))
+            }
+        }
+    }
+
+    fn from_pem(text: &[u8]) -> Result<Identity, String> {
+        let mut certs = Vec::new();
+        let mut key = None;
+        for block in pem::parse_many(text).map_err(|e| format!("not PEM: {e}"))? {
+            match block.tag() {
+                "CERTIFICATE" => certs.push(
+                    CapturedX509Certificate::from_der(block.contents().to_vec())
+                        .map_err(|e| format!("certificate: {e}"))?,
+                ),
+                "PRIVATE KEY" => {
+                    key = Some(InMemoryPrivateKey::from_pkcs8_der(block.contents()).map_err(|e| format!("private key: {e}"))?)
+                }
+                "RSA PRIVATE KEY" => {
+                    key = Some(InMemoryPrivateKey::from_pkcs1_der(block.contents()).map_err(|e| format!("private key: {e}"))?)
+                }
+                other => return Err(format!("unexpected PEM block `{other}`; allowed: CERTIFICATE, PRIVATE KEY, RSA PRIVATE KEY")),
+            }
+        }
+        let key = key.ok_or("no private key in the file")?;
+        if certs.is_empty() {
+            return Err("no certificate in the file".into());
+        }
+        let cert = certs.remove(0);
+        Ok(Identity { cert, key, chain: certs })
+    }
+
+    /// A self-signed certificate with the Developer ID extensions and
+    /// extended key usage of `role`, written to `dir` so later builds reuse it.
+    fn throwaway(dir: &Path, role: Role) -> Result<Identity, SignError> {
+        let path = dir.join(format!("{}.pem", role.file_stem()));
+        if let Ok(text) = std::fs::read(&path) {
+            if let Ok(id) = Identity::from_pem(&text) {
+                return Ok(id);
+            }
+        }
+        let err = |reason: String| SignError::Key {
+            what: "throwaway Apple identity",
+            path: path.display().to_string(),
+            reason,
+        };
+        let rsa_key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| err(e.to_string()))?;
+        let pkcs8 = rsa_key.to_pkcs8_der().map_err(|e| err(e.to_string()))?;
+        let pair = InMemorySigningKeyPair::from_pkcs8_der(pkcs8.as_bytes()).map_err(|e| err(e.to_string()))?;
+        let mut builder = X509CertificateBuilder::default();
+        builder.apple_certificate_profile(role.profile()).map_err(|e| err(e.to_string()))?;
+        builder
+            .apple_subject("OMNITEST01", "Omnipack Throwaway Test", "US")
+            .map_err(|e| err(e.to_string()))?;
+        builder.validity_duration(chrono::Duration::days(3650));
+        let cert = builder.create_with_key_pair(&pair).map_err(|e| err(e.to_string()))?;
+        let key_pem = rsa_key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        let text = format!("{}{}", cert.encode_pem(), key_pem.as_str());
+        super::write_private(&path, text.as_bytes()).map_err(|e| err(e.to_string()))?;
+        Identity::from_pem(text.as_bytes()).map_err(err)
+    }
+}
+
+/// Both identities and the timestamp policy.
+pub struct AppleSigner {
+    pub application: Identity,
+    pub installer: Identity,
+    pub timestamp_url: Option<url::Url>,
+    test: bool,
+}
+
+impl AppleSigner {
+    /// `timestamp`: None means Apple's server for real identities and no
+    /// timestamp for throwaway ones; Some("none") turns it off.
+    pub fn new(
+        application: Option<AppleKeySource>,
+        installer: Option<AppleKeySource>,
+        throwaway_dir: &Path,
+        timestamp: Option<&str>,
+    ) -> Result<AppleSigner, SignError> {
+        let test = application.is_none() || installer.is_none();
+        let load = |source: Option<AppleKeySource>, role| match source {
+            Some(s) => Identity::load(&s),
+            None => Identity::throwaway(throwaway_dir, role),
+        };
+        let application = load(application, Role::Application)?;
+        let installer = load(installer, Role::Installer)?;
+        let timestamp_url = match timestamp {
+            Some("none") => None,
+            Some(u) => Some(url::Url::parse(u).map_err(|e| SignError::Sign(format!("timestamp URL `{u}`: {e}")))?),
+            None if test => None,
+            None => Some(url::Url::parse(APPLE_TIMESTAMP_URL).expect("constant URL")),
+        };
+        Ok(AppleSigner { application, installer, timestamp_url, test })
+    }
+
+    pub fn is_test_key(&self) -> bool {
+        self.test
+    }
+
+    fn settings<'a>(&self, id: &'a Identity) -> Result<SigningSettings<'a>, SignError> {
+        let mut s = SigningSettings::default();
+        s.set_signing_key(&id.key, id.cert.clone());
+        // A real Developer ID certificate gets Apple's intermediate and root,
+        // as codesign embeds them; a self-signed one has no chain to add.
+        s.chain_apple_certificates();
+        for c in &id.chain {
+            s.chain_certificate(c.clone());
+        }
+        s.set_team_id_from_signing_certificate();
+        if let Some(u) = &self.timestamp_url {
+            s.set_time_stamp_url(u.as_str()).map_err(|e| SignError::Sign(e.to_string()))?;
+        }
+        Ok(s)
+    }
+
+    /// Signs every slice of a (universal) Mach-O with the hardened runtime,
+    /// which notarization requires.
+    pub fn sign_macho(&self, data: &[u8], identifier: &str) -> Result<Vec<u8>, SignError> {
+        let mut s = self.settings(&self.application)?;
+        s.set_binary_identifier(SettingsScope::Main, identifier);
+        s.set_code_signature_flags(SettingsScope::Main, CodeSignatureFlags::RUNTIME);
+        let signer = MachOSigner::new(data).map_err(|e| SignError::Sign(format!("Mach-O: {e}")))?;
+        let mut out = Vec::with_capacity(data.len() + 64 * 1024);
+        signer
+            .write_signed_binary(&s, &mut out)
+            .map_err(|e| SignError::Sign(format!("signing the Mach-O: {e}")))?;
+        Ok(out)
+    }
+
+    /// Signs a flat package (the XAR's table of contents).
+    pub fn sign_pkg(&self, pkg: &[u8]) -> Result<Vec<u8>, SignError> {
+        let id = &self.installer;
+        let s = self.settings(id)?;
+        let reader = apple_xar::reader::XarReader::new(Cursor::new(pkg))
+            .map_err(|e| SignError::Sign(format!("reading the pkg to sign: {e}")))?;
+        let mut signer = apple_xar::signing::XarSigner::new(reader);
+        let mut out = Vec::with_capacity(pkg.len() + 16 * 1024);
+        signer
+            .sign(
+                &mut out,
+                &id.key,
+                &id.cert,
+                self.timestamp_url.as_ref(),
+                s.certificate_chain().iter().cloned(),
+            )
+            .map_err(|e| SignError::Sign(format!("signing the pkg: {e}")))?;
+        Ok(out)
+    }
+}
