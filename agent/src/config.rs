@@ -1,7 +1,8 @@
 //! Layered configuration. From lowest to highest precedence: the schema's
 //! built-in default, the package's shipped defaults file (replaced by every
 //! upgrade), the installer's answers, and the administrator's file (neither of
-//! which an upgrade overwrites).
+//! which an upgrade overwrites), and on macOS the managed preferences an MDM
+//! configuration profile enforces.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use outpost_manifest::settings_file;
 use serde::Serialize;
 
+use crate::managed;
 use crate::paths::{display, Paths};
 use crate::schema::manifest;
 
@@ -20,6 +22,7 @@ pub enum Source {
     Defaults,
     Answers,
     Admin,
+    Managed,
 }
 
 impl Source {
@@ -29,6 +32,7 @@ impl Source {
             Source::Defaults => "shipped defaults file",
             Source::Answers => "installer answers",
             Source::Admin => "administrator's file",
+            Source::Managed => "managed preferences (MDM profile)",
         }
     }
 }
@@ -103,10 +107,22 @@ pub fn load(paths: &Paths) -> Effective {
         (Source::Answers, paths.answers_file()),
         (Source::Admin, paths.config_file()),
     ];
-    for (source, path) in files {
+    let mut sources: Vec<(Source, std::path::PathBuf)> = files.into();
+    if let Some(p) = paths.managed_preferences() {
+        sources.push((Source::Managed, p));
+    }
+    for (source, path) in sources {
         let file = display(&path);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        let read = match source {
+            Source::Managed => managed::read(&path),
+            _ => std::fs::read_to_string(&path).map(|text| {
+                let (entries, syntax) = settings_file::parse(&text);
+                let entries = entries.into_iter().map(|e| (format!(":{}", e.line), e.name, e.value)).collect();
+                (entries, syntax.iter().map(|e| e.describe(&file)).collect())
+            }),
+        };
+        let (entries, syntax): (Vec<(String, String, String)>, Vec<String>) = match read {
+            Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 layers.push(LayerReport {
                     source,
@@ -127,19 +143,18 @@ pub fn load(paths: &Paths) -> Effective {
                 continue;
             }
         };
-        let (entries, syntax) = settings_file::parse(&text);
-        problems.extend(syntax.iter().map(|e| e.describe(&file)));
+        problems.extend(syntax);
         let mut applied = 0;
-        for e in entries {
-            match m.check_setting(paths.platform, &e.name, &e.value) {
+        for (at, name, value) in entries {
+            match m.check_setting(paths.platform, &name, &value) {
                 Ok(canonical) => {
-                    let v = values.get_mut(e.name.as_str()).expect("checked against the same schema");
+                    let v = values.get_mut(name.as_str()).expect("checked against the same schema");
                     v.value = canonical;
                     v.source = source;
                     v.file = Some(file.clone());
                     applied += 1;
                 }
-                Err(reason) => problems.push(format!("{file}:{}: key `{}`: {reason} (ignored)", e.line, e.name)),
+                Err(reason) => problems.push(format!("{file}{at}: key `{name}`: {reason} (ignored)")),
             }
         }
         layers.push(LayerReport {
@@ -209,5 +224,96 @@ pub fn check_file(file: &Path) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use outpost_manifest::Platform;
+
+    /// A macOS layout under a temporary root, with `admin` as the
+    /// administrator's file and `managed` (a plist) as the MDM layer.
+    fn macos(admin: &str, managed: Option<plist::Value>) -> (tempfile::TempDir, Effective) {
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::for_platform(Some(root.path().to_path_buf()), Platform::Macos).unwrap();
+        let cfg = paths.config_file();
+        std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+        std::fs::write(&cfg, admin).unwrap();
+        if let Some(v) = managed {
+            let p = paths.managed_preferences().unwrap();
+            assert!(p.ends_with("Library/Managed Preferences/com.outpost.client.plist"), "{}", p.display());
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            // The system writes managed preferences as binary plists.
+            v.to_file_binary(&p).unwrap();
+        }
+        let eff = load(&paths);
+        (root, eff)
+    }
+
+    fn dict(pairs: &[(&str, plist::Value)]) -> plist::Value {
+        plist::Value::Dictionary(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    }
+
+    fn value<'a>(eff: &'a Effective, name: &str) -> &'a Value {
+        eff.settings.iter().find(|v| v.name == name).unwrap()
+    }
+
+    #[test]
+    fn managed_preferences_win_over_the_administrators_file() {
+        let managed = dict(&[
+            ("Switch", "mdm.example.com:8443".into()),
+            ("Module.Platform.Enabled", false.into()),
+            ("DefaultStaggerRangeSeconds", plist::Value::Integer(120.into())),
+            ("PayloadUUID", "5A0C1C52-0000-5000-8000-000000000000".into()),
+        ]);
+        let (_root, eff) = macos("[Settings]\nSwitch=admin.example.com:443\nLogLevel=debug\n", Some(managed));
+        assert_eq!(eff.problems, Vec::<String>::new());
+        let switch = value(&eff, "Switch");
+        assert_eq!((switch.value.as_str(), switch.source), ("mdm.example.com:8443", Source::Managed));
+        assert_eq!(value(&eff, "Module.Platform.Enabled").value, "false");
+        assert_eq!(value(&eff, "DefaultStaggerRangeSeconds").value, "120");
+        // What the profile does not set stays with the lower layers.
+        assert_eq!(value(&eff, "LogLevel").source, Source::Admin);
+        let layer = eff.layers.iter().find(|l| l.source == Source::Managed).unwrap();
+        assert_eq!((layer.state, layer.settings), ("loaded", 3));
+    }
+
+    #[test]
+    fn bad_managed_values_are_ignored_with_the_key_and_reason() {
+        let managed = dict(&[
+            ("Switch", "no-port".into()),
+            ("Unknown.Key", "x".into()),
+            ("LogLevel", plist::Value::Array(vec![])),
+        ]);
+        let (_root, eff) = macos("[Settings]\nSwitch=admin.example.com:443\n", Some(managed));
+        assert_eq!(value(&eff, "Switch").value, "admin.example.com:443");
+        let all = eff.problems.join("\n");
+        for needle in ["key `Switch`", "key `Unknown.Key`", "key `LogLevel`: a array is not a setting value"] {
+            assert!(all.contains(needle), "{needle} not in:\n{all}");
+        }
+        assert!(all.contains("com.outpost.client.plist"), "{all}");
+    }
+
+    #[test]
+    fn a_mac_without_a_profile_reports_the_layer_missing() {
+        let (_root, eff) = macos("[Settings]\n", None);
+        let layer = eff.layers.iter().find(|l| l.source == Source::Managed).unwrap();
+        assert_eq!(layer.state, "missing");
+        let unreadable = tempfile::tempdir().unwrap();
+        let paths = Paths::for_platform(Some(unreadable.path().to_path_buf()), Platform::Macos).unwrap();
+        let p = paths.managed_preferences().unwrap();
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "not a plist").unwrap();
+        let eff = load(&paths);
+        assert!(eff.problems.iter().any(|p| p.contains("not a property list")), "{:?}", eff.problems);
+    }
+
+    #[test]
+    fn linux_has_no_managed_layer() {
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::for_platform(Some(root.path().to_path_buf()), Platform::Linux).unwrap();
+        assert!(paths.managed_preferences().is_none());
+        assert!(!load(&paths).layers.iter().any(|l| l.source == Source::Managed));
     }
 }

@@ -1,6 +1,7 @@
 //! `outpost-agent`: the Outpost Client service and its administrator commands.
 
 mod config;
+mod managed;
 mod paths;
 mod schema;
 mod service;

@@ -14,10 +14,15 @@ pub struct Paths {
 
 impl Paths {
     pub fn new(root: Option<PathBuf>) -> anyhow::Result<Paths> {
+        Paths::for_platform(root, Platform::current())
+    }
+
+    /// Another platform's layout: tests check the macOS and Windows layers
+    /// from a Linux host, under a root.
+    pub fn for_platform(root: Option<PathBuf>, platform: Platform) -> anyhow::Result<Paths> {
         if let Some(r) = &root {
             anyhow::ensure!(r.is_dir(), "root `{}` is not a directory", r.display());
         }
-        let platform = Platform::current();
         Ok(Paths {
             root,
             platform,
@@ -67,11 +72,12 @@ impl Paths {
         None
     }
 
-    /// Windows installs one marker file per installed feature (the MSI's
-    /// per-feature component), so a feature switched on in settings but not
-    /// installed does not run. Other platforms install every feature they have.
+    /// Windows and macOS install one marker file per installed feature (the
+    /// MSI's per-feature component, the pkg's per-feature choice), so a
+    /// feature switched on in settings but not installed does not run. Linux
+    /// packages install every feature the platform has.
     pub fn feature_installed(&self, feature: &str) -> bool {
-        if self.platform != Platform::Windows {
+        if self.platform == Platform::Linux {
             return true;
         }
         let dir = self.resolve(&self.layout.binary);
@@ -88,6 +94,12 @@ impl Paths {
     pub fn config_file(&self) -> PathBuf {
         self.resolve(&self.layout.config_file)
     }
+    /// macOS: the configuration profile's values for our preference domain,
+    /// written by the system from MDM (`/Library/Managed Preferences`).
+    pub fn managed_preferences(&self) -> Option<PathBuf> {
+        (self.platform == Platform::Macos)
+            .then(|| self.resolve(&format!("/Library/Managed Preferences/{}.plist", manifest().product.bundle_id)))
+    }
     pub fn state_dir(&self) -> PathBuf {
         self.resolve(&self.layout.state_dir)
     }
@@ -98,4 +110,24 @@ impl Paths {
 
 pub fn display(p: &Path) -> String {
     p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pkg's platform choice lays down this marker; without it the
+    /// platform feature does not run on a Mac, whatever the settings say.
+    #[test]
+    fn macos_features_need_their_marker() {
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::for_platform(Some(root.path().to_path_buf()), Platform::Macos).unwrap();
+        assert!(!paths.feature_installed("platform"));
+        let marker = root.path().join("Library/Application Support/Outpost/features/platform.feature");
+        std::fs::create_dir_all(marker.parent().unwrap()).unwrap();
+        std::fs::write(&marker, "").unwrap();
+        assert!(paths.feature_installed("platform"));
+        let linux = Paths::for_platform(Some(root.path().to_path_buf()), Platform::Linux).unwrap();
+        assert!(linux.feature_installed("platform"));
+    }
 }
