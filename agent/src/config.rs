@@ -309,6 +309,21 @@ mod tests {
         assert!(eff.problems.iter().any(|p| p.contains("not a property list")), "{:?}", eff.problems);
     }
 
+    /// The profile omnipack writes (tests/golden, checked against `omnipack
+    /// mobileconfig` by tests/macos_profile.rs), as macOS would store it.
+    #[test]
+    fn omnipacks_sample_profile_reads_back_as_every_default() {
+        let profile = plist::Value::from_reader_xml(&include_bytes!("../../tests/golden/outpost-sample.mobileconfig")[..]).unwrap();
+        let payload = profile.as_dictionary().unwrap()["PayloadContent"].as_array().unwrap()[0].clone();
+        assert_eq!(payload.as_dictionary().unwrap()["PayloadType"].as_string(), Some("com.outpost.client"));
+        let (_root, eff) = macos("[Settings]\n", Some(payload));
+        assert_eq!(eff.problems, Vec::<String>::new());
+        for s in manifest().settings_on(Platform::Macos).filter(|s| !s.secret) {
+            let v = value(&eff, &s.name);
+            assert_eq!((v.value.as_str(), v.source), (s.default_for(Platform::Macos).unwrap(), Source::Managed), "{}", s.name);
+        }
+    }
+
     #[test]
     fn linux_has_no_managed_layer() {
         let root = tempfile::tempdir().unwrap();

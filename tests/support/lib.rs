@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 pub mod chroot;
 pub mod fixtures;
+pub mod macos;
 pub mod scenario;
 pub mod wine;
 
