@@ -1,0 +1,866 @@
+//! The macOS product archive `omnipack build` writes from
+//! packaging/outpost.toml (`outpost-2.1.0-universal2.pkg`), checked with
+//! readers we did not write: 7-Zip, libarchive (bsdtar), GNU cpio, libxml2,
+//! dash and bash, and indygreg's apple-xar, apple-flat-package, apple-bom and
+//! apple-codesign crates. packaging/tests/pkg_formats.rs covers the writers
+//! with synthetic input; this file covers the product: what it installs, with
+//! which owners and modes, and how it is signed. tests/macos_scripts.rs runs
+//! its scripts in Debian roots.
+//!
+//! Needs (Debian 12): 7zip, libarchive-tools, cpio, libxml2-utils, and the
+//! universal agent (scripts/test cross-builds it).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{Cursor, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use apple_codesign::{CodeSignatureFlags, CodeSigningSlot, MachFile};
+use apple_flat_package::package_info::Script;
+use apple_flat_package::{PkgFlavor, PkgReader};
+use apple_xar::reader::XarReader;
+use apple_xar::table_of_contents::ChecksumType;
+use outpost_tests::*;
+use sha2::{Digest, Sha256};
+
+const CLIENT: &str = "com.outpost.client.client";
+const PLATFORM: &str = "com.outpost.client.platform";
+const LABEL: &str = "com.outpost.client.agent";
+const LEGACY_LABEL: &str = "com.outpost.platform.agent";
+const APP_DIR: &str = "./Library/Application Support/Outpost";
+const AGENT: &str = "./Library/Application Support/Outpost/outpost-agent";
+const PLIST: &str = "./Library/LaunchDaemons/com.outpost.client.agent.plist";
+const FEATURE_MARKER: &str = "./Library/Application Support/Outpost/features/platform.feature";
+
+const S_IFDIR: u32 = 0o040_000;
+const S_IFREG: u32 = 0o100_000;
+
+// ---------------------------------------------------------------------------
+// What the product pkg must hold
+
+/// Every XAR member, in TOC order, the two component directories included.
+fn expected_members() -> Vec<String> {
+    let mut v = vec!["Distribution".to_string()];
+    for (id, members) in [
+        (CLIENT, &["Bom", "Payload", "Scripts", "PackageInfo"][..]),
+        (PLATFORM, &["Bom", "Payload", "PackageInfo"][..]),
+    ] {
+        v.push(format!("{id}.pkg"));
+        v.extend(members.iter().map(|m| format!("{id}.pkg/{m}")));
+    }
+    v
+}
+
+/// What a component installs: archive name -> st_mode (type bits included).
+/// Everything is root:wheel; the parents of what we ship are implied 0755.
+fn expected_payload(component: &str) -> BTreeMap<String, u32> {
+    let dir = S_IFDIR | 0o755;
+    let mut v = vec![
+        (".", dir),
+        ("./Library", dir),
+        ("./Library/Application Support", dir),
+        (APP_DIR, dir),
+    ];
+    match component {
+        CLIENT => v.extend([
+            ("./Library/Application Support/Outpost/State", dir),
+            ("./Library/Application Support/Outpost/defaults.conf", S_IFREG | 0o644),
+            (AGENT, S_IFREG | 0o755),
+            ("./Library/Application Support/Outpost/outpost.conf.example", S_IFREG | 0o644),
+            ("./Library/Application Support/Outpost/uninstall.sh", S_IFREG | 0o755),
+            ("./Library/LaunchDaemons", dir),
+            (PLIST, S_IFREG | 0o644),
+            ("./Library/Logs", dir),
+            ("./Library/Logs/Outpost", dir),
+        ]),
+        PLATFORM => v.extend([
+            ("./Library/Application Support/Outpost/features", dir),
+            (FEATURE_MARKER, S_IFREG | 0o644),
+        ]),
+        other => panic!("no component {other}"),
+    }
+    v.into_iter().map(|(p, m)| (p.to_string(), m)).collect()
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures
+
+/// The signed product pkg of the shared dist() build (throwaway Developer ID
+/// certificates).
+fn signed_pkg() -> PathBuf {
+    artifact(&dist(), "pkg").path
+}
+
+/// An unsigned pkg-only build, cached like dist() and rebuilt when omnipack,
+/// the manifest or the macOS agent changed.
+fn unsigned_pkg() -> PathBuf {
+    let name = "dist-pkg-unsigned";
+    let dir = fixtures_dir().join(name);
+    let _lock = lock(name);
+    let manifest = workspace_root().join("packaging/outpost.toml");
+    let newest = [omnipack(), manifest, macos_agent()].iter().map(|p| mtime(p)).max().unwrap();
+    if mtime(&dir.join("release.json")) < newest {
+        let out = omnipack_build(&dir, &["--formats", "pkg", "--unsigned"]);
+        assert!(
+            out.status.success(),
+            "omnipack build --formats pkg --unsigned:\n{}",
+            text(&out)
+        );
+    }
+    artifact(&dir, "pkg").path
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `bsdtar -xf pkg` into a fresh directory.
+fn extract(pkg: &Path) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    ok(Command::new("bsdtar").arg("-xf").arg(pkg).arg("-C").arg(d.path()));
+    d
+}
+
+/// Runs `sh -c script` with `input` on stdin in `cwd`; panics unless it exits 0.
+fn pipe(script: &str, input: &[u8], cwd: &Path) -> String {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "`{script}` failed ({}):\n{}", out.status, text(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Unpacks a gzip'd cpio member (Payload, Scripts) with GNU cpio into `dest`.
+fn cpio_extract(member: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    pipe("gunzip -c | cpio -idm --quiet --no-absolute-filenames", &read(member), dest);
+}
+
+/// One entry of a payload listing: st_mode, uid, gid, size.
+type Row = (u32, u32, u32, u64);
+
+/// `gunzip -c member | cpio -itv --numeric-uid-gid`, parsed.
+fn cpio_listing(member: &Path) -> BTreeMap<String, Row> {
+    let out = pipe(
+        "gunzip -c | cpio -itv --numeric-uid-gid --quiet",
+        &read(member),
+        Path::new("/"),
+    );
+    out.lines()
+        .map(|line| {
+            // -rwxr-xr-x   1 0        0         4586432 Nov 14  2023 ./name with spaces
+            let (f, name) = fields(line, 8);
+            let row = (
+                ls_mode(f[0]),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+                f[4].parse().unwrap(),
+            );
+            (name.to_string(), row)
+        })
+        .collect()
+}
+
+/// The first `n` whitespace-separated fields of `line` and the rest (a file
+/// name may hold spaces).
+fn fields(line: &str, n: usize) -> (Vec<&str>, &str) {
+    let mut out = Vec::with_capacity(n);
+    let mut rest = line;
+    for _ in 0..n {
+        rest = rest.trim_start();
+        let end = rest
+            .find(char::is_whitespace)
+            .unwrap_or_else(|| panic!("short line `{line}`"));
+        out.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    (out, rest.strip_prefix(' ').unwrap_or(rest))
+}
+
+/// `drwxr-xr-x` -> 0o040755 (no setuid/sticky: we ship none).
+fn ls_mode(s: &str) -> u32 {
+    let kind = match s.as_bytes()[0] {
+        b'd' => S_IFDIR,
+        b'-' => S_IFREG,
+        b'l' => 0o120_000,
+        other => panic!("unexpected file type `{}` in `{s}`", other as char),
+    };
+    s[1..].bytes().fold(0, |acc, c| (acc << 1) | u32::from(c != b'-')) | kind
+}
+
+/// coreutils `cksum` of a file: the CRC mkbom records per file.
+fn cksum(p: &Path) -> u32 {
+    ok(Command::new("cksum").arg(p))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The certificate (PEM, whitespace removed) of a throwaway identity that
+/// omnipack cached under `<target>/omnipack-test-keys/apple`.
+fn throwaway_cert(stem: &str) -> String {
+    let path = test_key_dir().join(format!("apple/{stem}.pem"));
+    let text = String::from_utf8(read(&path)).unwrap();
+    let end = "-----END CERTIFICATE-----";
+    let cert = &text[..text
+        .find(end)
+        .unwrap_or_else(|| panic!("no certificate in {}", path.display()))
+        + end.len()];
+    cert.split_whitespace().collect()
+}
+
+fn same_cert(pem: &str, stem: &str) -> bool {
+    pem.split_whitespace().collect::<String>() == throwaway_cert(stem)
+}
+
+/// Opens `bytes` with apple-xar and checks what XarReader leaves to its
+/// caller: each member's archived (stored) and extracted (decoded) sha1
+/// against the TOC. Returns the decoded files by path.
+fn xar_members_checked(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut xar = XarReader::new(Cursor::new(bytes)).map_err(|e| format!("open: {e}"))?;
+    let mut out = BTreeMap::new();
+    for (path, file) in xar.files().map_err(|e| format!("TOC: {e}"))? {
+        let Some(data) = file.data.clone() else { continue };
+        let mut stored = Vec::new();
+        xar.write_file_data_heap_from_file(&file, &mut stored)
+            .map_err(|e| format!("{path}: {e}"))?;
+        let mut decoded = Vec::new();
+        xar.write_file_data_decoded_from_file(&file, &mut decoded)
+            .map_err(|e| format!("{path}: decoding: {e}"))?;
+        for (what, sum, bytes, len) in [
+            ("archived", &data.archived_checksum, &stored, data.length),
+            ("extracted", &data.extracted_checksum, &decoded, data.size),
+        ] {
+            if !matches!(sum.style, ChecksumType::Sha1) {
+                return Err(format!("{path}: {what} checksum is {}, not sha1", sum.style));
+            }
+            if bytes.len() as u64 != len {
+                return Err(format!("{path}: {what} {} bytes, the TOC says {len}", bytes.len()));
+            }
+            let got = hex::encode(sum.style.digest_data(bytes).unwrap());
+            if got != sum.checksum.trim() {
+                return Err(format!("{path}: {what} sha1 is {got}, the TOC says {}", sum.checksum));
+            }
+        }
+        out.insert(path, decoded);
+    }
+    Ok(out)
+}
+
+fn toc_checksum_verifies(bytes: &[u8]) -> bool {
+    XarReader::new(Cursor::new(bytes))
+        .unwrap()
+        .verify_table_of_contents_checksum()
+        .unwrap()
+}
+
+/// The client payload of `pkg`, unpacked by GNU cpio; returns the dir
+/// holding the extraction and the payload root.
+fn client_payload(pkg: &Path) -> (tempfile::TempDir, PathBuf) {
+    let x = extract(pkg);
+    let root = x.path().join("client-root");
+    cpio_extract(&x.path().join(format!("{CLIENT}.pkg/Payload")), &root);
+    (x, root)
+}
+
+// ---------------------------------------------------------------------------
+// 7-Zip and libarchive
+
+#[test]
+fn sevenzip_and_bsdtar_read_the_signed_and_the_unsigned_pkg() {
+    for pkg in [signed_pkg(), unsigned_pkg()] {
+        let what = pkg.display();
+        let list = ok(Command::new("7zz").arg("l").arg("-slt").arg(&pkg));
+        assert!(!list.contains("Warning") && !list.contains("ERROR"), "7zz l {what}:\n{list}");
+        assert_contains(&list, "Type = Xar");
+        let paths: Vec<&str> = list
+            .lines()
+            .filter_map(|l| l.strip_prefix("Path = "))
+            .skip(1) // the archive itself
+            .filter(|p| *p != "[TOC].xml")
+            .collect();
+        assert_eq!(paths, expected_members(), "7zz l {what}");
+
+        // A TOC checksum mismatch is only a warning (rc 0) in 7-Zip.
+        let test = ok(Command::new("7zz").arg("t").arg(&pkg));
+        assert!(
+            test.contains("Everything is Ok") && !test.contains("Warning") && !test.contains("ERROR"),
+            "7zz t {what}:\n{test}"
+        );
+
+        let listed = ok(Command::new("bsdtar").arg("-tf").arg(&pkg));
+        let listed: Vec<&str> = listed.lines().map(|l| l.trim_end_matches('/')).collect();
+        assert_eq!(listed, expected_members(), "bsdtar -tf {what}");
+        let x = extract(&pkg);
+        for m in expected_members() {
+            assert!(x.path().join(&m).exists(), "bsdtar -xf {what} did not extract {m}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// apple-xar
+
+#[test]
+fn apple_xar_verifies_the_toc_and_every_member() {
+    for pkg in [signed_pkg(), unsigned_pkg()] {
+        let what = pkg.display();
+        let bytes = read(&pkg);
+        // 28-byte header, checksum algorithm 1 (sha1) as pkgbuild writes.
+        assert_eq!(&bytes[..6], b"xar!\x00\x1c", "{what}");
+        assert_eq!(
+            u32::from_be_bytes(bytes[24..28].try_into().unwrap()),
+            1,
+            "{what}: checksum id"
+        );
+        assert!(toc_checksum_verifies(&bytes), "{what}: the TOC checksum does not verify");
+
+        let members = xar_members_checked(&bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let files: Vec<String> = expected_members()
+            .into_iter()
+            .filter(|m| m.contains('/') || m == "Distribution")
+            .collect();
+        assert_eq!(
+            members.keys().cloned().collect::<BTreeSet<_>>(),
+            files.into_iter().collect(),
+            "{what}"
+        );
+
+        // bsdtar extracts the bytes apple-xar decodes.
+        let x = extract(&pkg);
+        for (path, data) in &members {
+            assert!(
+                read(&x.path().join(path)) == *data,
+                "{what}: {path} differs between bsdtar and apple-xar"
+            );
+        }
+    }
+    let mut unsigned = XarReader::new(File::open(unsigned_pkg()).unwrap()).unwrap();
+    assert!(
+        unsigned.rsa_signature().unwrap().is_none(),
+        "an --unsigned pkg has an RSA signature"
+    );
+    assert!(
+        unsigned.cms_signature().unwrap().is_none(),
+        "an --unsigned pkg has a CMS signature"
+    );
+}
+
+#[test]
+fn the_signed_pkg_carries_verifying_developer_id_installer_signatures() {
+    let pkg = signed_pkg();
+    let mut xar = XarReader::new(File::open(&pkg).unwrap()).unwrap();
+
+    let (signature, certs) = xar.rsa_signature().unwrap().expect("no RSA <signature> in the TOC");
+    assert_eq!(signature.len(), 256, "an RSA-2048 signature");
+    let leaf = certs.first().expect("no certificate in the RSA signature's KeyInfo");
+    let cn = leaf.subject_common_name().unwrap_or_default();
+    assert!(cn.starts_with("Developer ID Installer: "), "signed by `{cn}`");
+    assert!(
+        same_cert(&leaf.encode_pem(), "developer-id-installer"),
+        "the RSA signature's certificate is not the throwaway Developer ID Installer one"
+    );
+    assert!(
+        xar.verify_rsa_checksum_signature().unwrap(),
+        "the RSA signature was not checked"
+    );
+
+    assert!(xar.verify_cms_signature().unwrap(), "no CMS signer was checked");
+    let cms = xar.cms_signature().unwrap().expect("no CMS <x-signature> in the TOC");
+    let signers: Vec<_> = cms.signers().collect();
+    assert_eq!(signers.len(), 1);
+    let (issuer, serial) = signers[0]
+        .certificate_issuer_and_serial()
+        .expect("signer names its certificate");
+    let signer_cert = cms
+        .certificates()
+        .find(|c| c.issuer_name() == issuer && c.serial_number_asn1() == serial)
+        .expect("the CMS signer's certificate is not in the CMS certificates");
+    assert!(
+        same_cert(&signer_cert.encode_pem(), "developer-id-installer"),
+        "the CMS signer is not the throwaway Developer ID Installer certificate ({:?})",
+        signer_cert.subject_common_name()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// apple-flat-package
+
+#[test]
+fn apple_flat_package_reads_the_product_and_its_components() {
+    let pkg = signed_pkg();
+    let mut reader = PkgReader::new(File::open(&pkg).unwrap()).unwrap();
+    assert_eq!(reader.flavor(), PkgFlavor::Product);
+    let d = reader.distribution().unwrap().expect("no Distribution");
+
+    assert_eq!(d.title.as_ref().map(|t| t.title.as_str()), Some("Outpost Client"));
+    let outline: Vec<&str> = d.choices_outline.line.iter().map(|l| l.choice.as_str()).collect();
+    assert_eq!(outline, ["client", "platform"], "choices-outline order");
+    let choices: BTreeMap<&str, _> = d
+        .choice
+        .iter()
+        .map(|c| {
+            let refs: Vec<&str> = c.pkg_ref.iter().map(|r| r.id.as_str()).collect();
+            (c.id.as_str(), (refs, c.enabled, c.start_selected, c.visible))
+        })
+        .collect();
+    // The client cannot be deselected; the platform feature can, and is on
+    // by default.
+    assert_eq!(
+        choices,
+        BTreeMap::from([
+            ("client", (vec![CLIENT], Some(false), Some(true), Some(true))),
+            ("platform", (vec![PLATFORM], Some(true), Some(true), Some(true))),
+        ])
+    );
+    let refs: Vec<_> = d
+        .pkg_ref
+        .iter()
+        .map(|r| (r.id.as_str(), r.version.as_deref(), r.auth.as_deref()))
+        .collect();
+    assert_eq!(
+        refs,
+        [(CLIENT, Some("2.1.0"), Some("root")), (PLATFORM, Some("2.1.0"), Some("root"))]
+    );
+    let options = d.options.as_ref().expect("no <options>");
+    let arches: Vec<&str> = options.host_architecutres.as_deref().unwrap_or_default().split(',').collect();
+    // Without arm64 Apple Silicon Macs ask for Rosetta first.
+    assert!(
+        arches.contains(&"arm64") && arches.contains(&"x86_64"),
+        "hostArchitectures {arches:?}"
+    );
+    assert_eq!(options.root_volume_only, Some(true));
+    let product = d.product.as_ref().expect("no <product>");
+    assert_eq!(
+        (product.id.as_str(), product.version.as_deref()),
+        ("com.outpost.client", Some("2.1.0"))
+    );
+
+    // apple-flat-package models neither a top-level <allowed-os-versions>
+    // nor a pkg-ref's `#member` text, so libxml2 reads those.
+    let x = extract(&pkg);
+    let dist = x.path().join("Distribution");
+    assert_eq!(
+        xpath(&dist, "string(/installer-gui-script/allowed-os-versions/os-version/@min)"),
+        "11.0"
+    );
+    for id in [CLIENT, PLATFORM] {
+        let member = xpath(&dist, &format!("string(/installer-gui-script/pkg-ref[@id='{id}'])"));
+        assert_eq!(member, format!("#{id}.pkg"));
+        assert!(
+            x.path().join(&member[1..]).is_dir(),
+            "pkg-ref {member} resolves to no member directory"
+        );
+    }
+
+    let install_kbytes: BTreeMap<&str, Option<u64>> = d.pkg_ref.iter().map(|r| (r.id.as_str(), r.install_kbytes)).collect();
+    let components = reader.component_packages().unwrap();
+    let mut seen = Vec::new();
+    for c in &components {
+        let info = c.package_info().expect("a component without PackageInfo");
+        let id = info.identifier.as_str();
+        seen.push(id.to_string());
+        assert_eq!(info.version, "2.1.0", "{id}");
+        assert_eq!(info.install_location.as_deref(), Some("/"), "{id}");
+        assert_eq!(info.auth, "root", "{id}");
+        let scripts: Vec<String> = info
+            .scripts
+            .scripts
+            .iter()
+            .map(|s| match s {
+                Script::PreInstall(p) => format!("preinstall {}", p.file),
+                Script::PostInstall(p) => format!("postinstall {}", p.file),
+            })
+            .collect();
+        let want_scripts: &[&str] = if id == CLIENT {
+            &["preinstall ./preinstall", "postinstall ./postinstall"]
+        } else {
+            &[]
+        };
+        assert_eq!(scripts, want_scripts, "{id} scripts");
+        assert_eq!(c.scripts_reader().unwrap().is_some(), id == CLIENT, "{id}: Scripts member");
+
+        // The Payload cpio (cpio-archive's reader) lists what the Bom lists.
+        let mut cpio = BTreeMap::new();
+        for h in c.payload_reader().unwrap().expect("no Payload") {
+            let h = h.unwrap();
+            cpio.insert(h.name().to_string(), (h.mode(), h.uid(), h.gid(), h.file_size()));
+        }
+        let bom = bom_rows(c.bom().expect("no Bom"), id);
+        let bom: BTreeMap<_, _> = bom.into_iter().map(|(p, (m, u, g, s, _))| (p, (m, u, g, s))).collect();
+        assert_eq!(cpio, bom, "{id}: Payload vs Bom");
+
+        let payload = info.payload.as_ref().expect("no <payload> in PackageInfo");
+        assert_eq!(payload.number_of_files, cpio.len() as u64, "{id}: numberOfFiles");
+        let kbytes: u64 = cpio.values().map(|r| r.3.div_ceil(1024)).sum();
+        assert_eq!(payload.install_kbytes, kbytes, "{id}: installKBytes");
+        assert_eq!(install_kbytes[id], Some(kbytes), "{id}: the Distribution's installKBytes");
+    }
+    assert_eq!(seen, [CLIENT, PLATFORM]);
+}
+
+// ---------------------------------------------------------------------------
+// apple-bom
+
+/// The Bom per path: st_mode, uid, gid, size, CRC.
+fn bom_rows(bom: &[u8], what: &str) -> BTreeMap<String, (u32, u32, u32, u64, Option<u32>)> {
+    let parsed = apple_bom::ParsedBom::parse(bom).unwrap_or_else(|e| panic!("{what}: apple-bom cannot parse the Bom: {e:?}"));
+    let mut rows = BTreeMap::new();
+    for p in parsed.paths().unwrap_or_else(|e| panic!("{what}: Bom Paths: {e:?}")) {
+        let row = (
+            u32::from(p.file_mode()),
+            p.user_id(),
+            p.group_id(),
+            p.size() as u64,
+            p.crc32(),
+        );
+        assert!(
+            rows.insert(p.path().to_string(), row).is_none(),
+            "{what}: {} twice in the Bom",
+            p.path()
+        );
+    }
+    rows
+}
+
+#[test]
+fn each_bom_lists_exactly_the_payload_with_root_owners_and_modes() {
+    let x = extract(&signed_pkg());
+    for id in [CLIENT, PLATFORM] {
+        let dir = x.path().join(format!("{id}.pkg"));
+        let bom = bom_rows(&read(&dir.join("Bom")), id);
+        let modes: BTreeMap<String, u32> = bom.iter().map(|(p, r)| (p.clone(), r.0)).collect();
+        assert_eq!(modes, expected_payload(id), "{id}: Bom paths and modes");
+        for (path, (_, uid, gid, ..)) in &bom {
+            assert_eq!((*uid, *gid), (0, 0), "{id}: {path} is not root:wheel in the Bom");
+        }
+
+        // GNU cpio sees the same names, modes, owners and sizes.
+        let listing = cpio_listing(&dir.join("Payload"));
+        let bom_listing: BTreeMap<String, Row> = bom.iter().map(|(p, r)| (p.clone(), (r.0, r.1, r.2, r.3))).collect();
+        assert_eq!(listing, bom_listing, "{id}: cpio -itv vs Bom");
+
+        // What cpio unpacks has the size and `cksum` CRC the Bom records.
+        let root = x.path().join(format!("{id}-root"));
+        cpio_extract(&dir.join("Payload"), &root);
+        for (path, (mode, _, _, size, crc)) in &bom {
+            let on_disk = root.join(path);
+            let meta = std::fs::symlink_metadata(&on_disk).unwrap();
+            assert_eq!(
+                meta.permissions().mode() & 0o7777,
+                mode & 0o7777,
+                "{id}: {path} mode as unpacked"
+            );
+            if mode & S_IFREG != 0 {
+                assert_eq!(meta.len(), *size, "{id}: {path} size");
+                assert_eq!(*crc, Some(cksum(&on_disk)), "{id}: {path} CRC");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// libxml2: the XML members and the LaunchDaemon
+
+/// `xmllint --xpath expr file`, without the trailing newline.
+fn xpath(file: &Path, expr: &str) -> String {
+    ok(Command::new("xmllint").arg("--xpath").arg(expr).arg(file))
+        .trim_end_matches('\n')
+        .to_string()
+}
+
+#[test]
+fn xmllint_accepts_the_xml_and_the_launch_daemon_is_what_launchd_needs() {
+    let pkg = signed_pkg();
+    let (x, root) = client_payload(&pkg);
+    let plist = root.join(PLIST);
+    ok(Command::new("xmllint")
+        .arg("--noout")
+        .arg(x.path().join("Distribution"))
+        .arg(x.path().join(format!("{CLIENT}.pkg/PackageInfo")))
+        .arg(x.path().join(format!("{PLATFORM}.pkg/PackageInfo")))
+        .arg(&plist));
+
+    // What `plutil -p` would show, read with XPath: keys and values alternate
+    // in the dict, and launchd finds its label, command and start policy.
+    assert_eq!(xpath(&plist, "string(/plist/@version)"), "1.0");
+    let n = |expr: &str| xpath(&plist, &format!("count({expr})"));
+    assert_eq!(
+        n("/plist/dict/*"),
+        (2 * n("/plist/dict/key").parse::<u32>().unwrap()).to_string()
+    );
+    assert_eq!(
+        n("/plist/dict/key[following-sibling::*[1][self::key]]"),
+        "0",
+        "a key without a value"
+    );
+    let value = |key: &str| format!("/plist/dict/key[.='{key}']/following-sibling::*[1]");
+    assert_eq!(xpath(&plist, &format!("name({})", value("Label"))), "string");
+    assert_eq!(xpath(&plist, &format!("string({})", value("Label"))), LABEL);
+    assert_eq!(xpath(&plist, &format!("name({})", value("ProgramArguments"))), "array");
+    assert_eq!(n(&format!("{}/*", value("ProgramArguments"))), "2");
+    assert_eq!(
+        xpath(&plist, &format!("string({}/string[1])", value("ProgramArguments"))),
+        "/Library/Application Support/Outpost/outpost-agent"
+    );
+    assert_eq!(
+        xpath(&plist, &format!("string({}/string[2])", value("ProgramArguments"))),
+        "run"
+    );
+    assert_eq!(xpath(&plist, &format!("name({})", value("RunAtLoad"))), "true");
+    // launchd opens the log itself: its directory must be in the payload.
+    let log = xpath(&plist, &format!("string({})", value("StandardOutPath")));
+    let log_dir = Path::new(&log).parent().unwrap().display().to_string();
+    assert!(
+        expected_payload(CLIENT).contains_key(&format!(".{log_dir}")),
+        "{log} is in no shipped directory"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// apple-codesign: the agent inside the payload
+
+const CPU_TYPE_X86_64: u32 = 0x0100_0007;
+const CPU_TYPE_ARM64: u32 = 0x0100_000c;
+const LC_BUILD_VERSION: u32 = 0x32;
+
+#[test]
+fn the_agent_is_universal_and_each_slice_is_signed_with_the_hardened_runtime() {
+    let (_x, root) = client_payload(&signed_pkg());
+    let agent = read(&root.join(AGENT));
+    let mach = MachFile::parse(&agent).expect("the agent is not Mach-O");
+    let mut arches = Vec::new();
+    for m in mach.iter_macho() {
+        let arch = match m.macho.header.cputype {
+            CPU_TYPE_X86_64 => "x86_64",
+            CPU_TYPE_ARM64 => "arm64",
+            other => panic!("unexpected CPU type {other:#x}"),
+        };
+        arches.push(arch);
+
+        // zig stamps minos 15.0 unless MACOSX_DEPLOYMENT_TARGET is set.
+        assert!(
+            m.macho.load_commands.iter().any(|lc| lc.command.cmd() == LC_BUILD_VERSION),
+            "{arch}: no LC_BUILD_VERSION"
+        );
+        let target = m.find_targeting().unwrap().expect("no build version");
+        assert_eq!(target.platform, apple_codesign::Platform::MacOs, "{arch}");
+        assert_eq!(target.minimum_os_version.to_string(), "11.0.0", "{arch}: minos");
+
+        let sig = m
+            .code_signature()
+            .unwrap()
+            .unwrap_or_else(|| panic!("{arch}: no embedded signature"));
+        let cd = sig
+            .code_directory()
+            .unwrap()
+            .unwrap_or_else(|| panic!("{arch}: no code directory"));
+        assert_eq!(cd.ident, LABEL, "{arch}: signing identifier");
+        // Notarization requires the hardened runtime; an ad-hoc (linker)
+        // signature must have been replaced.
+        assert!(cd.flags.contains(CodeSignatureFlags::RUNTIME), "{arch}: flags {:?}", cd.flags);
+        assert!(!cd.flags.contains(CodeSignatureFlags::ADHOC), "{arch}: still ad-hoc");
+
+        let cms = sig
+            .signed_data()
+            .unwrap()
+            .unwrap_or_else(|| panic!("{arch}: no CMS signature"));
+        let signers: Vec<_> = cms.signers().collect();
+        assert_eq!(signers.len(), 1, "{arch}");
+        let (issuer, serial) = signers[0].certificate_issuer_and_serial().unwrap();
+        let cert = cms
+            .certificates()
+            .find(|c| c.issuer_name() == issuer && c.serial_number_asn1() == serial)
+            .unwrap_or_else(|| panic!("{arch}: the signer's certificate is not embedded"));
+        let cn = cert.subject_common_name().unwrap_or_default();
+        assert!(cn.starts_with("Developer ID Application: "), "{arch}: signed by `{cn}`");
+        assert!(
+            same_cert(&cert.encode_pem(), "developer-id-application"),
+            "{arch}: not the throwaway Developer ID Application certificate"
+        );
+        signers[0]
+            .verify_signature_with_signed_data(&cms)
+            .unwrap_or_else(|e| panic!("{arch}: CMS signature: {e}"));
+        // The CMS signs this slice's code directory.
+        let cd_blob = sig.find_slot(CodeSigningSlot::CodeDirectory).unwrap();
+        signers[0]
+            .verify_message_digest_with_content(cd_blob.data)
+            .unwrap_or_else(|e| panic!("{arch}: the CMS does not sign the code directory: {e}"));
+    }
+    arches.sort();
+    assert_eq!(arches, ["arm64", "x86_64"]);
+
+    // apple-codesign's verifier: page digests, special slots, CMS.
+    let problems: Vec<String> = apple_codesign::verify_macho_data(&agent)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(problems.is_empty(), "verify_macho_data:\n{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// Scripts
+
+/// The client's Scripts, unpacked by GNU cpio.
+fn client_scripts() -> (tempfile::TempDir, PathBuf) {
+    let x = extract(&signed_pkg());
+    let member = x.path().join(format!("{CLIENT}.pkg/Scripts"));
+    let listing = cpio_listing(&member);
+    let names: Vec<(&str, u32, u32, u32)> = listing.iter().map(|(n, r)| (n.as_str(), r.0, r.1, r.2)).collect();
+    assert_eq!(
+        names,
+        [
+            (".", S_IFDIR | 0o755, 0, 0),
+            ("./postinstall", S_IFREG | 0o755, 0, 0),
+            ("./preinstall", S_IFREG | 0o755, 0, 0)
+        ],
+        "Scripts listing"
+    );
+    let dir = x.path().join("scripts");
+    cpio_extract(&member, &dir);
+    (x, dir)
+}
+
+#[test]
+fn scripts_parse_and_the_preinstall_names_the_legacy_agent() {
+    let (_x, dir) = client_scripts();
+    for name in ["preinstall", "postinstall"] {
+        let script = dir.join(name);
+        let body = String::from_utf8(read(&script)).unwrap();
+        assert!(
+            body.starts_with("#!/bin/sh\n"),
+            "{name}: {}",
+            body.lines().next().unwrap_or("")
+        );
+        // Debian's sh is dash (strict POSIX); macOS's /bin/sh is bash.
+        ok(Command::new("dash").arg("-n").arg(&script));
+        ok(Command::new("bash").arg("--posix").arg("-n").arg(&script));
+    }
+    let pre = String::from_utf8(read(&dir.join("preinstall"))).unwrap();
+    assert_contains(&pre, LEGACY_LABEL);
+    assert_contains(&pre, &format!("launchctl bootout 'system/{LEGACY_LABEL}'"));
+    assert_contains(&pre, &format!("op_forget '{LEGACY_LABEL}'"));
+    assert_contains(&pre, "pkgutil --volume \"$3\" --forget");
+    let post = String::from_utf8(read(&dir.join("postinstall"))).unwrap();
+    assert_contains(&post, &format!("launchctl bootstrap system '{}'", &PLIST[1..]));
+}
+
+// ---------------------------------------------------------------------------
+// Corruption: every reader refuses
+
+/// 7zz (rc or a Warnings/ERROR line) and bsdtar -x refuse `bytes`.
+fn refused_by_tools(bytes: &[u8], what: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("corrupt.pkg");
+    std::fs::write(&path, bytes).unwrap();
+    let t = run(Command::new("7zz").arg("t").arg(&path));
+    let t_text = text(&t);
+    assert!(
+        !t.status.success() || t_text.contains("Warning") || t_text.contains("ERROR"),
+        "7zz t accepted the {what}:\n{t_text}"
+    );
+    let dest = d.path().join("x");
+    std::fs::create_dir(&dest).unwrap();
+    let x = run(Command::new("bsdtar").arg("-xf").arg(&path).arg("-C").arg(&dest));
+    assert!(!x.status.success(), "bsdtar -x accepted the {what}:\n{}", text(&x));
+}
+
+#[test]
+fn corrupted_copies_are_refused() {
+    let bytes = read(&signed_pkg());
+    let xar = XarReader::new(Cursor::new(&bytes[..])).unwrap();
+    let heap = xar.heap_start_offset() as usize;
+    let payload = xar
+        .find_file(&format!("{CLIENT}.pkg/Payload"))
+        .unwrap()
+        .and_then(|f| f.data)
+        .expect("no client Payload data");
+    let toc_checksum = heap + xar.table_of_contents().checksum.offset as usize;
+
+    // One byte in the middle of the client Payload.
+    let mut flipped = bytes.clone();
+    flipped[heap + payload.offset as usize + payload.length as usize / 2] ^= 0x01;
+    refused_by_tools(&flipped, "flipped Payload byte");
+    assert!(toc_checksum_verifies(&flipped), "the TOC checksum does not cover member data");
+    let e = xar_members_checked(&flipped).expect_err("member checksums accepted a flipped Payload byte");
+    assert_contains(&e, &format!("{CLIENT}.pkg/Payload: archived sha1"));
+
+    // One byte of the TOC checksum at the start of the heap: the signatures
+    // sign that checksum, so they fail with it.
+    let mut flipped = bytes.clone();
+    flipped[toc_checksum + 3] ^= 0x01;
+    refused_by_tools(&flipped, "flipped TOC checksum byte");
+    assert!(!toc_checksum_verifies(&flipped), "apple-xar accepted a flipped TOC checksum");
+    let mut xar = XarReader::new(Cursor::new(&flipped[..])).unwrap();
+    assert!(
+        !matches!(xar.verify_rsa_checksum_signature(), Ok(true)),
+        "the RSA signature still verifies"
+    );
+    assert!(
+        !matches!(xar.verify_cms_signature(), Ok(true)),
+        "the CMS signature still verifies"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// release.json and reproducibility
+
+#[test]
+fn release_json_describes_the_signed_pkg() {
+    let a = artifact(&dist(), "pkg");
+    let bytes = read(&a.path);
+    assert_eq!(a.path.file_name().unwrap(), "outpost-2.1.0-universal2.pkg");
+    assert_eq!(a.json["sha256"], hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(a.json["size"], bytes.len() as u64);
+    assert_eq!(a.json["platform"], "macos");
+    assert_eq!(a.json["arch"], "universal2");
+    assert_eq!(a.json["version"], "2.1.0");
+    assert_eq!(a.json["signed"], "apple");
+    assert_eq!(a.json["test_signed"], true, "signed with throwaway certificates");
+}
+
+#[test]
+fn unsigned_builds_are_byte_identical_and_unsigned() {
+    let dirs = [(); 2].map(|_| tempfile::tempdir_in(fixtures_dir()).unwrap());
+    let mut pkgs = Vec::new();
+    for d in &dirs {
+        let out = omnipack_build(d.path(), &["--formats", "pkg", "--unsigned"]);
+        assert!(
+            out.status.success(),
+            "omnipack build --formats pkg --unsigned:\n{}",
+            text(&out)
+        );
+        let a = artifact(d.path(), "pkg");
+        assert_eq!(
+            a.json["signed"],
+            serde_json::Value::Null,
+            "an --unsigned pkg is listed as signed"
+        );
+        assert_eq!(a.json["test_signed"], false);
+        pkgs.push(read(&a.path));
+    }
+    assert!(
+        pkgs[0] == pkgs[1],
+        "two builds with SOURCE_DATE_EPOCH={SOURCE_DATE_EPOCH} differ: sha256 {} vs {}",
+        hex::encode(Sha256::digest(&pkgs[0])),
+        hex::encode(Sha256::digest(&pkgs[1]))
+    );
+    // Unsigned all the way down: the agent ships as it was given.
+    let (_x, root) = client_payload(&artifact(dirs[0].path(), "pkg").path);
+    assert!(
+        read(&root.join(AGENT)) == read(&macos_agent()),
+        "an --unsigned build changed the agent"
+    );
+}
