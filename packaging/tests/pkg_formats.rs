@@ -359,7 +359,8 @@ fn bsdtar_lists_and_extracts_every_member() {
     }
     let dist = std::fs::read_to_string(x.join("Distribution")).unwrap();
     assert!(
-        dist.contains("<title>Outpost Client &amp; &lt;Tools&gt; \"2\"</title>"),
+        // Templates escape text like attribute values: `"` as `&quot;` is valid in both.
+        dist.contains("<title>Outpost Client &amp; &lt;Tools&gt; &quot;2&quot;</title>"),
         "{dist}"
     );
 }
@@ -715,5 +716,6 @@ fn inconsistent_products_are_refused_with_the_reason() {
     let mut p = product_archive(XarChecksum::Sha1);
     p.distribution.title = "bell \u{7}".into();
     let e = p.build(TIMESTAMP).unwrap_err().to_string();
-    assert!(e.contains("Distribution, <title> text") && e.contains("U+0007"), "{e}");
+    // The template error points at the field: `d.title` on Distribution.xml's line 3.
+    assert!(e.contains("Distribution") && e.contains("d.title") && e.contains("U+0007"), "{e}");
 }
