@@ -864,3 +864,79 @@ fn unsigned_builds_are_byte_identical_and_unsigned() {
         "an --unsigned build changed the agent"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Identities given as files (what a release does), and bad ones
+
+/// Identities made outside omnipack, as a release brings them: a PEM with
+/// chain and key for the application, a password-protected PKCS#12 (made by
+/// openssl) for the installer.
+fn identities(dir: &Path) -> (PathBuf, PathBuf) {
+    let _ = signed_pkg(); // the throwaway PEMs exist once dist() has signed
+    let app = dir.join("devid-app.pem");
+    std::fs::copy(test_key_dir().join("apple/developer-id-application.pem"), &app).unwrap();
+    let p12 = dir.join("devid-inst.p12");
+    let pem = test_key_dir().join("apple/developer-id-installer.pem");
+    ok(Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:s3cret", "-in"])
+        .arg(&pem)
+        .arg("-out")
+        .arg(&p12));
+    (app, p12)
+}
+
+#[test]
+fn identities_from_pem_and_pkcs12_sign_a_release_that_is_not_test_signed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, p12) = identities(tmp.path());
+    let out_dir = tmp.path().join("dist");
+    let mut cmd = Command::new(omnipack());
+    cmd.current_dir(workspace_root())
+        .env("OMNIPACK_APPLE_PASSWORD", "s3cret")
+        .args(["build", "--formats", "pkg", "--apple-timestamp-url", "none", "--out"])
+        .arg(&out_dir)
+        .arg("--agent-bin")
+        .arg(format!("universal2-apple-darwin={}", macos_agent().display()))
+        .arg("--apple-application")
+        .arg(&app)
+        .arg("--apple-installer")
+        .arg(&p12);
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("TEST-SIGNED"), "{}", text(&out));
+    let a = artifact(&out_dir, "pkg");
+    assert_eq!((a.json["signed"].as_str(), a.json["test_signed"].as_bool()), (Some("apple"), Some(false)));
+    let mut xar = XarReader::new(Cursor::new(read(&a.path))).unwrap();
+    assert!(xar.verify_rsa_checksum_signature().unwrap(), "RSA signature from the PKCS#12 identity");
+    assert!(xar.verify_cms_signature().unwrap(), "CMS signature from the PKCS#12 identity");
+}
+
+#[test]
+fn bad_identities_are_refused_naming_the_file_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, p12) = identities(tmp.path());
+    let out_dir = tmp.path().join("dist");
+    let build = |args: &[&std::ffi::OsStr], password: &str| {
+        let mut cmd = Command::new(omnipack());
+        cmd.current_dir(workspace_root())
+            .env("OMNIPACK_APPLE_PASSWORD", password)
+            .args(["build", "--formats", "pkg", "--apple-timestamp-url", "none", "--out"])
+            .arg(&out_dir)
+            .arg("--agent-bin")
+            .arg(format!("universal2-apple-darwin={}", macos_agent().display()))
+            .args(args);
+        run(&mut cmd)
+    };
+    let (a, i) = ("--apple-application".as_ref(), "--apple-installer".as_ref());
+    let cases: [(Vec<&std::ffi::OsStr>, &str, String); 3] = [
+        (vec![a, app.as_os_str()], "s3cret", "give both Developer ID identities".into()),
+        (vec![a, app.as_os_str(), i, p12.as_os_str()], "wrong", format!("{}", p12.display())),
+        (vec![a, p12.as_os_str(), i, app.as_os_str()], "", format!("{}", p12.display())),
+    ];
+    for (args, password, needle) in cases {
+        let out = build(&args, password);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert_contains(&text(&out), &needle);
+        assert!(!out_dir.exists(), "{args:?}: an output folder was written");
+    }
+}

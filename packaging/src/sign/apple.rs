@@ -4,15 +4,15 @@
 //! identity (an RSA and a CMS signature with the certificate chain in the XAR
 //! table of contents, as productsign writes them).
 //!
-//! Identities come from a PKCS#12 file (password in OMNIPACK_APPLE_PASSWORD)
-//! or a PEM file holding the certificate chain and the private key. With none
+//! Identities come from a PKCS#12 file (password in OMNIPACK_APPLE_PASSWORD,
+//! read with the openssl tool) or a PEM file holding the certificate chain and the private key. With none
 //! given, throwaway self-signed Developer ID certificates are generated once
 //! per target directory: Gatekeeper will not trust them, and the build says so.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use apple_codesign::cryptography::{parse_pfx_data, InMemoryPrivateKey};
+use apple_codesign::cryptography::InMemoryPrivateKey;
 use apple_codesign::{
     AppleCertificateBuilder, CertificateProfile, CodeSignatureFlags, MachOSigner, SettingsScope, SigningSettings,
 };
@@ -74,11 +74,11 @@ impl Identity {
         };
         match source {
             AppleKeySource::Pkcs12(path) => {
-                let data = std::fs::read(path).map_err(|e| key_err(path, e.to_string()))?;
-                let password = std::env::var(PASSWORD_ENV).unwrap_or_default();
-                let (cert, key) = parse_pfx_data(&data, &password)
-                    .map_err(|e| key_err(path, format!("{e} (password from {PASSWORD_ENV})")))?;
-                Ok(Identity { cert, key, chain: Vec::new() })
+                // The leaf (the certificate with the key) first, then the
+                // chain: from_pem takes the first certificate as the signer.
+                let mut pem = pkcs12_to_pem(path, &["-clcerts"]).map_err(|reason| key_err(path, reason))?;
+                pem.extend(pkcs12_to_pem(path, &["-cacerts", "-nokeys"]).map_err(|reason| key_err(path, reason))?);
+                Identity::from_pem(&pem).map_err(|reason| key_err(path, reason))
             }
             AppleKeySource::Pem(path) => {
                 let text = std::fs::read(path).map_err(|e| key_err(path, e.to_string()))?;
@@ -88,6 +88,7 @@ impl Identity {
     }
 
     fn from_pem(text: &[u8]) -> Result<Identity, String> {
+        // openssl prints "Bag Attributes" lines between blocks; pem skips them.
         let mut certs = Vec::new();
         let mut key = None;
         for block in pem::parse_many(text).map_err(|e| format!("not PEM: {e}"))? {
@@ -145,6 +146,33 @@ impl Identity {
     }
 }
 
+/// The certificates and key of a PKCS#12 file as PEM, in memory. openssl
+/// reads every MAC and cipher in use (SHA-256 MACs from OpenSSL 3, RC2 from
+/// older Keychain exports with `-legacy`); the p12 parser inside
+/// apple-codesign panics on SHA-256 MACs. The password goes through the
+/// environment, never the command line.
+fn pkcs12_to_pem(path: &Path, select: &[&str]) -> Result<Vec<u8>, String> {
+    let mut last = String::new();
+    for legacy in [false, true] {
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.arg("pkcs12").arg("-in").arg(path).args(select).args(["-nodes", "-passin"]);
+        if std::env::var_os(PASSWORD_ENV).is_some() {
+            cmd.arg(format!("env:{PASSWORD_ENV}"));
+        } else {
+            cmd.arg("pass:");
+        }
+        if legacy {
+            cmd.arg("-legacy");
+        }
+        let out = cmd.output().map_err(|e| format!("cannot run openssl to read the PKCS#12 file: {e}"))?;
+        if out.status.success() {
+            return Ok(out.stdout);
+        }
+        last = String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or_default().to_string();
+    }
+    Err(format!("cannot open the PKCS#12 file (wrong password in {PASSWORD_ENV}?): {last}"))
+}
+
 /// Both identities and the timestamp policy.
 pub struct AppleSigner {
     pub application: Identity,
@@ -162,7 +190,13 @@ impl AppleSigner {
         throwaway_dir: &Path,
         timestamp: Option<&str>,
     ) -> Result<AppleSigner, SignError> {
-        let test = application.is_none() || installer.is_none();
+        // Half real, half throwaway would pass for release-signed at a glance.
+        if application.is_some() != installer.is_some() {
+            return Err(SignError::Sign(
+                "give both Developer ID identities (--apple-application and --apple-installer) or neither".into(),
+            ));
+        }
+        let test = application.is_none();
         let load = |source: Option<AppleKeySource>, role| match source {
             Some(s) => Identity::load(&s),
             None => Identity::throwaway(throwaway_dir, role),
