@@ -233,3 +233,27 @@ fn patch_command_refuses_a_major_upgrade() {
     assert_contains(&text(&out), "cannot make a patch: the ProductCode differs");
     assert!(!out_file.exists());
 }
+
+/// With a pkg in the release, the same answers become a configuration
+/// profile for the MDM: only what was answered (a profile enforces every key
+/// it has), only settings that exist on macOS, canonical values.
+#[test]
+fn a_release_with_a_pkg_gets_a_profile_of_the_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = answers(tmp.path(), CHOSEN);
+    let deploy = tmp.path().join("deploy");
+    let out = assist(&["--answers", f.to_str().unwrap(), "--from", dist().to_str().unwrap(), "--out", deploy.to_str().unwrap(), "--unsigned"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let profile = deploy.join("outpost.mobileconfig");
+    ok(Command::new("xmllint").arg("--noout").arg(&profile));
+    let keys = ok(Command::new("python3")
+        .arg("-c")
+        .arg("import json, plistlib, sys; p = plistlib.load(open(sys.argv[1], 'rb'))['PayloadContent'][0]; print(json.dumps({k: v for k, v in p.items() if not k.startswith('Payload')}, sort_keys=True))")
+        .arg(&profile));
+    assert_eq!(keys.trim(), r#"{"DefaultStaggerRangeSeconds": 600, "LogLevel": "debug", "Switch": "corp.example:9443"}"#);
+    // A Windows-only release gets none.
+    let deploy = tmp.path().join("deploy-windows");
+    let out = assist(&["--answers", f.to_str().unwrap(), "--from", dist_windows().to_str().unwrap(), "--out", deploy.to_str().unwrap(), "--unsigned"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!deploy.join("outpost.mobileconfig").exists());
+}

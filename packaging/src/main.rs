@@ -307,7 +307,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 };
                 values.insert(k.trim().to_string(), v.to_string());
             }
-            let profile = omnipack::macos::mobileconfig::render_profile(&m, &values, "--set")?;
+            let profile = omnipack::macos::mobileconfig::render_profile(&m, &values, "--set", omnipack::macos::mobileconfig::Unset::Defaults)?;
             let tmp = out.with_extension("mobileconfig.tmp");
             std::fs::write(&tmp, profile).with_context(|| format!("writing {}", tmp.display()))?;
             std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;

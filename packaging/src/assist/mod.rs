@@ -178,6 +178,20 @@ pub fn run(opts: &AssistOptions) -> anyhow::Result<Vec<PathBuf>> {
     let intune = render("assist/intune.txt", &ctx)?.replace("''", "'");
     std::fs::write(staging.path().join("intune.txt"), intune.replace('\n', "\r\n"))?;
 
+    // Macs get the same answers as a configuration profile for the MDM
+    // (Installer has no install-time properties); Windows-only settings
+    // have no meaning there and are left out.
+    if release.artifacts.iter().any(|a| a.format == "pkg") {
+        let mac: std::collections::BTreeMap<String, String> = answers
+            .settings
+            .iter()
+            .filter(|(n, _)| m.setting(n).is_some_and(|s| s.exists_on(outpost_manifest::Platform::Macos)))
+            .cloned()
+            .collect();
+        let profile = crate::macos::mobileconfig::render_profile(&m, &mac, &answers.file, crate::macos::mobileconfig::Unset::Omit)?;
+        std::fs::write(staging.path().join(format!("{}.mobileconfig", m.product.id)), profile)?;
+    }
+
     let written: Vec<PathBuf> =
         std::fs::read_dir(staging.path())?.filter_map(|e| e.ok().map(|e| opts.out.join(e.file_name()))).collect();
     let old = parent.join(format!(".omnipack-assist-old-{}", std::process::id()));

@@ -28,9 +28,18 @@ struct SettingView {
     description: String,
 }
 
-/// The profile with `values` (setting name -> value) over the defaults.
-/// Secrets are left out unless given: a sample must not suggest one.
-pub fn render_profile(m: &Manifest, values: &BTreeMap<String, String>, source: &str) -> Result<String, PackageError> {
+/// Which settings a profile carries besides those given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unset {
+    /// Every other setting with its default: a sample to edit.
+    Defaults,
+    /// None: the profile enforces only what was chosen.
+    Omit,
+}
+
+/// The profile with `values` (setting name -> value). Secrets are never
+/// filled in from defaults: a sample must not suggest one.
+pub fn render_profile(m: &Manifest, values: &BTreeMap<String, String>, source: &str, unset: Unset) -> Result<String, PackageError> {
     for name in values.keys() {
         if m.setting(name).is_none_or(|s| !s.exists_on(Platform::Macos)) {
             let allowed: Vec<&str> = m.settings_on(Platform::Macos).map(|s| s.name.as_str()).collect();
@@ -46,7 +55,7 @@ pub fn render_profile(m: &Manifest, values: &BTreeMap<String, String>, source: &
             Some(v) => m
                 .check_setting(Platform::Macos, &s.name, v)
                 .map_err(|reason| PackageError::Invalid(format!("{source}: key `{}`: {reason}", s.name)))?,
-            None if s.secret => continue,
+            None if s.secret || unset == Unset::Omit => continue,
             None => s.default_for(Platform::Macos).unwrap_or_default().to_string(),
         };
         let kind = match s.kind {
