@@ -68,7 +68,7 @@ pub fn check_call(kind: &SettingType) -> (&'static str, String) {
     }
 }
 
-/// The context every Linux maintainer script renders with, including the
+/// The context every installer script for `platform` renders with (deb, rpm, pkg), including the
 /// installer-answers library already rendered as `answers`.
 pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Context, PackageError> {
     let layout = m.layout(platform);
