@@ -56,11 +56,14 @@ pub fn build_agent(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
     let status = cmd
         .args(["--release", "--locked", "-p", "outpost-agent", "--target", triple])
         .status()
-        .with_context(|| {
-            format!("running cargo for the agent ({triple}; Apple targets need cargo-zigbuild and ziglang from PyPI, see scripts/build)")
-        })?;
+        .with_context(|| format!("running cargo for the agent ({triple})"))?;
     if !status.success() {
-        bail!("building outpost-agent for {triple} failed ({status})");
+        let hint = if triple.ends_with("-apple-darwin") {
+            " (Apple targets need `cargo zigbuild`: scripts/build installs ziglang and cargo-zigbuild from PyPI)"
+        } else {
+            ""
+        };
+        bail!("building outpost-agent for {triple} failed ({status}){hint}");
     }
     let exe = if triple.contains("windows") {
         "outpost-agent.exe"
