@@ -173,3 +173,30 @@ fn a_downgrade_is_refused_unless_the_flag_file_allows_it() {
     s.absent(&format!("{APP}/State/allow-downgrade"));
     s.contains(&format!("{APP}/State/package-version"), "2.1.0-1");
 }
+
+#[test]
+fn the_uninstall_script_removes_everything_but_the_administrators_file() {
+    let s = scenario("uninstall.sh");
+    let r = &s.root;
+    let mac = MacInstaller::new(r, &pkg());
+    s.step("install, then the administrator edits the file");
+    r.write(STAGED, "[Settings]\nSwitch=staged.example.com:443\n");
+    mac.install(&[], &[]).unwrap_or_else(|e| s.fail(e));
+    r.write(ADMIN, "[Settings]\nLogLevel=debug\n");
+    r.write("/Library/Logs/Outpost/outpost.log", "log line\n");
+    s.step("sudo uninstall.sh");
+    s.ok(r.exec(&[], &[&format!("{APP}/uninstall.sh")]), "uninstall.sh");
+    for gone in [APP, PLIST, ANSWERS, STAGED, "/Library/Logs/Outpost"] {
+        s.absent(gone);
+    }
+    // `[removal] administrator_config = "keep"` in the manifest.
+    s.contains(ADMIN, "LogLevel=debug");
+    if job_running(r, LABEL) {
+        s.fail("the daemon still runs");
+    }
+    for id in ["com.outpost.client.client", "com.outpost.client.platform"] {
+        if has_receipt(r, id) {
+            s.fail(format!("receipt {id} was not forgotten"));
+        }
+    }
+}

@@ -119,8 +119,10 @@ impl Identity {
     fn throwaway(dir: &Path, role: Role) -> Result<Identity, SignError> {
         let path = dir.join(format!("{}.pem", role.file_stem()));
         if let Ok(text) = std::fs::read(&path) {
-            if let Ok(id) = Identity::from_pem(&text) {
-                return Ok(id);
+            match Identity::from_pem(&text) {
+                Ok(id) => return Ok(id),
+                // Damaged (not by us: it is written whole): make a new one.
+                Err(_) => drop(std::fs::remove_file(&path)),
             }
         }
         let err = |reason: String| SignError::Key {
@@ -141,8 +143,21 @@ impl Identity {
         let key_pem = rsa_key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(e.to_string()))?;
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
         let text = format!("{}{}", cert.encode_pem(), key_pem.as_str());
-        super::write_private(&path, text.as_bytes()).map_err(|e| err(e.to_string()))?;
-        Identity::from_pem(text.as_bytes()).map_err(err)
+        // Parallel builds may race here: the file appears whole or not at
+        // all (hard link of a finished temporary), and whoever comes second
+        // signs with the first one's identity, so every package agrees.
+        let tmp = dir.join(format!(".{}.{}.tmp", role.file_stem(), std::process::id()));
+        super::write_private(&tmp, text.as_bytes()).map_err(|e| err(e.to_string()))?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Identity::from_pem(text.as_bytes()).map_err(err),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let theirs = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
+                Identity::from_pem(&theirs).map_err(err)
+            }
+            Err(e) => Err(err(e.to_string())),
+        }
     }
 }
 
