@@ -905,9 +905,15 @@ fn identities_from_pem_and_pkcs12_sign_a_release_that_is_not_test_signed() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("TEST-SIGNED"), "{}", text(&out));
     let a = artifact(&out_dir, "pkg");
-    assert_eq!((a.json["signed"].as_str(), a.json["test_signed"].as_bool()), (Some("apple"), Some(false)));
+    assert_eq!(
+        (a.json["signed"].as_str(), a.json["test_signed"].as_bool()),
+        (Some("apple"), Some(false))
+    );
     let mut xar = XarReader::new(Cursor::new(read(&a.path))).unwrap();
-    assert!(xar.verify_rsa_checksum_signature().unwrap(), "RSA signature from the PKCS#12 identity");
+    assert!(
+        xar.verify_rsa_checksum_signature().unwrap(),
+        "RSA signature from the PKCS#12 identity"
+    );
     assert!(xar.verify_cms_signature().unwrap(), "CMS signature from the PKCS#12 identity");
 }
 
@@ -930,7 +936,11 @@ fn bad_identities_are_refused_naming_the_file_and_nothing_is_written() {
     let (a, i) = ("--apple-application".as_ref(), "--apple-installer".as_ref());
     let cases: [(Vec<&std::ffi::OsStr>, &str, String); 3] = [
         (vec![a, app.as_os_str()], "s3cret", "give both Developer ID identities".into()),
-        (vec![a, app.as_os_str(), i, p12.as_os_str()], "wrong", format!("{}", p12.display())),
+        (
+            vec![a, app.as_os_str(), i, p12.as_os_str()],
+            "wrong",
+            format!("{}", p12.display()),
+        ),
         (vec![a, p12.as_os_str(), i, app.as_os_str()], "", format!("{}", p12.display())),
     ];
     for (args, password, needle) in cases {

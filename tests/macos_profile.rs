@@ -74,7 +74,14 @@ fn the_sample_profile_is_the_reviewed_golden_file_and_parses() {
 fn chosen_values_are_checked_and_written_canonically() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("tenant.mobileconfig");
-    let out = mobileconfig(&f, &["Switch=switch.tenant.example:8443", "Module.Platform.Enabled=0", "LogLevel=DEBUG"]);
+    let out = mobileconfig(
+        &f,
+        &[
+            "Switch=switch.tenant.example:8443",
+            "Module.Platform.Enabled=0",
+            "LogLevel=DEBUG",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let p = plistlib(&f);
     assert_eq!(p["payload"]["Switch"], "switch.tenant.example:8443");
@@ -88,12 +95,18 @@ fn bad_values_and_unknown_keys_are_refused_and_nothing_is_written() {
     let f = tmp.path().join("bad.mobileconfig");
     for (set, needle) in [
         ("Switch=no-port", "key `Switch`: `no-port` is not host:port"),
-        ("Module.Content.Enabled=1", "key `Module.Content.Enabled`: unknown setting for macos; allowed: Switch"),
+        (
+            "Module.Content.Enabled=1",
+            "key `Module.Content.Enabled`: unknown setting for macos; allowed: Switch",
+        ),
         ("Switch", "--set `Switch`: expected NAME=VALUE"),
     ] {
         let out = mobileconfig(&f, &[set]);
         assert!(!out.status.success(), "{set} was accepted");
         assert_contains(&text(&out), needle);
-        assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "{set}: something was written");
+        assert!(
+            std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+            "{set}: something was written"
+        );
     }
 }

@@ -53,11 +53,18 @@ fn fresh_install_over_the_legacy_agent_carries_its_switch() {
     start_job(r, LEGACY_ID);
 
     s.step("installer -pkg outpost.pkg -target /");
-    let log = mac.install(&[], &[]).unwrap_or_else(|e| s.fail(format!("installation failed:\n{e}")));
+    let log = mac
+        .install(&[], &[])
+        .unwrap_or_else(|e| s.fail(format!("installation failed:\n{e}")));
     s.has(&log, "removed legacy package com.outpost.platform.agent", "script output");
 
     s.step("legacy client gone, nothing else touched");
-    for gone in [LEGACY_DIR, LEGACY_CONF, LEGACY_PLIST, "/Library/Preferences/com.outpost.platform"] {
+    for gone in [
+        LEGACY_DIR,
+        LEGACY_CONF,
+        LEGACY_PLIST,
+        "/Library/Preferences/com.outpost.platform",
+    ] {
         s.absent(gone);
     }
     if has_receipt(r, LEGACY_ID) || job_running(r, LEGACY_ID) {
@@ -88,7 +95,11 @@ fn fresh_install_over_the_legacy_agent_carries_its_switch() {
             s.fail(format!("no receipt {id}"));
         }
     }
-    s.has(&r.read(LAUNCHCTL_LOG).unwrap_or_default(), &format!("launchctl bootstrap system {PLIST}"), "launchctl calls");
+    s.has(
+        &r.read(LAUNCHCTL_LOG).unwrap_or_default(),
+        &format!("launchctl bootstrap system {PLIST}"),
+        "launchctl calls",
+    );
 }
 
 #[test]
@@ -111,19 +122,27 @@ fn upgrade_keeps_the_administrators_file_and_answers_and_restarts_the_daemon() {
     s.step("the same release again, over itself");
     mac.install(&[], &[]).unwrap_or_else(|e| s.fail(e));
     if r.read(ADMIN).as_deref() != Some(edited) {
-        s.fail(format!("the administrator's file changed:\n{}", r.read(ADMIN).unwrap_or_default()));
+        s.fail(format!(
+            "the administrator's file changed:\n{}",
+            r.read(ADMIN).unwrap_or_default()
+        ));
     }
     if r.read(ANSWERS).as_deref() != Some(answers.as_str()) {
         s.fail("the installer answers changed without new answers");
     }
     let calls = r.read(LAUNCHCTL_LOG).unwrap_or_default();
-    let (stop, start) = (calls.find("launchctl bootout system/com.outpost.client.agent"), calls.find("launchctl bootstrap system"));
+    let (stop, start) = (
+        calls.find("launchctl bootout system/com.outpost.client.agent"),
+        calls.find("launchctl bootstrap system"),
+    );
     match (stop, start) {
         (Some(a), Some(b)) if a < b => {}
         _ => s.fail(format!("expected bootout of our daemon before bootstrap:\n{calls}")),
     }
     if !job_running(r, LABEL) {
-        s.fail(format!("the daemon is not running after the upgrade; launchctl calls:\n{calls}"));
+        s.fail(format!(
+            "the daemon is not running after the upgrade; launchctl calls:\n{calls}"
+        ));
     }
 }
 
@@ -146,11 +165,21 @@ fn a_bad_staged_answer_stops_the_installation_before_anything_changes() {
     let s = scenario("bad staged answer");
     let r = &s.root;
     let mac = MacInstaller::new(r, &pkg());
-    r.write(STAGED, "[Settings]\nSwitch=no-port-here\nDefaultStaggerRangeSeconds=-5\nSwich=typo.example.com:443\n");
+    r.write(
+        STAGED,
+        "[Settings]\nSwitch=no-port-here\nDefaultStaggerRangeSeconds=-5\nSwich=typo.example.com:443\n",
+    );
     let before = s.snapshot(&["/var/log", "/tmp", "/proc"]);
     s.step("installer -pkg");
-    let Err(log) = mac.install(&[], &[]) else { s.fail("the installation succeeded with bad answers") };
-    for needle in ["Switch: `no-port-here` is not host:port", "DefaultStaggerRangeSeconds", "key `Swich`: unknown setting for macos", "nothing was changed"] {
+    let Err(log) = mac.install(&[], &[]) else {
+        s.fail("the installation succeeded with bad answers")
+    };
+    for needle in [
+        "Switch: `no-port-here` is not host:port",
+        "DefaultStaggerRangeSeconds",
+        "key `Swich`: unknown setting for macos",
+        "nothing was changed",
+    ] {
         s.has(&log, needle, "preinstall output");
     }
     s.same_as(&before, &s.snapshot(&["/var/log", "/tmp", "/proc"]));
@@ -163,7 +192,9 @@ fn a_downgrade_is_refused_unless_the_flag_file_allows_it() {
     let mac = MacInstaller::new(r, &pkg());
     r.write(&format!("{APP}/State/package-version"), "9.0.0-1\n");
     s.step("older pkg over 9.0.0");
-    let Err(log) = mac.install(&[], &[]) else { s.fail("the downgrade was not refused") };
+    let Err(log) = mac.install(&[], &[]) else {
+        s.fail("the downgrade was not refused")
+    };
     s.has(&log, "refusing to downgrade from 9.0.0-1 to 2.1.0-1", "preinstall output");
     s.absent(AGENT);
     s.step("with the allow-downgrade flag");

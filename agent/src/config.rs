@@ -117,7 +117,10 @@ pub fn load(paths: &Paths) -> Effective {
             Source::Managed => managed::read(&path),
             _ => std::fs::read_to_string(&path).map(|text| {
                 let (entries, syntax) = settings_file::parse(&text);
-                let entries = entries.into_iter().map(|e| (format!(":{}", e.line), e.name, e.value)).collect();
+                let entries = entries
+                    .into_iter()
+                    .map(|e| (format!(":{}", e.line), e.name, e.value))
+                    .collect();
                 (entries, syntax.iter().map(|e| e.describe(&file)).collect())
             }),
         };
@@ -242,7 +245,11 @@ mod tests {
         std::fs::write(&cfg, admin).unwrap();
         if let Some(v) = managed {
             let p = paths.managed_preferences().unwrap();
-            assert!(p.ends_with("Library/Managed Preferences/com.outpost.client.plist"), "{}", p.display());
+            assert!(
+                p.ends_with("Library/Managed Preferences/com.outpost.client.plist"),
+                "{}",
+                p.display()
+            );
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             // The system writes managed preferences as binary plists.
             v.to_file_binary(&p).unwrap();
@@ -270,7 +277,10 @@ mod tests {
         let (_root, eff) = macos("[Settings]\nSwitch=admin.example.com:443\nLogLevel=debug\n", Some(managed));
         assert_eq!(eff.problems, Vec::<String>::new());
         let switch = value(&eff, "Switch");
-        assert_eq!((switch.value.as_str(), switch.source), ("mdm.example.com:8443", Source::Managed));
+        assert_eq!(
+            (switch.value.as_str(), switch.source),
+            ("mdm.example.com:8443", Source::Managed)
+        );
         assert_eq!(value(&eff, "Module.Platform.Enabled").value, "false");
         assert_eq!(value(&eff, "DefaultStaggerRangeSeconds").value, "120");
         // What the profile does not set stays with the lower layers.
@@ -289,7 +299,11 @@ mod tests {
         let (_root, eff) = macos("[Settings]\nSwitch=admin.example.com:443\n", Some(managed));
         assert_eq!(value(&eff, "Switch").value, "admin.example.com:443");
         let all = eff.problems.join("\n");
-        for needle in ["key `Switch`", "key `Unknown.Key`", "key `LogLevel`: a array is not a setting value"] {
+        for needle in [
+            "key `Switch`",
+            "key `Unknown.Key`",
+            "key `LogLevel`: a array is not a setting value",
+        ] {
             assert!(all.contains(needle), "{needle} not in:\n{all}");
         }
         assert!(all.contains("com.outpost.client.plist"), "{all}");
@@ -306,21 +320,34 @@ mod tests {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, "not a plist").unwrap();
         let eff = load(&paths);
-        assert!(eff.problems.iter().any(|p| p.contains("not a property list")), "{:?}", eff.problems);
+        assert!(
+            eff.problems.iter().any(|p| p.contains("not a property list")),
+            "{:?}",
+            eff.problems
+        );
     }
 
     /// The profile omnipack writes (tests/golden, checked against `omnipack
     /// mobileconfig` by tests/macos_profile.rs), as macOS would store it.
     #[test]
     fn omnipacks_sample_profile_reads_back_as_every_default() {
-        let profile = plist::Value::from_reader_xml(&include_bytes!("../../tests/golden/outpost-sample.mobileconfig")[..]).unwrap();
+        let profile =
+            plist::Value::from_reader_xml(&include_bytes!("../../tests/golden/outpost-sample.mobileconfig")[..]).unwrap();
         let payload = profile.as_dictionary().unwrap()["PayloadContent"].as_array().unwrap()[0].clone();
-        assert_eq!(payload.as_dictionary().unwrap()["PayloadType"].as_string(), Some("com.outpost.client"));
+        assert_eq!(
+            payload.as_dictionary().unwrap()["PayloadType"].as_string(),
+            Some("com.outpost.client")
+        );
         let (_root, eff) = macos("[Settings]\n", Some(payload));
         assert_eq!(eff.problems, Vec::<String>::new());
         for s in manifest().settings_on(Platform::Macos).filter(|s| !s.secret) {
             let v = value(&eff, &s.name);
-            assert_eq!((v.value.as_str(), v.source), (s.default_for(Platform::Macos).unwrap(), Source::Managed), "{}", s.name);
+            assert_eq!(
+                (v.value.as_str(), v.source),
+                (s.default_for(Platform::Macos).unwrap(), Source::Managed),
+                "{}",
+                s.name
+            );
         }
     }
 

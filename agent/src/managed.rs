@@ -18,7 +18,10 @@ pub fn read(path: &Path) -> io::Result<Entries> {
     let value = plist::Value::from_reader(io::Cursor::new(bytes))
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not a property list: {e}")))?;
     let Some(dict) = value.into_dictionary() else {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "the property list is not a dictionary"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the property list is not a dictionary",
+        ));
     };
     let mut entries = Vec::new();
     let mut problems = Vec::new();

@@ -97,8 +97,12 @@ impl Paths {
     /// macOS: the configuration profile's values for our preference domain,
     /// written by the system from MDM (`/Library/Managed Preferences`).
     pub fn managed_preferences(&self) -> Option<PathBuf> {
-        (self.platform == Platform::Macos)
-            .then(|| self.resolve(&format!("/Library/Managed Preferences/{}.plist", manifest().product.bundle_id)))
+        (self.platform == Platform::Macos).then(|| {
+            self.resolve(&format!(
+                "/Library/Managed Preferences/{}.plist",
+                manifest().product.bundle_id
+            ))
+        })
     }
     pub fn state_dir(&self) -> PathBuf {
         self.resolve(&self.layout.state_dir)
@@ -123,7 +127,9 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let paths = Paths::for_platform(Some(root.path().to_path_buf()), Platform::Macos).unwrap();
         assert!(!paths.feature_installed("platform"));
-        let marker = root.path().join("Library/Application Support/Outpost/features/platform.feature");
+        let marker = root
+            .path()
+            .join("Library/Application Support/Outpost/features/platform.feature");
         std::fs::create_dir_all(marker.parent().unwrap()).unwrap();
         std::fs::write(&marker, "").unwrap();
         assert!(paths.feature_installed("platform"));

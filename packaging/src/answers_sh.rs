@@ -142,7 +142,12 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
     ctx.insert("unit", unit);
     let mut legacy_units = Vec::new();
     for l in &m.legacy {
-        if let Some(u) = l.linux.as_ref().and_then(|x| x.service.as_ref()).filter(|_| platform == Platform::Linux) {
+        if let Some(u) = l
+            .linux
+            .as_ref()
+            .and_then(|x| x.service.as_ref())
+            .filter(|_| platform == Platform::Linux)
+        {
             sh_safe(&format!("legacy[{}].linux.service", l.id), u)?;
             legacy_units.push(u.clone());
         }
@@ -164,4 +169,3 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
     ctx.insert("answers", &answers);
     Ok(ctx)
 }
-

@@ -87,8 +87,15 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     let authenticode = if opts.unsigned || !targets.iter().any(|t| t.format == Format::Msi) {
         None
     } else {
-        let key = opts.authenticode.clone().unwrap_or_else(|| AuthenticodeKey::Throwaway(ws.target_dir.join("omnipack-test-keys/authenticode")));
-        let timestamp = if opts.timestamp_urls.is_empty() { Timestamp::None } else { Timestamp::Url(opts.timestamp_urls.clone()) };
+        let key = opts
+            .authenticode
+            .clone()
+            .unwrap_or_else(|| AuthenticodeKey::Throwaway(ws.target_dir.join("omnipack-test-keys/authenticode")));
+        let timestamp = if opts.timestamp_urls.is_empty() {
+            Timestamp::None
+        } else {
+            Timestamp::Url(opts.timestamp_urls.clone())
+        };
         let signer = Authenticode::new(key, timestamp, &manifest.product.name, &manifest.product.homepage)?;
         if signer.is_test_key() {
             warn!("no Authenticode key configured: signing with a THROWAWAY TEST CERTIFICATE");

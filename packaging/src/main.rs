@@ -161,9 +161,19 @@ struct AuthenticodeArgs {
     #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_PKCS12")]
     authenticode_pkcs12: Option<PathBuf>,
     /// Authenticode certificate chain (PEM) with --authenticode-key.
-    #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_CERT", requires = "authenticode_key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "OMNIPACK_AUTHENTICODE_CERT",
+        requires = "authenticode_key"
+    )]
     authenticode_cert: Option<PathBuf>,
-    #[arg(long, value_name = "FILE", env = "OMNIPACK_AUTHENTICODE_KEY", requires = "authenticode_cert")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "OMNIPACK_AUTHENTICODE_KEY",
+        requires = "authenticode_cert"
+    )]
     authenticode_key: Option<PathBuf>,
     /// PKCS#11 module for a token-held key, with --authenticode-pkcs11-cert
     /// (file or pkcs11: URI) and --authenticode-pkcs11-key (pkcs11: URI).
@@ -211,9 +221,17 @@ fn assist_signer(
     let timestamp_urls = authenticode.timestamp_urls.clone();
     let key = match authenticode.key()? {
         Some(k) => k,
-        None => AuthenticodeKey::Throwaway(omnipack::cargo::workspace()?.target_dir.join("omnipack-test-keys/authenticode")),
+        None => AuthenticodeKey::Throwaway(
+            omnipack::cargo::workspace()?
+                .target_dir
+                .join("omnipack-test-keys/authenticode"),
+        ),
     };
-    let ts = if timestamp_urls.is_empty() { Timestamp::None } else { Timestamp::Url(timestamp_urls) };
+    let ts = if timestamp_urls.is_empty() {
+        Timestamp::None
+    } else {
+        Timestamp::Url(timestamp_urls)
+    };
     let signer = Authenticode::new(key, ts, &m.product.name, &m.product.homepage)?;
     if signer.is_test_key() {
         eprintln!("\n  *** TEST-SIGNED: signed with a throwaway certificate. Do not deploy it. ***\n");
@@ -307,33 +325,70 @@ fn run(command: Command) -> anyhow::Result<()> {
                 };
                 values.insert(k.trim().to_string(), v.to_string());
             }
-            let profile = omnipack::macos::mobileconfig::render_profile(&m, &values, "--set", omnipack::macos::mobileconfig::Unset::Defaults)?;
+            let profile = omnipack::macos::mobileconfig::render_profile(
+                &m,
+                &values,
+                "--set",
+                omnipack::macos::mobileconfig::Unset::Defaults,
+            )?;
             let tmp = out.with_extension("mobileconfig.tmp");
             std::fs::write(&tmp, profile).with_context(|| format!("writing {}", tmp.display()))?;
             std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
-            eprintln!("{}: configuration profile for the `{}` domain", out.display(), omnipack::macos::mobileconfig::domain(&m));
+            eprintln!(
+                "{}: configuration profile for the `{}` domain",
+                out.display(),
+                omnipack::macos::mobileconfig::domain(&m)
+            );
             Ok(())
         }
-        Command::Notarize { pkg, api_key, wait_seconds } => notarize(&pkg, &api_key, wait_seconds),
-        Command::Assist { command: Some(AssistCommand::Init { out, manifest, force }), .. } => {
+        Command::Notarize {
+            pkg,
+            api_key,
+            wait_seconds,
+        } => notarize(&pkg, &api_key, wait_seconds),
+        Command::Assist {
+            command: Some(AssistCommand::Init { out, manifest, force }),
+            ..
+        } => {
             let m = outpost_manifest::Manifest::load(&manifest)?;
             omnipack::assist::init(&m, &out, force)?;
             eprintln!("{}: answer-file template written", out.display());
             Ok(())
         }
-        Command::Assist { command: None, answers, from, out, manifest, authenticode, unsigned } => {
+        Command::Assist {
+            command: None,
+            answers,
+            from,
+            out,
+            manifest,
+            authenticode,
+            unsigned,
+        } => {
             let Some(answers) = answers else {
                 anyhow::bail!("give --answers FILE (write a template with `omnipack assist init`)");
             };
             let m = outpost_manifest::Manifest::load(&manifest)?;
             let signer = assist_signer(&m, authenticode, unsigned)?;
-            let written = omnipack::assist::run(&omnipack::assist::AssistOptions { manifest, answers, from, out, signer })?;
+            let written = omnipack::assist::run(&omnipack::assist::AssistOptions {
+                manifest,
+                answers,
+                from,
+                out,
+                signer,
+            })?;
             for f in written {
                 eprintln!("{}", f.display());
             }
             Ok(())
         }
-        Command::Patch { from, to, out, manifest, authenticode, unsigned } => {
+        Command::Patch {
+            from,
+            to,
+            out,
+            manifest,
+            authenticode,
+            unsigned,
+        } => {
             let m = outpost_manifest::Manifest::load(&manifest)?;
             let signer = assist_signer(&m, authenticode, unsigned)?;
             omnipack::assist::write_patch(&m, &from, &to, &out, signer.as_ref())?;
@@ -405,7 +460,11 @@ struct AppleArgs {
 
 fn apple_key(path: PathBuf) -> omnipack::sign::apple::AppleKeySource {
     use omnipack::sign::apple::AppleKeySource;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if matches!(ext.as_str(), "p12" | "pfx") {
         AppleKeySource::Pkcs12(path)
     } else {
@@ -420,7 +479,9 @@ fn notarize(pkg: &std::path::Path, api_key: &std::path::Path, wait_seconds: u64)
     notarizer
         .notarize_flat_package(pkg, Some(std::time::Duration::from_secs(wait_seconds)))
         .with_context(|| format!("notarizing {}", pkg.display()))?;
-    Stapler::new()?.staple_path(pkg).with_context(|| format!("stapling {}", pkg.display()))?;
+    Stapler::new()?
+        .staple_path(pkg)
+        .with_context(|| format!("stapling {}", pkg.display()))?;
     eprintln!("{}: notarized and stapled", pkg.display());
     Ok(())
 }

@@ -24,7 +24,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pkg/preinstall", include_str!("../templates/pkg/preinstall")),
     ("pkg/postinstall", include_str!("../templates/pkg/postinstall")),
     ("pkg/uninstall.sh", include_str!("../templates/pkg/uninstall.sh")),
-    ("pkg/profile.mobileconfig", include_str!("../templates/pkg/profile.mobileconfig")),
+    (
+        "pkg/profile.mobileconfig",
+        include_str!("../templates/pkg/profile.mobileconfig"),
+    ),
     ("pkg/PackageInfo.xml", include_str!("../templates/pkg/PackageInfo.xml")),
     ("pkg/Distribution.xml", include_str!("../templates/pkg/Distribution.xml")),
     ("assist/configmgr.ps1", include_str!("../templates/assist/configmgr.ps1")),

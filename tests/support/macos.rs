@@ -83,7 +83,11 @@ impl<'a> MacInstaller<'a> {
         let expanded = tempfile::tempdir_in(crate::fixtures_dir()).unwrap();
         ok(Command::new("bsdtar").arg("-xf").arg(pkg).arg("-C").arg(expanded.path()));
         root.put(pkg, "/tmp/outpost.pkg");
-        MacInstaller { root, expanded, pkg: pkg.to_path_buf() }
+        MacInstaller {
+            root,
+            expanded,
+            pkg: pkg.to_path_buf(),
+        }
     }
 
     /// Component ids in the Distribution's outline order with their choice.
@@ -95,7 +99,13 @@ impl<'a> MacInstaller<'a> {
             let block = dist.split(&format!("<choice id=\"{choice}\"")).nth(1).unwrap();
             let block = block.split("</choice>").next().unwrap();
             let id = between(block, "<pkg-ref id=\"", "\"");
-            out.push((choice.to_string(), Component { dir: self.expanded.path().join(format!("{id}.pkg")), id: id.to_string() }));
+            out.push((
+                choice.to_string(),
+                Component {
+                    dir: self.expanded.path().join(format!("{id}.pkg")),
+                    id: id.to_string(),
+                },
+            ));
         }
         assert!(!out.is_empty(), "no choices in the Distribution of {}", self.pkg.display());
         out
@@ -159,8 +169,16 @@ impl<'a> MacInstaller<'a> {
             .arg("sh")
             .arg(c.dir.join("Payload")));
         let (mut files, mut dirs) = (String::new(), String::new());
-        for name in listing.lines().map(|l| l.trim_start_matches("./")).filter(|l| !l.is_empty() && *l != ".") {
-            let target = if self.root.host(&format!("/{name}")).is_dir() { &mut dirs } else { &mut files };
+        for name in listing
+            .lines()
+            .map(|l| l.trim_start_matches("./"))
+            .filter(|l| !l.is_empty() && *l != ".")
+        {
+            let target = if self.root.host(&format!("/{name}")).is_dir() {
+                &mut dirs
+            } else {
+                &mut files
+            };
             target.push_str(name);
             target.push('\n');
         }
@@ -200,7 +218,12 @@ fn extract(gz_cpio: &Path, into: &Path) {
         .arg("gunzip -c \"$1\" | cpio -idmu --quiet --no-absolute-filenames")
         .arg("sh")
         .arg(gz_cpio));
-    assert!(out.status.success(), "extracting {}: {}", gz_cpio.display(), crate::text(&out));
+    assert!(
+        out.status.success(),
+        "extracting {}: {}",
+        gz_cpio.display(),
+        crate::text(&out)
+    );
 }
 
 fn between<'s>(s: &'s str, start: &str, end: &str) -> &'s str {

@@ -39,7 +39,12 @@ pub enum Unset {
 
 /// The profile with `values` (setting name -> value). Secrets are never
 /// filled in from defaults: a sample must not suggest one.
-pub fn render_profile(m: &Manifest, values: &BTreeMap<String, String>, source: &str, unset: Unset) -> Result<String, PackageError> {
+pub fn render_profile(
+    m: &Manifest,
+    values: &BTreeMap<String, String>,
+    source: &str,
+    unset: Unset,
+) -> Result<String, PackageError> {
     for name in values.keys() {
         if m.setting(name).is_none_or(|s| !s.exists_on(Platform::Macos)) {
             let allowed: Vec<&str> = m.settings_on(Platform::Macos).map(|s| s.name.as_str()).collect();
@@ -74,7 +79,10 @@ pub fn render_profile(m: &Manifest, values: &BTreeMap<String, String>, source: &
     let d = domain(m);
     let mut ctx = Context::new();
     ctx.insert("domain", &d);
-    ctx.insert("product", &serde_json::json!({ "name": m.product.name, "vendor": m.product.vendor }));
+    ctx.insert(
+        "product",
+        &serde_json::json!({ "name": m.product.name, "vendor": m.product.vendor }),
+    );
     ctx.insert("settings", &settings);
     // Stable identities: MDM replaces a profile with the same identifier
     // and UUID instead of installing a second one.

@@ -77,7 +77,10 @@ pub fn component_id(m: &Manifest, feature: &str) -> String {
 
 fn app_dir(m: &Manifest) -> String {
     let binary = &m.layout(Platform::Macos).binary;
-    Path::new(binary).parent().map(|p| p.display().to_string()).unwrap_or_default()
+    Path::new(binary)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 fn features_dir(m: &Manifest) -> String {
@@ -144,17 +147,36 @@ pub fn product_archive(m: &Manifest, agent: Vec<u8>) -> Result<ProductArchive, P
             let payload = &mut c.payload;
             let file = |t: &mut Tree, path: &str, data: Vec<u8>, mode| t.file(path, data, mode).map(|_| ()).map_err(invalid);
             file(payload, &layout.binary, agent.take().expect("one required feature"), 0o755)?;
-            file(payload, &layout.defaults_file, settings_file::render_defaults(m, Platform::Macos).into_bytes(), 0o644)?;
-            file(payload, &admin_example, settings_file::render_admin_template(m, Platform::Macos).into_bytes(), 0o644)?;
+            file(
+                payload,
+                &layout.defaults_file,
+                settings_file::render_defaults(m, Platform::Macos).into_bytes(),
+                0o644,
+            )?;
+            file(
+                payload,
+                &admin_example,
+                settings_file::render_admin_template(m, Platform::Macos).into_bytes(),
+                0o644,
+            )?;
             file(payload, &uninstall, render("pkg/uninstall.sh", &sctx)?.into_bytes(), 0o755)?;
-            file(payload, &plist, launchd::render_daemon(&spec, label, &layout.log_dir)?.into_bytes(), 0o644)?;
+            file(
+                payload,
+                &plist,
+                launchd::render_daemon(&spec, label, &layout.log_dir)?.into_bytes(),
+                0o644,
+            )?;
             for dir in [&layout.state_dir, &layout.log_dir] {
                 payload.dir(dir, 0o755).map_err(invalid)?;
             }
             c.preinstall = Some(render("pkg/preinstall", &sctx)?.into_bytes().into());
             c.postinstall = Some(render("pkg/postinstall", &sctx)?.into_bytes().into());
         } else {
-            let marker = format!("# {} is installed; `{}` in the settings turns it on.\n", f.title, f.enabled_by.as_deref().unwrap_or("-"));
+            let marker = format!(
+                "# {} is installed; `{}` in the settings turns it on.\n",
+                f.title,
+                f.enabled_by.as_deref().unwrap_or("-")
+            );
             c.payload
                 .file(&format!("{}/{}.feature", features_dir(m), f.id), marker.into_bytes(), 0o644)
                 .map_err(invalid)?;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use super::error::PkgError;
 use super::tree::{Kind, Tree};
 use super::xar::{Encoding, XarChecksum, XarWriter};
-use crate::templates::render;
 use super::{bom, cpio};
+use crate::templates::render;
 
 #[derive(Debug, Clone)]
 pub struct ComponentPackage {

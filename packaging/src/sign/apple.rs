@@ -93,17 +93,19 @@ impl Identity {
         let mut key = None;
         for block in pem::parse_many(text).map_err(|e| format!("not PEM: {e}"))? {
             match block.tag() {
-                "CERTIFICATE" => certs.push(
-                    CapturedX509Certificate::from_der(block.contents().to_vec())
-                        .map_err(|e| format!("certificate: {e}"))?,
-                ),
+                "CERTIFICATE" => certs
+                    .push(CapturedX509Certificate::from_der(block.contents().to_vec()).map_err(|e| format!("certificate: {e}"))?),
                 "PRIVATE KEY" => {
                     key = Some(InMemoryPrivateKey::from_pkcs8_der(block.contents()).map_err(|e| format!("private key: {e}"))?)
                 }
                 "RSA PRIVATE KEY" => {
                     key = Some(InMemoryPrivateKey::from_pkcs1_der(block.contents()).map_err(|e| format!("private key: {e}"))?)
                 }
-                other => return Err(format!("unexpected PEM block `{other}`; allowed: CERTIFICATE, PRIVATE KEY, RSA PRIVATE KEY")),
+                other => {
+                    return Err(format!(
+                        "unexpected PEM block `{other}`; allowed: CERTIFICATE, PRIVATE KEY, RSA PRIVATE KEY"
+                    ))
+                }
             }
         }
         let key = key.ok_or("no private key in the file")?;
@@ -134,7 +136,9 @@ impl Identity {
         let pkcs8 = rsa_key.to_pkcs8_der().map_err(|e| err(e.to_string()))?;
         let pair = InMemorySigningKeyPair::from_pkcs8_der(pkcs8.as_bytes()).map_err(|e| err(e.to_string()))?;
         let mut builder = X509CertificateBuilder::default();
-        builder.apple_certificate_profile(role.profile()).map_err(|e| err(e.to_string()))?;
+        builder
+            .apple_certificate_profile(role.profile())
+            .map_err(|e| err(e.to_string()))?;
         builder
             .apple_subject("OMNITEST01", "Omnipack Throwaway Test", "US")
             .map_err(|e| err(e.to_string()))?;
@@ -170,7 +174,11 @@ fn pkcs12_to_pem(path: &Path, select: &[&str]) -> Result<Vec<u8>, String> {
     let mut last = String::new();
     for legacy in [false, true] {
         let mut cmd = std::process::Command::new("openssl");
-        cmd.arg("pkcs12").arg("-in").arg(path).args(select).args(["-nodes", "-passin"]);
+        cmd.arg("pkcs12")
+            .arg("-in")
+            .arg(path)
+            .args(select)
+            .args(["-nodes", "-passin"]);
         if std::env::var_os(PASSWORD_ENV).is_some() {
             cmd.arg(format!("env:{PASSWORD_ENV}"));
         } else {
@@ -179,13 +187,21 @@ fn pkcs12_to_pem(path: &Path, select: &[&str]) -> Result<Vec<u8>, String> {
         if legacy {
             cmd.arg("-legacy");
         }
-        let out = cmd.output().map_err(|e| format!("cannot run openssl to read the PKCS#12 file: {e}"))?;
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run openssl to read the PKCS#12 file: {e}"))?;
         if out.status.success() {
             return Ok(out.stdout);
         }
-        last = String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or_default().to_string();
+        last = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
     }
-    Err(format!("cannot open the PKCS#12 file (wrong password in {PASSWORD_ENV}?): {last}"))
+    Err(format!(
+        "cannot open the PKCS#12 file (wrong password in {PASSWORD_ENV}?): {last}"
+    ))
 }
 
 /// Both identities and the timestamp policy.
@@ -224,7 +240,12 @@ impl AppleSigner {
             None if test => None,
             None => Some(url::Url::parse(APPLE_TIMESTAMP_URL).expect("constant URL")),
         };
-        Ok(AppleSigner { application, installer, timestamp_url, test })
+        Ok(AppleSigner {
+            application,
+            installer,
+            timestamp_url,
+            test,
+        })
     }
 
     pub fn is_test_key(&self) -> bool {
