@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 use omnipack::msi::{cab, filename, guid, schema, Database, FileTime, PackageKind, TableDef, Value};
 
 /// Fixed build time (SOURCE_DATE_EPOCH style): 2026-01-02 03:04:06 UTC.
@@ -148,41 +150,7 @@ fn installer() -> Database {
     )
     .unwrap();
 
-    let seq = |action: &str, n: i32| vec![Value::from(action), Value::Null, Value::from(n)];
-    for (action, n) in [
-        ("LaunchConditions", 100),
-        ("ValidateProductID", 700),
-        ("CostInitialize", 800),
-        ("FileCost", 900),
-        ("CostFinalize", 1000),
-        ("InstallValidate", 1400),
-        ("InstallInitialize", 1500),
-        ("ProcessComponents", 1600),
-        ("UnpublishFeatures", 1800),
-        ("RemoveIniValues", 3100),
-        ("RemoveFiles", 3500),
-        ("RemoveFolders", 3600),
-        ("CreateFolders", 3700),
-        ("InstallFiles", 4000),
-        ("WriteIniValues", 5100),
-        ("RegisterUser", 6000),
-        ("RegisterProduct", 6100),
-        ("PublishFeatures", 6300),
-        ("PublishProduct", 6400),
-        ("InstallFinalize", 6600),
-    ] {
-        db.insert(schema::install_execute_sequence(), seq(action, n)).unwrap();
-    }
-    for (action, n) in [
-        ("LaunchConditions", 100),
-        ("ValidateProductID", 700),
-        ("CostInitialize", 800),
-        ("FileCost", 900),
-        ("CostFinalize", 1000),
-        ("ExecuteAction", 1300),
-    ] {
-        db.insert(schema::install_ui_sequence(), seq(action, n)).unwrap();
-    }
+    common::insert_minimal_sequences(&mut db);
     db.insert(
         schema::binary(),
         vec!["Helper".into(), Value::Binary(b"not really a DLL".to_vec())],

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+mod common;
+
+use common::text;
 use omnipack::msi::transform::{self, TableShape, TransformOptions};
 use omnipack::msi::{cab, filename, guid, schema, ColumnDef, Database, FileTime, PackageKind, TableDef, Value};
 
@@ -144,41 +147,7 @@ fn installer() -> Database {
         vec!["VersionNT64".into(), "Outpost Client needs 64-bit Windows.".into()],
     )
     .unwrap();
-    let seq = |action: &str, n: i32| vec![Value::from(action), Value::Null, Value::from(n)];
-    for (action, n) in [
-        ("LaunchConditions", 100),
-        ("ValidateProductID", 700),
-        ("CostInitialize", 800),
-        ("FileCost", 900),
-        ("CostFinalize", 1000),
-        ("InstallValidate", 1400),
-        ("InstallInitialize", 1500),
-        ("ProcessComponents", 1600),
-        ("UnpublishFeatures", 1800),
-        ("RemoveIniValues", 3100),
-        ("RemoveFiles", 3500),
-        ("RemoveFolders", 3600),
-        ("CreateFolders", 3700),
-        ("InstallFiles", 4000),
-        ("WriteIniValues", 5100),
-        ("RegisterUser", 6000),
-        ("RegisterProduct", 6100),
-        ("PublishFeatures", 6300),
-        ("PublishProduct", 6400),
-        ("InstallFinalize", 6600),
-    ] {
-        db.insert(schema::install_execute_sequence(), seq(action, n)).unwrap();
-    }
-    for (action, n) in [
-        ("LaunchConditions", 100),
-        ("ValidateProductID", 700),
-        ("CostInitialize", 800),
-        ("FileCost", 900),
-        ("CostFinalize", 1000),
-        ("ExecuteAction", 1300),
-    ] {
-        db.insert(schema::install_ui_sequence(), seq(action, n)).unwrap();
-    }
+    common::insert_minimal_sequences(&mut db);
     db.insert(schema::binary(), vec!["Helper".into(), Value::Binary(b"helper v1".to_vec())])
         .unwrap();
     db.insert(
@@ -335,14 +304,6 @@ fn tool(dir: &Path, program: &str, package: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| {
             panic!("cannot run `{program}` ({e}): install the Debian package `{package}` (apt-get install -y {package})")
         })
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[track_caller]

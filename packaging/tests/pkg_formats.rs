@@ -10,9 +10,12 @@
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+mod common;
+
+use common::{run, text};
 use omnipack::pkg::{Choice, ComponentPackage, Distribution, Kind, ProductArchive, XarChecksum};
 
 const TIMESTAMP: u64 = 1_700_000_000;
@@ -157,18 +160,8 @@ fn require_tool(tool: &str, debian_package: &str) {
     }
 }
 
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
+/// Like `common::ok`, but returns stdout and stderr: 7-Zip and bsdtar
+/// report problems on either.
 fn ok(cmd: &mut Command) -> String {
     let out = run(cmd);
     assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, text(&out));

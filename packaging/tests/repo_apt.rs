@@ -10,8 +10,11 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+mod common;
+
+use common::{ok, run, text};
 use omnipack::repo::apt::{publish, AptOptions, AptSummary};
 use omnipack::repo::RepoError;
 use omnipack::sign::openpgp::OpenPgpKey;
@@ -108,47 +111,6 @@ fn publish_ok(repo: &Path, debs: &[&Path], key: &OpenPgpKey) -> AptSummary {
 
 // ---- running tools ----------------------------------------------------------
 
-/// Debian package that provides each tool, for the error message.
-fn package_of(tool: &str) -> &'static str {
-    match tool {
-        "gpgv" => "gpgv",
-        "gpg" => "gpg",
-        "xz" => "xz-utils",
-        "apt-ftparchive" => "apt-utils",
-        _ => "coreutils",
-    }
-}
-
-#[track_caller]
-fn run(cmd: &mut Command) -> Output {
-    let tool = cmd.get_program().to_string_lossy().into_owned();
-    match cmd.output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !tool.contains('/') => {
-            panic!(
-                "`{tool}` is not installed: this test needs the Debian package `{}` (apt-get install {0})",
-                package_of(&tool)
-            )
-        }
-        Err(e) => panic!("cannot run {cmd:?}: {e}"),
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Runs `cmd`, panicking with its output unless it exits 0; returns stdout.
-#[track_caller]
-fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The first field of `<tool> FILE`'s output (md5sum, sha256sum).
 fn digest_with(tool: &str, file: &Path) -> String {

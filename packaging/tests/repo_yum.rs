@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+mod common;
+
+use common::{ok, run, text};
 use omnipack::repo::yum::{publish, YumOptions, YumSummary};
 use omnipack::repo::RepoError;
 use omnipack::sign::openpgp::OpenPgpKey;
@@ -288,24 +291,6 @@ fn build_odd(out: &Path, key: &OpenPgpKey) {
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-#[track_caller]
-fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn scratch(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new().prefix(name).tempdir_in(&fixture().dir).unwrap()
