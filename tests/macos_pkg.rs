@@ -140,12 +140,6 @@ fn pipe(script: &str, input: &[u8], cwd: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Unpacks a gzip'd cpio member (Payload, Scripts) with GNU cpio into `dest`.
-fn cpio_extract(member: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    pipe("gunzip -c | cpio -idm --quiet --no-absolute-filenames", &read(member), dest);
-}
-
 /// One entry of a payload listing: st_mode, uid, gid, size.
 type Row = (u32, u32, u32, u64);
 
@@ -271,7 +265,7 @@ fn toc_checksum_verifies(bytes: &[u8]) -> bool {
 fn client_payload(pkg: &Path) -> (tempfile::TempDir, PathBuf) {
     let x = extract(pkg);
     let root = x.path().join("client-root");
-    cpio_extract(&x.path().join(format!("{CLIENT}.pkg/Payload")), &root);
+    outpost_tests::macos::extract(&x.path().join(format!("{CLIENT}.pkg/Payload")), &root);
     (x, root)
 }
 
@@ -554,7 +548,7 @@ fn each_bom_lists_exactly_the_payload_with_root_owners_and_modes() {
 
         // What cpio unpacks has the size and `cksum` CRC the Bom records.
         let root = x.path().join(format!("{id}-root"));
-        cpio_extract(&dir.join("Payload"), &root);
+        outpost_tests::macos::extract(&dir.join("Payload"), &root);
         for (path, (mode, _, _, size, crc)) in &bom {
             let on_disk = root.join(path);
             let meta = std::fs::symlink_metadata(&on_disk).unwrap();
@@ -729,7 +723,7 @@ fn client_scripts() -> (tempfile::TempDir, PathBuf) {
         "Scripts listing"
     );
     let dir = x.path().join("scripts");
-    cpio_extract(&member, &dir);
+    outpost_tests::macos::extract(&member, &dir);
     (x, dir)
 }
 

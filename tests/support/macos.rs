@@ -211,7 +211,10 @@ pub fn job_running(root: &Root, label: &str) -> bool {
     root.exists(&format!("{RUNNING}/{label}"))
 }
 
-fn extract(gz_cpio: &Path, into: &Path) {
+/// Unpacks a gzip'd odc cpio member (Payload, Scripts) into `into` with GNU
+/// cpio, replacing what is there as Installer does.
+pub fn extract(gz_cpio: &Path, into: &Path) {
+    std::fs::create_dir_all(into).unwrap();
     let out = run(Command::new("sh")
         .current_dir(into)
         .arg("-c")

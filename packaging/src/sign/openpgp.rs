@@ -84,7 +84,7 @@ impl OpenPgpKey {
             .map_err(|e| key_err(e.to_string()))?;
         // Write to a temporary name first: a half-written key must never be reused.
         let tmp = dir.join("openpgp-test.sec.asc.tmp");
-        std::fs::write(&tmp, &armored).map_err(|e| key_err(e.to_string()))?;
+        super::write_private(&tmp, armored.as_bytes()).map_err(|e| key_err(e.to_string()))?;
         std::fs::write(dir.join("openpgp-test.pub.asc"), pubkey).map_err(|e| key_err(e.to_string()))?;
         std::fs::rename(&tmp, &sec).map_err(|e| key_err(e.to_string()))?;
         Ok(OpenPgpKey {
