@@ -44,7 +44,8 @@ fn fresh_install_over_the_legacy_agent_carries_its_switch() {
     r.write(LEGACY_CONF, "[Agent]\nSwitchAddress = legacy-switch.example.com:443\n");
     r.write(LEGACY_PLIST, "<plist/>");
     r.write(UNRELATED, "keep me");
-    mac.add_receipt(
+    add_receipt(
+        r,
         LEGACY_ID,
         "/",
         "Library/Application Support/Outpost Platform Agent/agent\nLibrary/Preferences/com.outpost.platform/agent.conf\n",

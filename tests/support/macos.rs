@@ -182,15 +182,11 @@ impl<'a> MacInstaller<'a> {
             target.push_str(name);
             target.push('\n');
         }
-        self.add_receipt(&c.id, "/", &files, &dirs);
-    }
-
-    /// A receipt as a legacy pkg would have left it.
-    pub fn add_receipt(&self, id: &str, location: &str, files: &str, dirs: &str) {
-        add_receipt(self.root, id, location, files, dirs);
+        add_receipt(self.root, &c.id, "/", &files, &dirs);
     }
 }
 
+/// A receipt as a pkg leaves it: what `pkgutil --files` and `--pkg-info` report.
 pub fn add_receipt(root: &Root, id: &str, location: &str, files: &str, dirs: &str) {
     let db = format!("{RECEIPTS}/{id}");
     root.write(&format!("{db}/location"), location);
