@@ -393,8 +393,13 @@ fn the_signed_pkg_carries_verifying_developer_id_installer_signatures() {
 // apple-flat-package
 
 #[test]
-fn apple_flat_package_reads_the_product_and_its_components() {
-    let pkg = signed_pkg();
+fn apple_flat_package_reads_the_product_before_and_after_signing() {
+    for pkg in [unsigned_pkg(), signed_pkg()] {
+        flat_package_reads_the_product_and_its_components(pkg);
+    }
+}
+
+fn flat_package_reads_the_product_and_its_components(pkg: PathBuf) {
     let mut reader = PkgReader::new(File::open(&pkg).unwrap()).unwrap();
     assert_eq!(reader.flavor(), PkgFlavor::Product);
     let d = reader.distribution().unwrap().expect("no Distribution");
@@ -530,8 +535,14 @@ fn bom_rows(bom: &[u8], what: &str) -> BTreeMap<String, (u32, u32, u32, u64, Opt
 }
 
 #[test]
-fn each_bom_lists_exactly_the_payload_with_root_owners_and_modes() {
-    let x = extract(&signed_pkg());
+fn each_bom_lists_exactly_the_payload_with_root_owners_and_modes_before_and_after_signing() {
+    for pkg in [unsigned_pkg(), signed_pkg()] {
+        bom_lists_exactly_the_payload(&pkg);
+    }
+}
+
+fn bom_lists_exactly_the_payload(pkg: &Path) {
+    let x = extract(pkg);
     for id in [CLIENT, PLATFORM] {
         let dir = x.path().join(format!("{id}.pkg"));
         let bom = bom_rows(&read(&dir.join("Bom")), id);
@@ -771,6 +782,24 @@ fn refused_by_tools(bytes: &[u8], what: &str) {
     assert!(!x.status.success(), "bsdtar -x accepted the {what}:\n{}", text(&x));
 }
 
+/// Everything apple-flat-package offers, read to the end: each component's
+/// Payload and Scripts entries and its Bom (through apple-bom).
+fn flat_package_reads_through(bytes: &[u8]) -> Result<(), String> {
+    let mut reader = PkgReader::new(Cursor::new(bytes)).map_err(|e| format!("open: {e}"))?;
+    for c in reader.component_packages().map_err(|e| format!("components: {e}"))? {
+        let id = c.package_info().map(|p| p.identifier.clone()).unwrap_or_default();
+        for (what, member) in [("Payload", c.payload_reader()), ("Scripts", c.scripts_reader())] {
+            let Some(entries) = member.map_err(|e| format!("{id}: {what}: {e}"))? else { continue };
+            for h in entries {
+                h.map_err(|e| format!("{id}: {what}: {e}"))?;
+            }
+        }
+        let bom = c.bom().ok_or(format!("{id}: no Bom"))?;
+        apple_bom::ParsedBom::parse(bom).map_err(|e| format!("{id}: Bom: {e:?}"))?;
+    }
+    Ok(())
+}
+
 #[test]
 fn corrupted_copies_are_refused() {
     let bytes = read(&signed_pkg());
@@ -790,6 +819,32 @@ fn corrupted_copies_are_refused() {
     assert!(toc_checksum_verifies(&flipped), "the TOC checksum does not cover member data");
     let e = xar_members_checked(&flipped).expect_err("member checksums accepted a flipped Payload byte");
     assert_contains(&e, &format!("{CLIENT}.pkg/Payload: archived sha1"));
+
+    // apple-flat-package (with cpio-archive and apple-bom behind it) cannot
+    // read that Payload through.
+    let e = flat_package_reads_through(&flipped).expect_err("apple-flat-package read a flipped Payload byte through");
+    assert_contains(&e, &format!("{CLIENT}: Payload"));
+
+    // One byte inside the zlib-stored client Bom: apple-flat-package cannot
+    // open the component; and apple-bom refuses a Bom with a damaged block.
+    let bom = xar.find_file(&format!("{CLIENT}.pkg/Bom")).unwrap().and_then(|f| f.data).expect("no client Bom data");
+    let mut flipped = bytes.clone();
+    flipped[heap + bom.offset as usize + bom.length as usize / 2] ^= 0x01;
+    assert!(flat_package_reads_through(&flipped).is_err(), "apple-flat-package read a flipped Bom byte through");
+    assert!(flat_package_reads_through(&bytes).is_ok(), "{:?}", flat_package_reads_through(&bytes));
+    let good_bom = XarReader::new(Cursor::new(&bytes[..]))
+        .unwrap()
+        .get_file_data_from_path(&format!("{CLIENT}.pkg/Bom"))
+        .unwrap()
+        .expect("no client Bom");
+    // apple-bom checks the tree blocks' magic (not the file's), so damage
+    // the first `tree` block, the Paths tree.
+    let bom_paths = |b: &[u8]| apple_bom::ParsedBom::parse(b).and_then(|p| p.paths().map(|v| v.len()));
+    assert!(bom_paths(&good_bom).is_ok(), "{:?}", bom_paths(&good_bom));
+    let tree = good_bom.windows(4).position(|w| w == b"tree").expect("no tree block in the Bom");
+    let mut damaged = good_bom.clone();
+    damaged[tree] ^= 0x01;
+    assert!(bom_paths(&damaged).is_err(), "apple-bom read the paths of a Bom with a damaged tree block");
 
     // One byte of the TOC checksum at the start of the heap: the signatures
     // sign that checksum, so they fail with it.
