@@ -82,6 +82,25 @@ impl Effective {
         // Values were canonicalised against the schema when loaded.
         self.get(name).parse().unwrap_or_default()
     }
+
+    /// Every setting as `config show` and the `settings` instruction report
+    /// it: a secret that is set shows as `********`.
+    pub fn masked(&self) -> Vec<Value> {
+        self.settings
+            .iter()
+            .map(|v| Value {
+                value: if v.secret && !v.value.is_empty() {
+                    "********".into()
+                } else {
+                    v.value.clone()
+                },
+                name: v.name.clone(),
+                source: v.source,
+                file: v.file.clone(),
+                secret: v.secret,
+            })
+            .collect()
+    }
 }
 
 pub fn load(paths: &Paths) -> Effective {
@@ -181,9 +200,7 @@ pub fn load(paths: &Paths) -> Effective {
 
 pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
     let mut eff = load(paths);
-    for v in eff.settings.iter_mut().filter(|v| v.secret && !v.value.is_empty()) {
-        v.value = "********".into();
-    }
+    eff.settings = eff.masked();
     if json {
         println!("{}", serde_json::to_string_pretty(&eff)?);
     } else {

@@ -1,14 +1,6 @@
 //! `outpost-agent`: the Outpost Client service and its administrator commands.
 
-mod config;
-mod managed;
-mod paths;
-mod schema;
-mod service;
-mod status;
-#[cfg(windows)]
-mod winsvc;
-mod workers;
+use outpost_agent::{config, paths, service, status};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -5,7 +5,7 @@
 use std::fs::OpenOptions;
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use tracing::{error, info, level_filters::LevelFilter};
@@ -14,12 +14,15 @@ use tracing_subscriber::prelude::*;
 use crate::config::{self, Effective};
 use crate::paths::Paths;
 use crate::status::{self, Status};
-use crate::workers::{self, Stop};
+use crate::stop::Stop;
+use crate::switch::LinkState;
+use crate::workers;
+use tokio::sync::watch;
 
 pub fn run(paths: &Paths, service: bool, stderr: bool) -> anyhow::Result<ExitCode> {
     if service {
         #[cfg(windows)]
-        return crate_winsvc::dispatch(paths);
+        return crate::winsvc::dispatch(paths);
         #[cfg(not(windows))]
         anyhow::bail!("--service is for the Windows service control manager; systemd and launchd run `outpost-agent run`");
     }
@@ -38,9 +41,6 @@ pub fn run(paths: &Paths, service: bool, stderr: bool) -> anyhow::Result<ExitCod
     }
     serve(paths, &stop, stderr)
 }
-
-#[cfg(windows)]
-use crate::winsvc as crate_winsvc;
 
 fn level(cfg: &Effective) -> LevelFilter {
     match cfg.get("LogLevel") {
@@ -74,11 +74,7 @@ fn init_logging(paths: &Paths, cfg: &Effective, stderr: bool) -> anyhow::Result<
     Ok(())
 }
 
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Runs until `stop` is raised, then stops the workers and returns.
+/// Runs until `stop` is raised, then stops the features and returns.
 pub fn serve(paths: &Paths, stop: &Stop, stderr: bool) -> anyhow::Result<ExitCode> {
     let cfg = config::load(paths);
     init_logging(paths, &cfg, stderr)?;
@@ -92,37 +88,89 @@ pub fn serve(paths: &Paths, stop: &Stop, stderr: bool) -> anyhow::Result<ExitCod
     }
     let tmp = paths.resolve(cfg.get("TemporaryDirectory"));
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating TemporaryDirectory {}", tmp.display()))?;
+    // One thread is plenty for one link and a few idle modules, and keeps
+    // the idle footprint small.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_features(paths, &cfg, stop))?;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
 
-    let features = workers::enabled_features(&cfg, paths);
-    info!(features = ?features, "starting workers");
-    let handles = workers::start(&features, &cfg, stop);
-    let started_unix = now();
+async fn run_features(paths: &Paths, cfg: &Effective, stop: &Stop) -> anyhow::Result<()> {
+    let device = workers::device_info(paths, cfg)?;
+    let features = device.features.enabled.clone();
+    info!(features = ?features, device = %device.id, "starting features");
     let status_file = paths.status_file();
     let mut st = Status {
         pid: std::process::id(),
-        version: version.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
         state: "running".into(),
-        started_unix,
-        features,
+        started_unix: crate::clock::unix_now().max(0) as u64,
+        features: features.clone(),
+        device_id: Some(device.id.clone()),
+        link: None,
     };
     status::write(&status_file, &st).with_context(|| format!("writing {}", status_file.display()))?;
 
-    while !stop.wait(Duration::from_secs(3600)) {}
-
-    info!("stopping");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    for (feature, h) in handles {
-        while !h.is_finished() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+    let (link_tx, link_rx) = watch::channel(LinkState::default());
+    let platform = features.iter().any(|f| f == "platform");
+    if platform {
+        st.link = Some(link_rx.borrow().clone());
+    }
+    let link_task = async {
+        if platform {
+            workers::platform(paths, cfg, device.clone(), link_tx, stop.clone()).await;
         }
-        if h.is_finished() {
-            let _ = h.join();
-        } else {
-            error!(feature, "worker did not stop in time");
-        }
+    };
+    let modules = futures_util::future::join_all(
+        features
+            .iter()
+            .filter(|f| !matches!(f.as_str(), "client" | "platform"))
+            .map(|f| workers::idle(f.clone(), stop.clone())),
+    );
+    let publish = publish_status(&status_file, &mut st, platform.then_some(link_rx), stop);
+    let work = async { tokio::join!(link_task, modules, publish) };
+    let grace = async {
+        stop.raised().await;
+        info!("stopping");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    };
+    tokio::select! {
+        _ = work => {}
+        _ = grace => error!("features did not stop within 10 s"),
     }
     st.state = "stopped".into();
+    if let Some(l) = st.link.as_mut() {
+        l.phase = crate::switch::state::Phase::Stopped;
+    }
     status::write(&status_file, &st).with_context(|| format!("writing {}", status_file.display()))?;
-    info!("stopped");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// Rewrites the status file whenever the link changes (coalesced: a burst
+/// of changes is one write), until stop.
+async fn publish_status(file: &std::path::Path, st: &mut Status, link: Option<watch::Receiver<LinkState>>, stop: &Stop) {
+    let Some(mut rx) = link else {
+        stop.raised().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = stop.raised() => return,
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    stop.raised().await;
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                st.link = Some(rx.borrow_and_update().clone());
+                if let Err(e) = status::write(file, st) {
+                    error!("writing {}: {e}", file.display());
+                }
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use serde::{Deserialize, Serialize};
 
 use crate::paths::{display, Paths};
+use crate::switch::LinkState;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Status {
@@ -15,6 +16,11 @@ pub struct Status {
     pub state: String,
     pub started_unix: u64,
     pub features: Vec<String>,
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// The Switch link, when the platform feature runs.
+    #[serde(default)]
+    pub link: Option<LinkState>,
 }
 
 pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
@@ -51,12 +57,17 @@ pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         match &status {
-            Some(s) if running => println!(
-                "running (pid {}), version {}, features: {}",
-                s.pid,
-                s.version,
-                s.features.join(", ")
-            ),
+            Some(s) if running => {
+                println!(
+                    "running (pid {}), version {}, features: {}",
+                    s.pid,
+                    s.version,
+                    s.features.join(", ")
+                );
+                for line in s.link.iter().flat_map(LinkState::describe) {
+                    println!("{line}");
+                }
+            }
             Some(s) => println!("not running (last state: {}, version {})", s.state, s.version),
             None => println!("not running (no status in {})", display(&file)),
         }

@@ -13,7 +13,7 @@ use windows_service::{define_windows_service, service_dispatcher};
 
 use crate::paths::Paths;
 use crate::schema::manifest;
-use crate::workers::Stop;
+use crate::stop::Stop;
 
 static ROOT: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
 

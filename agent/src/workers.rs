@@ -1,38 +1,32 @@
-//! One worker per enabled feature. Workers share a stop signal and return
-//! promptly when it is raised.
+//! One task per enabled feature on the service's runtime. Tasks share the
+//! stop signal and return promptly when it is raised.
 
-use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use tracing::{info, warn};
+use tokio::sync::watch;
+use tracing::{error, info};
 
 use crate::config::Effective;
+use crate::facts::AgentFacts;
+use crate::paths::Paths;
 use crate::schema::manifest;
+use crate::stop::Stop;
+use crate::switch::protocol::{DeviceInfo, Features};
+use crate::switch::{Link, LinkConfig, LinkState};
+use crate::tls::{ClientTls, IdentitySource, Trust};
 
-/// A stop flag that sleeping workers can wait on.
-#[derive(Clone, Default)]
-pub struct Stop(Arc<(Mutex<bool>, Condvar)>);
-
-impl Stop {
-    pub fn raise(&self) {
-        let (m, c) = &*self.0;
-        *m.lock().unwrap() = true;
-        c.notify_all();
-    }
-
-    /// Sleeps up to `d`; returns true if stop was raised.
-    pub fn wait(&self, d: Duration) -> bool {
-        let (m, c) = &*self.0;
-        let guard = m.lock().unwrap();
-        let (guard, _) = c.wait_timeout_while(guard, d, |stopped| !*stopped).unwrap();
-        *guard
-    }
+/// Features whose files are installed on this machine.
+pub fn installed_features(paths: &Paths) -> Vec<String> {
+    manifest()
+        .features_on(paths.platform)
+        .filter(|f| f.required || paths.feature_installed(&f.id))
+        .map(|f| f.id.clone())
+        .collect()
 }
 
 /// Features that are installed on this platform and switched on.
-pub fn enabled_features(cfg: &Effective, paths: &crate::paths::Paths) -> Vec<String> {
+pub fn enabled_features(cfg: &Effective, paths: &Paths) -> Vec<String> {
     manifest()
         .features_on(paths.platform)
         .filter(|f| f.required || paths.feature_installed(&f.id))
@@ -41,56 +35,77 @@ pub fn enabled_features(cfg: &Effective, paths: &crate::paths::Paths) -> Vec<Str
         .collect()
 }
 
-pub fn start(features: &[String], cfg: &Effective, stop: &Stop) -> Vec<(String, JoinHandle<()>)> {
-    features
-        .iter()
-        .map(|f| {
-            let stop = stop.clone();
-            let id = f.clone();
-            let handle = match f.as_str() {
-                "platform" => {
-                    let switch = cfg.get("Switch").to_string();
-                    let stagger = cfg.int("DefaultStaggerRangeSeconds") as u64;
-                    std::thread::spawn(move || platform(switch, stagger, stop))
-                }
-                _ => std::thread::spawn(move || idle(id, stop)),
-            };
-            (f.clone(), handle)
-        })
-        .collect()
+/// What this machine says in its hello.
+pub fn device_info(paths: &Paths, cfg: &Effective) -> anyhow::Result<DeviceInfo> {
+    let state = paths.state_dir();
+    let id = crate::device::device_id(&state).map_err(|e| anyhow::anyhow!("device id in {}: {e}", state.display()))?;
+    Ok(DeviceInfo {
+        id,
+        hostname: crate::device::hostname(),
+        os: crate::device::os(),
+        arch: crate::device::arch().into(),
+        agent_version: env!("CARGO_PKG_VERSION").into(),
+        features: Features {
+            installed: installed_features(paths),
+            enabled: enabled_features(cfg, paths),
+        },
+    })
 }
 
-fn idle(feature: String, stop: Stop) {
+/// The platform feature's TLS material from the settings.
+pub fn client_tls(paths: &Paths, cfg: &Effective) -> Result<ClientTls, String> {
+    let ca = cfg.get("TrustedCaFile");
+    let identity = IdentitySource::parse(cfg.get("ClientCertificate"), paths.platform, |p| paths.resolve(p))?;
+    Ok(ClientTls {
+        trust: Trust::new((!ca.is_empty()).then(|| paths.resolve(ca))),
+        identity,
+        password: cfg.get("ClientCertificatePassword").to_string(),
+    })
+}
+
+pub async fn platform(paths: &Paths, cfg: &Effective, device: DeviceInfo, state: watch::Sender<LinkState>, stop: Stop) {
+    let tls = match client_tls(paths, cfg) {
+        Ok(t) => t,
+        Err(e) => {
+            // A setting the agent cannot use is reported, not a crash loop:
+            // the service stays up and `status` says why there is no link.
+            error!("platform feature not started: {e}");
+            state.send_modify(|s| {
+                s.switch = cfg.get("Switch").into();
+                s.certificate.problem = Some(e.clone());
+                s.last_error = Some(e);
+                s.last_error_unix = Some(crate::clock::unix_now());
+            });
+            stop.raised().await;
+            return;
+        }
+    };
+    let secs = |name: &str| Duration::from_secs(cfg.int(name).max(0) as u64);
+    let facts = AgentFacts::new(
+        device.clone(),
+        cfg,
+        paths.state_dir(),
+        paths.resolve(cfg.get("TemporaryDirectory")),
+    );
+    let link = Link {
+        config: LinkConfig::new(
+            cfg.get("Switch"),
+            secs("HeartbeatIntervalSeconds"),
+            secs("ReconnectSpreadSeconds"),
+        ),
+        tls: Arc::new(tls),
+        device,
+        facts: Arc::new(facts),
+        state,
+    };
+    link.run(stop).await;
+}
+
+/// Modules whose work is not built yet: present, logged, stoppable.
+pub async fn idle(feature: String, stop: Stop) {
     info!(feature, "worker started");
-    while !stop.wait(Duration::from_secs(60)) {
+    while !stop.sleep(Duration::from_secs(60)).await {
         info!(feature, "worker alive");
     }
     info!(feature, "worker stopped");
-}
-
-/// Keeps trying to reach the Switch with capped exponential back-off. The
-/// WebSocket/TLS session on top of the connection is not implemented yet.
-fn platform(switch: String, stagger_range: u64, stop: Stop) {
-    info!(switch, stagger_range, "platform worker started");
-    let mut backoff = Duration::from_secs(1);
-    loop {
-        let started = Instant::now();
-        let result = switch
-            .to_socket_addrs()
-            .map_err(|e| e.to_string())
-            .and_then(|mut addrs| addrs.next().ok_or_else(|| "no address".to_string()))
-            .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(5)).map_err(|e| e.to_string()));
-        match result {
-            Ok(_) => {
-                info!(switch, "reached the Switch");
-                backoff = Duration::from_secs(1);
-            }
-            Err(e) => warn!(switch, error = %e, elapsed_ms = started.elapsed().as_millis() as u64, "cannot reach the Switch"),
-        }
-        if stop.wait(backoff) {
-            break;
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(300));
-    }
-    info!("platform worker stopped");
 }
