@@ -113,13 +113,12 @@ async fn run_features(paths: &Paths, cfg: &Effective, stop: &Stop) -> anyhow::Re
         device_id: Some(device.id.clone()),
         link: None,
     };
-    status::write(&status_file, &st).with_context(|| format!("writing {}", status_file.display()))?;
-
     let (link_tx, link_rx) = watch::channel(LinkState::default());
     let platform = features.iter().any(|f| f == "platform");
     if platform {
         st.link = Some(link_rx.borrow().clone());
     }
+    status::write(&status_file, &st).with_context(|| format!("writing {}", status_file.display()))?;
     let link_task = async {
         if platform {
             workers::platform(paths, cfg, device.clone(), link_tx, stop.clone()).await;
