@@ -202,9 +202,12 @@ impl Link {
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
+        // tungstenite reserves 128 KiB per read buffer by default: half of a
+        // session's memory for messages that are mostly a few hundred bytes.
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
-            .max_frame_size(Some(MAX_MESSAGE));
+            .max_frame_size(Some(MAX_MESSAGE))
+            .read_buffer_size(4096);
         let (ws, response) = tokio_tungstenite::client_async_with_config(request, tls, Some(config))
             .await
             .map_err(|e| format!("WebSocket handshake with {switch}: {}", explain(&e, prepared)))?;

@@ -3,7 +3,7 @@
 //! administrator names in `TrustedCaFile`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
@@ -14,6 +14,9 @@ use super::TlsError;
 pub struct Trust {
     extra: Option<PathBuf>,
     os: OnceLock<(Arc<RootCertStore>, Vec<String>)>,
+    /// The last combined store and the `TrustedCaFile` bytes it was made
+    /// from: sessions share one copy until the file changes.
+    combined: Mutex<Option<(Vec<u8>, Arc<RootCertStore>)>>,
 }
 
 impl Trust {
@@ -22,6 +25,7 @@ impl Trust {
         Trust {
             extra,
             os: OnceLock::new(),
+            combined: Mutex::new(None),
         }
     }
 
@@ -50,27 +54,37 @@ impl Trust {
             }
             return Ok(os.clone());
         };
-        let extra = read_bundle(file)?;
+        let bytes = std::fs::read(file).map_err(|e| TlsError::TrustedCaFile {
+            file: file.clone(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        let mut cached = self.combined.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, store)) = cached.as_ref() {
+            if *seen == bytes {
+                return Ok(store.clone());
+            }
+        }
         let mut store = (**os).clone();
-        for cert in extra {
+        for cert in parse_bundle(file, &bytes)? {
             store.add(cert).map_err(|e| TlsError::TrustedCaFile {
                 file: file.clone(),
                 reason: format!("a certificate cannot be used as a trust anchor: {e}"),
             })?;
         }
-        Ok(Arc::new(store))
+        let store = Arc::new(store);
+        *cached = Some((bytes, store.clone()));
+        Ok(store)
     }
 }
 
 /// Every certificate of a PEM bundle; a file with none is an error (it is
 /// always a mistake, and would silently fall back to the system store).
-pub fn read_bundle(file: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+fn parse_bundle(file: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let bad = |reason: String| TlsError::TrustedCaFile {
         file: file.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(file).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
+    let certs = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad(format!("not a PEM file: {e}")))?;
     if certs.is_empty() {
@@ -116,4 +130,35 @@ fn os_certificates() -> (Vec<CertificateDer<'static>>, Vec<String>) {
         }
     }
     (certs, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_ca_file_problems_are_named_and_a_changed_file_is_reread() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        let trust = Trust::new(Some(file.clone()));
+        let e = trust.roots().unwrap_err().to_string();
+        assert!(e.contains("ca.pem") && e.contains("cannot read"), "{e}");
+        std::fs::write(&file, "no certificates here\n").unwrap();
+        let e = trust.roots().unwrap_err().to_string();
+        assert!(e.contains("holds no PEM certificate"), "{e}");
+        let ca = test_ca();
+        std::fs::write(&file, &ca).unwrap();
+        let a = trust.roots().unwrap();
+        let b = trust.roots().unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "an unchanged file reuses the store");
+        assert_eq!(a.len(), trust.os_store().0.len() + 1);
+        std::fs::write(&file, format!("{ca}{ca}")).unwrap();
+        assert!(!Arc::ptr_eq(&a, &trust.roots().unwrap()), "a changed file is read again");
+    }
+
+    /// A self-signed CA certificate (P-256), made once with openssl and
+    /// embedded: the agent has no certificate generator.
+    fn test_ca() -> String {
+        include_str!("testdata/ca.pem").to_string()
+    }
 }
