@@ -134,7 +134,7 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
     for line in [
         "Outpost Client starting",
         "layer=\"installer answers\"",
-        "platform worker started switch=\"127.0.0.1:9\"",
+        "Switch link starting switch=127.0.0.1:9",
         "stopped",
     ] {
         assert_contains(&log, line);
