@@ -66,8 +66,7 @@ impl Paths {
         }
         let data = "c:\\programdata\\";
         if lower.starts_with(data) {
-            let base = std::env::var_os("ProgramData")?;
-            return Some(PathBuf::from(base).join(&installed[data.len()..]));
+            return Some(program_data()?.join(&installed[data.len()..]));
         }
         None
     }
@@ -110,6 +109,36 @@ impl Paths {
     pub fn status_file(&self) -> PathBuf {
         self.state_dir().join("status.json")
     }
+}
+
+/// The machine's ProgramData folder as Windows Installer resolves it
+/// (CommonAppDataFolder, FOLDERID_ProgramData), not the process's
+/// `%ProgramData%`: a service can inherit another value (Wine gives services
+/// `C:\users\Public`), and the agent would then miss the installer's files.
+#[cfg(windows)]
+fn program_data() -> Option<PathBuf> {
+    use std::os::windows::ffi::OsStringExt;
+    use windows_sys::Win32::System::Com::CoTaskMemFree;
+    use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, SHGetKnownFolderPath, KF_FLAG_DEFAULT};
+    let mut p: *mut u16 = std::ptr::null_mut();
+    // SAFETY: `p` receives a CoTaskMem string, freed below whatever the result.
+    let hr = unsafe { SHGetKnownFolderPath(&FOLDERID_ProgramData, KF_FLAG_DEFAULT as _, std::ptr::null_mut(), &mut p) };
+    let found = (hr >= 0 && !p.is_null()).then(|| {
+        // SAFETY: the shell returns a NUL-terminated UTF-16 string.
+        let wide = unsafe {
+            let len = (0..).take_while(|&i| *p.add(i) != 0).count();
+            std::slice::from_raw_parts(p, len)
+        };
+        PathBuf::from(std::ffi::OsString::from_wide(wide))
+    });
+    // SAFETY: allocated by SHGetKnownFolderPath (null is allowed).
+    unsafe { CoTaskMemFree(p as _) };
+    found.or_else(|| std::env::var_os("ProgramData").map(PathBuf::from))
+}
+
+#[cfg(not(windows))]
+fn program_data() -> Option<PathBuf> {
+    std::env::var_os("ProgramData").map(PathBuf::from)
 }
 
 pub fn display(p: &Path) -> String {
