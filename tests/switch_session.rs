@@ -550,3 +550,27 @@ fn hostile_frames_never_crash_the_agent() {
     }
     assert!(a.alive());
 }
+
+/// A `ClientCertificate` the schema lets through but the agent cannot use (a
+/// relative path, a store selector off Windows): reported, and a Switch that
+/// does not ask for a certificate still gets the device.
+#[test]
+fn an_unusable_certificate_setting_is_reported_and_the_link_goes_on() {
+    let f = fixture(ClientAuth::Off);
+    let rel = agent_for(&f, "localhost", &[("ClientCertificate", "certs/client.pem")], |_| {});
+    let store = agent_for(
+        &f,
+        "localhost",
+        &[("ClientCertificate", "store:LocalMachine\\My?subject=ws")],
+        |_| {},
+    );
+    f.switch.wait_registered(2, REGISTER).unwrap();
+    let s = rel.wait_status("the relative path", |s| link(s)["phase"] == "connected");
+    assert_contains(
+        link(&s)["certificate"]["problem"].as_str().unwrap(),
+        "neither empty, an absolute path",
+    );
+    let s = store.wait_status("the store selector", |s| link(s)["phase"] == "connected");
+    assert_contains(link(&s)["certificate"]["problem"].as_str().unwrap(), "only on Windows");
+    assert_contains(&rel.text_status(), "NOT USABLE");
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::info;
 
 use crate::config::Effective;
 use crate::facts::AgentFacts;
@@ -53,33 +53,19 @@ pub fn device_info(paths: &Paths, cfg: &Effective) -> anyhow::Result<DeviceInfo>
 }
 
 /// The platform feature's TLS material from the settings.
-pub fn client_tls(paths: &Paths, cfg: &Effective) -> Result<ClientTls, String> {
+pub fn client_tls(paths: &Paths, cfg: &Effective) -> ClientTls {
     let ca = cfg.get("TrustedCaFile");
-    let identity = IdentitySource::parse(cfg.get("ClientCertificate"), paths.platform, |p| paths.resolve(p))?;
-    Ok(ClientTls {
+    let identity = IdentitySource::parse(cfg.get("ClientCertificate"), paths.platform, |p| paths.resolve(p))
+        .unwrap_or_else(IdentitySource::Invalid);
+    ClientTls {
         trust: Trust::new((!ca.is_empty()).then(|| paths.resolve(ca))),
         identity,
         password: cfg.get("ClientCertificatePassword").to_string(),
-    })
+    }
 }
 
 pub async fn platform(paths: &Paths, cfg: &Effective, device: DeviceInfo, state: watch::Sender<LinkState>, stop: Stop) {
-    let tls = match client_tls(paths, cfg) {
-        Ok(t) => t,
-        Err(e) => {
-            // A setting the agent cannot use is reported, not a crash loop:
-            // the service stays up and `status` says why there is no link.
-            error!("platform feature not started: {e}");
-            state.send_modify(|s| {
-                s.switch = cfg.get("Switch").into();
-                s.certificate.problem = Some(e.clone());
-                s.last_error = Some(e);
-                s.last_error_unix = Some(crate::clock::unix_now());
-            });
-            stop.raised().await;
-            return;
-        }
-    };
+    let tls = client_tls(paths, cfg);
     let secs = |name: &str| Duration::from_secs(cfg.int(name).max(0) as u64);
     let facts = AgentFacts::new(
         device.clone(),

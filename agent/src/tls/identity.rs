@@ -55,6 +55,9 @@ pub enum IdentitySource {
     None,
     File(PathBuf),
     Store(StoreSelector),
+    /// A setting the agent cannot use: reported at every attempt like a
+    /// missing file, and the link goes on without a certificate.
+    Invalid(String),
 }
 
 impl IdentitySource {
@@ -85,6 +88,7 @@ impl IdentitySource {
             IdentitySource::None => "none".into(),
             IdentitySource::File(p) => p.display().to_string(),
             IdentitySource::Store(s) => format!("store {:?}\\{}", s.location, s.store),
+            IdentitySource::Invalid(_) => "an invalid setting".into(),
         }
     }
 
@@ -93,6 +97,7 @@ impl IdentitySource {
     pub fn load(&self, password: &str, now: i64) -> Result<Option<Identity>, String> {
         let (chain, key, source) = match self {
             IdentitySource::None => return Ok(None),
+            IdentitySource::Invalid(problem) => return Err(problem.clone()),
             IdentitySource::File(path) => {
                 let what = path.display().to_string();
                 let bytes = std::fs::read(path).map_err(|e| format!("client certificate {what}: cannot read: {e}"))?;
