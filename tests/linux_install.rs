@@ -97,6 +97,13 @@ fn defaults_only(pm: Pm) {
     assert!(!root.exists("/var/lib/outpost/.fresh-install"), "install marker left behind");
 }
 
+fn mode(root: &Root, p: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(root.host(p)).unwrap().permissions().mode() & 0o7777
+}
+
+const PASSWORD: &str = "pkcs12-Pass-7f3a";
+
 fn environment_answers(pm: Pm) {
     let root = pm.fresh_root();
     let out = pm.install(
@@ -105,15 +112,37 @@ fn environment_answers(pm: Pm) {
             ("OUTPOST_SWITCH", "sw.corp.example:4443"),
             ("OUTPOST_MODULE_PLATFORM_ENABLED", "0"),
             ("OUTPOST_LOGLEVEL", "DEBUG"),
+            ("OUTPOST_TRUSTEDCAFILE", "/etc/outpost/corp-ca.pem"),
+            ("OUTPOST_HEARTBEATINTERVALSECONDS", "45"),
+            ("OUTPOST_CLIENTCERTIFICATEPASSWORD", PASSWORD),
         ],
     );
     assert!(out.status.success(), "install failed:\n{}", text(&out));
+    assert!(
+        !text(&out).contains(PASSWORD),
+        "the installer printed the secret:\n{}",
+        text(&out)
+    );
     let answers = root.read("/etc/outpost/installer.conf").expect("answers file written");
     assert_contains(&answers, "Switch=sw.corp.example:4443\n");
     assert_contains(&answers, "Module.Platform.Enabled=false\n");
     assert_contains(&answers, "LogLevel=debug\n");
+    assert_contains(&answers, "TrustedCaFile=/etc/outpost/corp-ca.pem\n");
+    assert_contains(&answers, "HeartbeatIntervalSeconds=45\n");
+    assert_contains(&answers, &format!("ClientCertificatePassword={PASSWORD}\n"));
+    // It holds a secret: root only.
+    assert_eq!(mode(&root, "/etc/outpost/installer.conf"), 0o600);
     assert_eq!(shown(&root, "Switch"), ("sw.corp.example:4443".into(), "answers".into()));
+    assert_eq!(
+        shown(&root, "TrustedCaFile"),
+        ("/etc/outpost/corp-ca.pem".into(), "answers".into())
+    );
+    assert_eq!(
+        shown(&root, "ClientCertificatePassword"),
+        ("********".into(), "answers".into())
+    );
     assert_eq!(shown(&root, "BackgroundChannelUrl").1, "defaults");
+    assert_eq!(shown(&root, "ReconnectSpreadSeconds"), ("120".into(), "defaults".into()));
     assert!(!root.exists("/var/lib/outpost/installer-answers.pending"));
 }
 
@@ -123,11 +152,19 @@ fn staged_answer_file(pm: Pm) {
         "/etc/outpost/install-answers.conf",
         "; staged by the administrator\n[Settings]\nSwitch=staged.example:443\nDefaultStaggerRangeSeconds=600\n",
     );
-    // The environment wins over the staged file for the same setting.
-    let out = pm.install(&root, &[("OUTPOST_DEFAULTSTAGGERRANGESECONDS", "60")]);
+    // The environment wins over the staged file for the same setting; an
+    // empty TrustedCaFile (the system store only) is a valid answer.
+    let out = pm.install(
+        &root,
+        &[("OUTPOST_DEFAULTSTAGGERRANGESECONDS", "60"), ("OUTPOST_TRUSTEDCAFILE", "")],
+    );
     assert!(out.status.success(), "install failed:\n{}", text(&out));
     assert_eq!(shown(&root, "Switch"), ("staged.example:443".into(), "answers".into()));
     assert_eq!(shown(&root, "DefaultStaggerRangeSeconds"), ("60".into(), "answers".into()));
+    assert_eq!(shown(&root, "TrustedCaFile"), ("".into(), "answers".into()));
+    assert_contains(&root.read("/etc/outpost/installer.conf").unwrap(), "\nTrustedCaFile=\n");
+    // No secret in it: readable as before.
+    assert_eq!(mode(&root, "/etc/outpost/installer.conf"), 0o644);
     // The administrator's staged file is theirs: left in place.
     assert!(root.exists("/etc/outpost/install-answers.conf"));
 }
@@ -160,12 +197,22 @@ fn bad_values_refuse_the_install(pm: Pm) {
     let root = pm.fresh_root();
     let out = pm.install(
         &root,
-        &[("OUTPOST_SWITCH", "no-port"), ("OUTPOST_MODULE_PLATFORM_ENABLED", "maybe")],
+        &[
+            ("OUTPOST_SWITCH", "no-port"),
+            ("OUTPOST_MODULE_PLATFORM_ENABLED", "maybe"),
+            ("OUTPOST_TRUSTEDCAFILE", "relative"),
+            ("OUTPOST_CLIENTCERTIFICATEPASSWORD", PASSWORD),
+        ],
     );
     assert!(!out.status.success(), "install with bad values succeeded");
     let t = text(&out);
     assert_contains(&t, "environment variable OUTPOST_SWITCH: Switch: `no-port` is not host:port");
     assert_contains(&t, "environment variable OUTPOST_MODULE_PLATFORM_ENABLED: Module.Platform.Enabled: `maybe` is not a boolean; allowed: true, false, 1, 0");
+    assert_contains(
+        &t,
+        "environment variable OUTPOST_TRUSTEDCAFILE: TrustedCaFile: `relative` is not an absolute linux path (or empty)",
+    );
+    assert!(!t.contains(PASSWORD), "the refusal printed the secret:\n{t}");
     assert_contains(&t, "installation refused");
     assert!(!pm.installed(&root), "package is installed after a refused install");
     for p in [

@@ -62,6 +62,11 @@ fn the_sample_profile_is_the_reviewed_golden_file_and_parses() {
     assert_eq!(payload["Switch"], "switch.outpost.example:443");
     assert_eq!(payload["Module.Platform.Enabled"], true);
     assert_eq!(payload["DefaultStaggerRangeSeconds"], 180);
+    assert_eq!(payload["HeartbeatIntervalSeconds"], 20);
+    assert_eq!(payload["ReconnectSpreadSeconds"], 120);
+    assert_eq!(payload["TrustedCaFile"], "");
+    // A secret is never in a profile, not even empty.
+    assert!(payload.get("ClientCertificatePassword").is_none(), "{payload}");
     // Windows-only features' settings are not offered to Macs.
     assert!(payload.get("Module.Content.Enabled").is_none(), "{payload}");
     // UUIDs derive from the product, so a re-pushed profile replaces itself.
@@ -100,6 +105,14 @@ fn bad_values_and_unknown_keys_are_refused_and_nothing_is_written() {
             "key `Module.Content.Enabled`: unknown setting for macos; allowed: Switch",
         ),
         ("Switch", "--set `Switch`: expected NAME=VALUE"),
+        (
+            "TrustedCaFile=relative/ca.pem",
+            "key `TrustedCaFile`: `relative/ca.pem` is not an absolute macos path (or empty)",
+        ),
+        (
+            "ClientCertificatePassword=pkcs12-Pass-7f3a",
+            "key `ClientCertificatePassword`: a secret cannot go in a configuration profile",
+        ),
     ] {
         let out = mobileconfig(&f, &[set]);
         assert!(!out.status.success(), "{set} was accepted");
@@ -108,5 +121,6 @@ fn bad_values_and_unknown_keys_are_refused_and_nothing_is_written() {
             std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
             "{set}: something was written"
         );
+        assert!(!text(&out).contains("pkcs12-Pass-7f3a"), "{set}: the secret was printed");
     }
 }

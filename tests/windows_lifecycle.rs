@@ -50,53 +50,184 @@ fn expect(cond: bool, what: &str, log: &str) {
 }
 
 const ANSWERS: &str = "C:\\ProgramData\\Outpost\\installer.conf";
+const REMEMBERED: &str = "HKLM\\SOFTWARE\\Outpost Systems\\Outpost Client\\Settings";
+/// A secret setting's value (ClientCertificatePassword).
+const PASSWORD: &str = "pkcs12-Pass-7f3a";
+
+/// The log lines that show the secret. Wine's msi ignores MsiHiddenProperties
+/// in the property dump that closes a log (`Property(S): NAME = value`, which
+/// Windows writes as asterisks); any other line would be the package's doing.
+fn secret_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            l.contains(PASSWORD)
+                && !l.starts_with("Property(S): CLIENTCERTIFICATEPASSWORD = ")
+                && !l.starts_with("Property(C): CLIENTCERTIFICATEPASSWORD = ")
+        })
+        .collect()
+}
 
 #[test]
 fn install_with_properties_then_uninstall() {
     let w = Prefix::new();
     let dist = dist_windows();
-    let (code, log) = w.run(&["/i", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=corp.example:9443", "MODULE.CONTENT.ENABLED=1"]);
+    let password = format!("CLIENTCERTIFICATEPASSWORD={PASSWORD}");
+    let (code, log) = w.run(&[
+        "/i",
+        &msi(&dist, "outpost-2.1.0-x64.msi"),
+        "/qn",
+        "SWITCH=corp.example:9443",
+        "MODULE.CONTENT.ENABLED=1",
+        "TRUSTEDCAFILE=C:\\ProgramData\\Outpost\\corp-ca.pem",
+        "HEARTBEATINTERVALSECONDS=45",
+        &password,
+    ]);
     expect(code == 0, &format!("install exit {code}"), &log);
-    assert_eq!(w.service("OutpostClient").as_deref(), Some("RUNNING"), "service after install");
+    assert_eq!(
+        w.service("OutpostClient").as_deref(),
+        Some("RUNNING"),
+        "service after install"
+    );
     let answers = std::fs::read_to_string(w.host(ANSWERS)).expect("installer.conf written");
-    for line in ["Switch=corp.example:9443", "Module.Content.Enabled=true", "Module.Platform.Enabled=true", "LogLevel=info", "Module.Pxe.Enabled=false", "DefaultStaggerRangeSeconds=180"] {
-        assert!(answers.lines().any(|l| l.trim() == line), "installer.conf lacks `{line}`:\n{answers}");
+    for line in [
+        "Switch=corp.example:9443",
+        "Module.Content.Enabled=true",
+        "Module.Platform.Enabled=true",
+        "LogLevel=info",
+        "Module.Pxe.Enabled=false",
+        "DefaultStaggerRangeSeconds=180",
+        "TrustedCaFile=C:\\ProgramData\\Outpost\\corp-ca.pem",
+        "HeartbeatIntervalSeconds=45",
+        "ReconnectSpreadSeconds=120",
+        &format!("ClientCertificatePassword={PASSWORD}"),
+    ] {
+        assert!(
+            answers.lines().any(|l| l.trim() == line),
+            "installer.conf lacks `{line}`:\n{answers}"
+        );
     }
+    // The secret reaches the answers file only: not the log, not the registry.
+    expect(
+        secret_lines(&log).is_empty(),
+        &format!("the msiexec log shows the secret: {:?}", secret_lines(&log)),
+        &log,
+    );
+    let remembered = w.reg(REMEMBERED);
+    assert_contains(&remembered, "TrustedCaFile");
+    assert!(
+        !remembered.contains("ClientCertificatePassword") && !remembered.contains(PASSWORD),
+        "a secret was remembered:\n{remembered}"
+    );
     let features = w.host("C:\\Program Files\\Outpost\\features");
-    for (f, present) in [("platform", true), ("content", true), ("pxe", false), ("shopping", false), ("wakeup", false)] {
+    for (f, present) in [
+        ("platform", true),
+        ("content", true),
+        ("pxe", false),
+        ("shopping", false),
+        ("wakeup", false),
+    ] {
         assert_eq!(features.join(format!("{f}.feature")).is_file(), present, "feature {f} files");
     }
-    let arp = w.reg(&format!("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}", w.products().first().expect("an ARP entry")));
-    for v in ["DisplayName    REG_SZ    Outpost Client", "DisplayVersion    REG_SZ    2.1.0", "Publisher    REG_SZ    Outpost Systems", "HelpLink    REG_SZ    https://outpost.example/support", "NoModify    REG_DWORD    0x1"] {
+    let arp = w.reg(&format!(
+        "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}",
+        w.products().first().expect("an ARP entry")
+    ));
+    for v in [
+        "DisplayName    REG_SZ    Outpost Client",
+        "DisplayVersion    REG_SZ    2.1.0",
+        "Publisher    REG_SZ    Outpost Systems",
+        "HelpLink    REG_SZ    https://outpost.example/support",
+        "NoModify    REG_DWORD    0x1",
+    ] {
         assert_contains(&arp, v);
     }
     // The agent itself reads the layers on Windows.
-    let show = w.wine(&["C:\\Program Files\\Outpost\\outpost-agent.exe", "config", "show", "--json"], &[]);
-    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap_or_else(|e| panic!("config show: {e}: {}", text(&show)));
-    let switch = v["settings"].as_array().unwrap().iter().find(|s| s["name"] == "Switch").unwrap();
-    assert_eq!((switch["value"].as_str(), switch["source"].as_str()), (Some("corp.example:9443"), Some("answers")));
+    let show = w.wine(
+        &["C:\\Program Files\\Outpost\\outpost-agent.exe", "config", "show", "--json"],
+        &[],
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&show.stdout).unwrap_or_else(|e| panic!("config show: {e}: {}", text(&show)));
+    let shown = |name: &str| {
+        let s = v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not shown"));
+        (
+            s["value"].as_str().unwrap().to_string(),
+            s["source"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(shown("Switch"), ("corp.example:9443".into(), "answers".into()));
+    assert_eq!(shown("ClientCertificatePassword"), ("********".into(), "answers".into()));
 
     // The administrator's own file is theirs: uninstall keeps it.
-    std::fs::write(w.host("C:\\ProgramData\\Outpost\\outpost.conf"), "[Settings]\r\nLogLevel=warn\r\n").unwrap();
+    std::fs::write(
+        w.host("C:\\ProgramData\\Outpost\\outpost.conf"),
+        "[Settings]\r\nLogLevel=warn\r\n",
+    )
+    .unwrap();
     let (code, log) = w.run(&["/x", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn"]);
     expect(code == 0, &format!("uninstall exit {code}"), &log);
     assert_eq!(w.service("OutpostClient"), None, "service after uninstall");
     assert!(!w.host("C:\\Program Files\\Outpost").exists(), "program files left behind");
     assert!(!w.host(ANSWERS).exists(), "installer answers left behind");
     assert!(!w.host("C:\\ProgramData\\Outpost\\Logs").exists(), "logs left behind");
-    assert!(w.host("C:\\ProgramData\\Outpost\\outpost.conf").is_file(), "the administrator's file was removed");
+    assert!(
+        w.host("C:\\ProgramData\\Outpost\\outpost.conf").is_file(),
+        "the administrator's file was removed"
+    );
     assert!(w.products().is_empty(), "ARP entries left: {:?}", w.products());
-    assert!(!w.reg("HKLM\\SOFTWARE\\Outpost Systems\\Outpost Client\\Settings").contains("Switch"), "remembered settings left");
+    assert!(!w.reg(REMEMBERED).contains("Switch"), "remembered settings left");
 }
 
 #[test]
 fn bad_property_values_fail_and_change_nothing() {
     let w = Prefix::new();
     let dist = dist_windows();
-    let (code, log) = w.run(&["/i", &msi(&dist, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=no-port", "MODULE.CONTENT.ENABLED=maybe"]);
-    expect(code == 1603, &format!("install with bad values exited {code}, expected 1603"), &log);
-    expect(log.contains("SWITCH=no-port (expected host:port"), "log does not name SWITCH", &log);
-    expect(log.contains("MODULE.CONTENT.ENABLED=maybe (expected 1, 0, true or false)"), "log does not name MODULE.CONTENT.ENABLED", &log);
+    let password = format!("CLIENTCERTIFICATEPASSWORD={PASSWORD}");
+    let (code, log) = w.run(&[
+        "/i",
+        &msi(&dist, "outpost-2.1.0-x64.msi"),
+        "/qn",
+        "SWITCH=no-port",
+        "MODULE.CONTENT.ENABLED=maybe",
+        "TRUSTEDCAFILE=relative\\path",
+        "HEARTBEATINTERVALSECONDS=4",
+        &password,
+    ]);
+    expect(
+        code == 1603,
+        &format!("install with bad values exited {code}, expected 1603"),
+        &log,
+    );
+    expect(
+        log.contains("SWITCH=no-port (expected host:port"),
+        "log does not name SWITCH",
+        &log,
+    );
+    expect(
+        log.contains("MODULE.CONTENT.ENABLED=maybe (expected 1, 0, true or false)"),
+        "log does not name MODULE.CONTENT.ENABLED",
+        &log,
+    );
+    expect(
+        log.contains("TRUSTEDCAFILE=relative\\path (expected an absolute path such as C:\\Data\\Outpost, or empty)"),
+        "log does not name TRUSTEDCAFILE",
+        &log,
+    );
+    expect(
+        log.contains("HEARTBEATINTERVALSECONDS=4 (expected an integer from 5 to 600)"),
+        "log does not name HEARTBEATINTERVALSECONDS",
+        &log,
+    );
+    expect(
+        secret_lines(&log).is_empty(),
+        &format!("the msiexec log shows the secret: {:?}", secret_lines(&log)),
+        &log,
+    );
     assert!(!w.host("C:\\Program Files\\Outpost").exists());
     assert!(!w.host("C:\\ProgramData\\Outpost").exists());
     assert_eq!(w.service("OutpostClient"), None);
@@ -115,7 +246,14 @@ fn major_upgrade_keeps_settings_and_downgrade_is_refused() {
     }
     let next = msi_build(&next_manifest, "dist-windows-next", &[]);
 
-    let (code, log) = w.run(&["/i", &msi(&current, "outpost-2.1.0-x64.msi"), "/qn", "SWITCH=first.example:443", "LOGLEVEL=debug", "MODULE.CONTENT.ENABLED=1"]);
+    let (code, log) = w.run(&[
+        "/i",
+        &msi(&current, "outpost-2.1.0-x64.msi"),
+        "/qn",
+        "SWITCH=first.example:443",
+        "LOGLEVEL=debug",
+        "MODULE.CONTENT.ENABLED=1",
+    ]);
     expect(code == 0, &format!("install 2.1.0 exit {code}"), &log);
     let (code, log) = w.run(&["/i", &msi(&next, "outpost-2.2.0-x64.msi"), "/qn"]);
     expect(code == 0, &format!("upgrade to 2.2.0 exit {code}"), &log);
@@ -123,16 +261,31 @@ fn major_upgrade_keeps_settings_and_downgrade_is_refused() {
     for line in ["Switch=first.example:443", "LogLevel=debug", "Module.Content.Enabled=true"] {
         assert!(answers.lines().any(|l| l.trim() == line), "upgrade lost `{line}`:\n{answers}");
     }
-    assert!(w.host("C:\\Program Files\\Outpost\\features\\content.feature").is_file(), "upgrade dropped a feature");
+    assert!(
+        w.host("C:\\Program Files\\Outpost\\features\\content.feature").is_file(),
+        "upgrade dropped a feature"
+    );
     let products = w.products();
     assert_eq!(products.len(), 1, "the old version was not removed: {products:?}");
-    assert_contains(&w.reg(&format!("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}", products[0])), "DisplayVersion    REG_SZ    2.2.0");
+    assert_contains(
+        &w.reg(&format!(
+            "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}",
+            products[0]
+        )),
+        "DisplayVersion    REG_SZ    2.2.0",
+    );
     assert_eq!(w.service("OutpostClient").as_deref(), Some("RUNNING"));
 
     let (code, log) = w.run(&["/i", &msi(&current, "outpost-2.1.0-x64.msi"), "/qn"]);
     expect(code == 1603, &format!("downgrade exited {code}, expected 1603"), &log);
     expect(log.contains("BlockDowngrade"), "the downgrade block did not run", &log);
-    assert_contains(&w.reg(&format!("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}", products[0])), "DisplayVersion    REG_SZ    2.2.0");
+    assert_contains(
+        &w.reg(&format!(
+            "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{}",
+            products[0]
+        )),
+        "DisplayVersion    REG_SZ    2.2.0",
+    );
 }
 
 #[test]
@@ -140,15 +293,26 @@ fn install_over_every_legacy_client() {
     let w = Prefix::new();
     let exe64 = mingw_build("legacy-agent.c", "legacy-agent-x64.exe", "x86_64-w64-mingw32-gcc", &[]);
     let exe32 = mingw_build("legacy-agent.c", "legacy-agent-x86.exe", "i686-w64-mingw32-gcc", &[]);
-    let bins = [format!("x86_64-pc-windows-gnu={}", exe64.display()), format!("i686-pc-windows-gnu={}", exe32.display())];
+    let bins = [
+        format!("x86_64-pc-windows-gnu={}", exe64.display()),
+        format!("i686-pc-windows-gnu={}", exe32.display()),
+    ];
     let mut legacy = Vec::new();
     for (name, file, props) in [
-        ("platform-agent", "outpost-platform-agent-2.5.0-x64.msi", vec!["SWITCHADDRESS=legacy.corp.example:8443"]),
+        (
+            "platform-agent",
+            "outpost-platform-agent-2.5.0-x64.msi",
+            vec!["SWITCHADDRESS=legacy.corp.example:8443"],
+        ),
         ("content-branch", "outpost-content-branch-3.2.0-x64.msi", vec![]),
         ("shopping", "outpost-shopping-3.2.0-x64.msi", vec![]),
         ("wakeup", "outpost-wakeup-1.4.0-x64.msi", vec![]),
     ] {
-        let dir = msi_build(&workspace_root().join(format!("tests/legacy/{name}.toml")), &format!("dist-legacy-win-{name}"), &["--agent-bin", &bins[0], "--agent-bin", &bins[1]]);
+        let dir = msi_build(
+            &workspace_root().join(format!("tests/legacy/{name}.toml")),
+            &format!("dist-legacy-win-{name}"),
+            &["--agent-bin", &bins[0], "--agent-bin", &bins[1]],
+        );
         let mut args = vec!["/i".to_string(), msi(&dir, file), "/qn".to_string()];
         args.extend(props.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -163,11 +327,22 @@ fn install_over_every_legacy_client() {
     for svc in &legacy {
         assert_eq!(w.service(svc), None, "legacy service {svc} still exists");
     }
-    for dir in ["outpost-platform-agent", "outpost-content-branch", "outpost-shopping", "outpost-wakeup"] {
-        assert!(!w.host(&format!("C:\\Program Files\\{dir}")).exists(), "legacy files in {dir} left");
+    for dir in [
+        "outpost-platform-agent",
+        "outpost-content-branch",
+        "outpost-shopping",
+        "outpost-wakeup",
+    ] {
+        assert!(
+            !w.host(&format!("C:\\Program Files\\{dir}")).exists(),
+            "legacy files in {dir} left"
+        );
     }
     let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
-    assert!(answers.lines().any(|l| l.trim() == "Switch=legacy.corp.example:8443"), "legacy Switch not carried over:\n{answers}");
+    assert!(
+        answers.lines().any(|l| l.trim() == "Switch=legacy.corp.example:8443"),
+        "legacy Switch not carried over:\n{answers}"
+    );
     assert_eq!(w.service("OutpostClient").as_deref(), Some("RUNNING"));
 }
 
@@ -177,7 +352,11 @@ fn older_windows_is_refused_by_the_launch_condition() {
     let out = w.wine(&["winecfg", "-v", "win7"], &[]);
     assert!(out.status.success(), "winecfg -v win7: {}", text(&out));
     let (code, log) = w.run(&["/i", &msi(&dist_windows(), "outpost-2.1.0-x64.msi"), "/qn"]);
-    expect(code == 1603, &format!("install on Windows 7 exited {code}, expected 1603"), &log);
+    expect(
+        code == 1603,
+        &format!("install on Windows 7 exited {code}, expected 1603"),
+        &log,
+    );
     expect(log.contains("LaunchConditions"), "the launch conditions did not run", &log);
     assert!(!w.host("C:\\Program Files\\Outpost").exists());
     assert!(w.products().is_empty());
@@ -187,17 +366,44 @@ fn older_windows_is_refused_by_the_launch_condition() {
 fn repair_keeps_settings() {
     let w = Prefix::new();
     let m = msi(&dist_windows(), "outpost-2.1.0-x64.msi");
-    let (code, log) = w.run(&["/i", &m, "/qn", "SWITCH=repair.example:443", "DEFAULTSTAGGERRANGESECONDS=42"]);
+    let password = format!("CLIENTCERTIFICATEPASSWORD={PASSWORD}");
+    let (code, log) = w.run(&[
+        "/i",
+        &m,
+        "/qn",
+        "SWITCH=repair.example:443",
+        "DEFAULTSTAGGERRANGESECONDS=42",
+        &password,
+    ]);
     expect(code == 0, &format!("install exit {code}"), &log);
+    let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
+    // TRUSTEDCAFILE not given: empty (the system store only) passes the check.
+    for line in ["TrustedCaFile=", &format!("ClientCertificatePassword={PASSWORD}")] {
+        assert!(
+            answers.lines().any(|l| l.trim() == line),
+            "install lacks `{line}`:\n{answers}"
+        );
+    }
     std::fs::remove_file(w.host("C:\\Program Files\\Outpost\\defaults.conf")).unwrap();
     // Repair with no properties: files come back, remembered settings stay.
     let product = w.products().first().cloned().expect("installed product");
     // What `msiexec /fa` means; Wine 8's msiexec refuses the /f switch itself.
     let (code, log) = w.run(&["/i", &product, "REINSTALL=ALL", "REINSTALLMODE=amus", "/qn"]);
     expect(code == 0, &format!("repair exit {code}"), &log);
-    assert!(w.host("C:\\Program Files\\Outpost\\defaults.conf").is_file(), "repair did not restore the file");
+    assert!(
+        w.host("C:\\Program Files\\Outpost\\defaults.conf").is_file(),
+        "repair did not restore the file"
+    );
     let answers = std::fs::read_to_string(w.host(ANSWERS)).unwrap();
     for line in ["Switch=repair.example:443", "DefaultStaggerRangeSeconds=42"] {
         assert!(answers.lines().any(|l| l.trim() == line), "repair lost `{line}`:\n{answers}");
     }
+    // A secret is not remembered (the registry is plain text, readable by
+    // every user): a repair without it leaves it empty, as README says.
+    assert!(answers.lines().any(|l| l.trim() == "ClientCertificatePassword="), "{answers}");
+    expect(
+        secret_lines(&log).is_empty(),
+        &format!("the repair log shows the secret: {:?}", secret_lines(&log)),
+        &log,
+    );
 }

@@ -9,7 +9,12 @@ use outpost_tests::*;
 fn msi(arch: &str) -> std::path::PathBuf {
     let dist = dist_windows();
     let release: serde_json::Value = serde_json::from_slice(&std::fs::read(dist.join("release.json")).unwrap()).unwrap();
-    let a = release["artifacts"].as_array().unwrap().iter().find(|a| a["arch"] == arch).unwrap_or_else(|| panic!("no {arch} msi"));
+    let a = release["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["arch"] == arch)
+        .unwrap_or_else(|| panic!("no {arch} msi"));
     assert_eq!(a["format"], "msi");
     assert_eq!(a["platform"], "windows");
     assert_eq!(a["signed"], "authenticode");
@@ -27,11 +32,35 @@ fn msitools_read_the_summary_and_tables() {
         assert_contains(&info, "Subject: Outpost Client");
         assert_contains(&info, "Author: Outpost Systems");
         let tables = ok(Command::new("msiinfo").arg("tables").arg(&m));
-        for t in ["Property", "Feature", "Component", "FeatureComponents", "File", "Media", "IniFile", "ServiceInstall", "ServiceControl", "Upgrade", "LaunchCondition", "Registry", "RegLocator", "AppSearch", "CustomAction", "Condition", "MsiFileHash"] {
+        for t in [
+            "Property",
+            "Feature",
+            "Component",
+            "FeatureComponents",
+            "File",
+            "Media",
+            "IniFile",
+            "ServiceInstall",
+            "ServiceControl",
+            "Upgrade",
+            "LaunchCondition",
+            "Registry",
+            "RegLocator",
+            "AppSearch",
+            "CustomAction",
+            "Condition",
+            "MsiFileHash",
+        ] {
             assert!(tables.lines().any(|l| l.trim() == t), "{arch}: table {t} missing:\n{tables}");
         }
         let props = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Property"));
-        for p in ["ALLUSERS\t1", "ProductVersion\t2.1.0", "ARPNOMODIFY\t1", "UpgradeCode\t{6F0D3A52-8E4B-4C57-9A61-3B2E7D54C910}", "ARPHELPLINK\thttps://outpost.example/support"] {
+        for p in [
+            "ALLUSERS\t1",
+            "ProductVersion\t2.1.0",
+            "ARPNOMODIFY\t1",
+            "UpgradeCode\t{6F0D3A52-8E4B-4C57-9A61-3B2E7D54C910}",
+            "ARPHELPLINK\thttps://outpost.example/support",
+        ] {
             assert_contains(&props, p);
         }
         assert_contains(&props, "SecureCustomProperties\tSWITCH;BACKGROUNDCHANNELURL;");
@@ -42,7 +71,12 @@ fn msitools_read_the_summary_and_tables() {
         // The manifest limits PXE to x64 (`windows_arch`).
         assert_eq!(features.contains("Pxe\t"), arch == "x64", "{arch}: Pxe feature:\n{features}");
         let upgrade = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Upgrade"));
-        for code in ["{2B6E1C0A-5D7F-4F08-8C3E-91A4D6E2B731}", "{9C4F2E61-3A0B-47D5-B8E2-6F1D0C7A5E94}", "{D17A8B3C-64E2-4E9F-A05B-2C8F7E1D3B60}", "{5E0B9D27-C8A1-4B63-9F74-A2D61E3C8B05}"] {
+        for code in [
+            "{2B6E1C0A-5D7F-4F08-8C3E-91A4D6E2B731}",
+            "{9C4F2E61-3A0B-47D5-B8E2-6F1D0C7A5E94}",
+            "{D17A8B3C-64E2-4E9F-A05B-2C8F7E1D3B60}",
+            "{5E0B9D27-C8A1-4B63-9F74-A2D61E3C8B05}",
+        ] {
             assert_contains(&upgrade, code);
         }
         let service = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("ServiceInstall"));
@@ -50,6 +84,26 @@ fn msitools_read_the_summary_and_tables() {
         assert_contains(&service, "run --service");
         let ini = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("IniFile"));
         assert_contains(&ini, "Settings\tSwitch\t[SWITCH]");
+        // A secret: written to the answers file, hidden from the log (its
+        // value and the ActionData of the line written), never remembered.
+        assert_contains(&ini, "Settings\tClientCertificatePassword\t[CLIENTCERTIFICATEPASSWORD]");
+        assert!(
+            props.lines().any(|l| l == "MsiHiddenProperties\tCLIENTCERTIFICATEPASSWORD"),
+            "{arch}:\n{props}"
+        );
+        let action_text = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("ActionText"));
+        assert!(
+            action_text
+                .lines()
+                .any(|l| l == "WriteIniValues\tWriting the installer answers\tFile: [1], Section: [2], Key: [3]"),
+            "{arch}:\n{action_text}"
+        );
+        let registry = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Registry"));
+        assert_contains(&registry, "\tTrustedCaFile\t[TRUSTEDCAFILE]\t");
+        assert!(
+            !registry.contains("CLIENTCERTIFICATEPASSWORD"),
+            "{arch}: a secret is remembered:\n{registry}"
+        );
     }
 }
 
@@ -58,11 +112,25 @@ fn msidump_and_msiextract_and_cabextract_accept_the_package() {
     let m = msi("x64");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("dump")).unwrap();
-    ok(Command::new("msidump").arg("-t").arg("-s").arg("-d").arg(tmp.path().join("dump")).arg(&m));
+    ok(Command::new("msidump")
+        .arg("-t")
+        .arg("-s")
+        .arg("-d")
+        .arg(tmp.path().join("dump"))
+        .arg(&m));
     assert!(tmp.path().join("dump/File.idt").is_file());
     ok(Command::new("msiextract").arg("-C").arg(tmp.path().join("x")).arg(&m));
-    let root = find(&tmp.path().join("x"), "outpost-agent.exe").expect("agent extracted").parent().unwrap().to_path_buf();
-    for f in ["outpost-agent.exe", "defaults.conf", "features/content.feature", "features/platform.feature"] {
+    let root = find(&tmp.path().join("x"), "outpost-agent.exe")
+        .expect("agent extracted")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    for f in [
+        "outpost-agent.exe",
+        "defaults.conf",
+        "features/content.feature",
+        "features/platform.feature",
+    ] {
         assert!(root.join(f).is_file(), "{f} not extracted");
     }
     let defaults = std::fs::read_to_string(root.join("defaults.conf")).unwrap();
@@ -92,7 +160,12 @@ fn find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
 }
 
 fn verify(path: &Path) -> std::process::Output {
-    run(Command::new("osslsigncode").arg("verify").arg("-CAfile").arg(test_authenticode_ca()).arg("-in").arg(path))
+    run(Command::new("osslsigncode")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(test_authenticode_ca())
+        .arg("-in")
+        .arg(path))
 }
 
 #[test]
@@ -109,7 +182,10 @@ fn authenticode_signatures_verify_and_tampering_is_detected() {
         assert!(out.status.success(), "{arch} exe: {}", text(&out));
         // One changed byte in the database (a property value) breaks it.
         let mut bytes = std::fs::read(&m).unwrap();
-        let at = bytes.windows(10).position(|w| w == b"Outpost Sy").expect("vendor string in the string pool");
+        let at = bytes
+            .windows(10)
+            .position(|w| w == b"Outpost Sy")
+            .expect("vendor string in the string pool");
         bytes[at] = b'X';
         let bad = tmp.path().join(format!("tampered-{arch}.msi"));
         std::fs::write(&bad, bytes).unwrap();
@@ -125,7 +201,11 @@ fn two_unsigned_builds_are_identical() {
     let b = msi_build(&manifest, "dist-windows-unsigned-b", &["--unsigned"]);
     for arch in ["x64", "x86"] {
         let name = format!("outpost-2.1.0-{arch}.msi");
-        assert_eq!(std::fs::read(a.join(&name)).unwrap(), std::fs::read(b.join(&name)).unwrap(), "{name} differs");
+        assert_eq!(
+            std::fs::read(a.join(&name)).unwrap(),
+            std::fs::read(b.join(&name)).unwrap(),
+            "{name} differs"
+        );
         let out = run(Command::new("osslsigncode").arg("verify").arg("-in").arg(a.join(&name)));
         assert!(!out.status.success(), "an --unsigned MSI carries a signature");
     }
@@ -182,10 +262,18 @@ fn local_tsa(pki: &Path, work: &Path) -> (String, std::thread::JoinHandle<()>) {
                 .arg(work.join("r.tsr"))
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "openssl ts -reply: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "openssl ts -reply: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let reply = std::fs::read(work.join("r.tsr")).unwrap();
             let mut s = stream;
-            let _ = write!(s, "HTTP/1.0 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\n\r\n", reply.len());
+            let _ = write!(
+                s,
+                "HTTP/1.0 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\n\r\n",
+                reply.len()
+            );
             let _ = s.write_all(&reply);
         }
     });
@@ -216,19 +304,37 @@ fn pkcs12_key_and_rfc3161_timestamp() {
         .args(["build", "--formats", "msi", "--out"])
         .arg(&out_dir)
         .arg("--agent-bin")
-        .arg(format!("x86_64-pc-windows-gnu={}", windows_agent("x86_64-pc-windows-gnu").display()))
+        .arg(format!(
+            "x86_64-pc-windows-gnu={}",
+            windows_agent("x86_64-pc-windows-gnu").display()
+        ))
         .arg("--agent-bin")
-        .arg(format!("i686-pc-windows-gnu={}", windows_agent("i686-pc-windows-gnu").display()))
+        .arg(format!(
+            "i686-pc-windows-gnu={}",
+            windows_agent("i686-pc-windows-gnu").display()
+        ))
         .arg("--authenticode-pkcs12")
         .arg(&p12)
         .args(["--timestamp-url", &url]));
     let _ = tsa.join();
     assert!(out.status.success(), "{}", text(&out));
     let release: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("release.json")).unwrap()).unwrap();
-    let x64 = release["artifacts"].as_array().unwrap().iter().find(|a| a["arch"] == "x64").unwrap();
+    let x64 = release["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["arch"] == "x64")
+        .unwrap();
     assert_eq!(x64["test_signed"], false, "a configured key is not a test key");
     let m = out_dir.join(x64["path"].as_str().unwrap());
-    let out = run(Command::new("osslsigncode").arg("verify").arg("-CAfile").arg(pki.join("test-ca.pem")).arg("-TSA-CAfile").arg(pki.join("test-ca.pem")).arg("-in").arg(&m));
+    let out = run(Command::new("osslsigncode")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(pki.join("test-ca.pem"))
+        .arg("-TSA-CAfile")
+        .arg(pki.join("test-ca.pem"))
+        .arg("-in")
+        .arg(&m));
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert_contains(&t, "Timestamp Server Signature verification: ok");
@@ -240,9 +346,15 @@ fn pkcs12_key_and_rfc3161_timestamp() {
         .args(["build", "--formats", "msi", "--out"])
         .arg(tmp.path().join("dist2"))
         .arg("--agent-bin")
-        .arg(format!("x86_64-pc-windows-gnu={}", windows_agent("x86_64-pc-windows-gnu").display()))
+        .arg(format!(
+            "x86_64-pc-windows-gnu={}",
+            windows_agent("x86_64-pc-windows-gnu").display()
+        ))
         .arg("--agent-bin")
-        .arg(format!("i686-pc-windows-gnu={}", windows_agent("i686-pc-windows-gnu").display()))
+        .arg(format!(
+            "i686-pc-windows-gnu={}",
+            windows_agent("i686-pc-windows-gnu").display()
+        ))
         .arg("--authenticode-pkcs12")
         .arg(&p12));
     assert!(!out.status.success());

@@ -63,7 +63,7 @@ pub fn check_call(kind: &SettingType) -> (&'static str, String) {
         SettingType::Enum { values } => ("enum", quoted_args(values)),
         SettingType::HostPort => ("host_port", String::new()),
         SettingType::HttpsUrl => ("https_url", String::new()),
-        SettingType::AbsolutePath => ("absolute_path", String::new()),
+        SettingType::AbsolutePath { allow_empty } => ("absolute_path", format!(" {}", u8::from(*allow_empty))),
         SettingType::String { allow_empty, max_length } => ("string", format!(" {} {max_length}", u8::from(*allow_empty))),
     }
 }
@@ -138,6 +138,14 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
         &format!("{}_", m.product.id.to_ascii_uppercase().replace('-', "_")),
     );
     ctx.insert("settings", &settings);
+    // The answers file is world-readable unless it holds a secret: an ERE
+    // for the secret settings' `Name=` lines with a value.
+    let secrets: Vec<String> = m
+        .settings_on(platform)
+        .filter(|s| s.secret)
+        .map(|s| ere_escape(&s.name))
+        .collect();
+    ctx.insert("secret_re", &secrets.join("|"));
     ctx.insert("platform", platform.as_str());
     ctx.insert("unit", unit);
     let mut legacy_units = Vec::new();

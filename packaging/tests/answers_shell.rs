@@ -101,3 +101,99 @@ fn shell_precheck_agrees_with_the_agent_schema() {
         disagreements.join("\n")
     );
 }
+
+/// `op_collect` then `op_apply`, as a package's pre- and post-install steps
+/// run them, on the Linux library with its files moved into `dir` (and `true`
+/// standing in for the agent's `config check`): the exit status, stderr, and
+/// the answers file written, with its mode.
+fn collect(dir: &std::path::Path, env: &[(&str, &str)]) -> (bool, String, Option<(String, u32)>) {
+    use std::os::unix::fs::PermissionsExt;
+    let m = Manifest::parse(MANIFEST, "outpost.toml").unwrap();
+    let ctx = omnipack::answers_sh::script_context(&m, Platform::Linux, "outpost.service").unwrap();
+    let lib = ctx.get("answers").and_then(|v| v.as_str()).unwrap();
+    let agent = format!("'{}'", m.layout(Platform::Linux).binary);
+    assert!(lib.contains(&agent));
+    let lib = lib.replace(&agent, "true");
+    let d = dir.display();
+    let script = format!(
+        "{lib}\nop_answers='{d}/installer.conf' op_staged='{d}/install-answers.conf' op_state='{d}/state'\n\
+         op_pending=\"$op_state/installer-answers.pending\"\nop_collect install\nop_apply\n"
+    );
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(&script).env_clear().env("PATH", "/usr/bin:/bin");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let answers = dir.join("installer.conf");
+    let written = std::fs::read_to_string(&answers)
+        .ok()
+        .map(|t| (t, std::fs::metadata(&answers).unwrap().permissions().mode() & 0o777));
+    let _ = std::fs::remove_dir_all(dir.join("state"));
+    let _ = std::fs::remove_file(&answers);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        written,
+    )
+}
+
+#[test]
+fn trusted_ca_file_may_be_empty_or_absolute_but_not_relative() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, err, written) = collect(tmp.path(), &[("OUTPOST_TRUSTEDCAFILE", "relative")]);
+    assert!(!ok, "a relative TrustedCaFile was accepted");
+    assert!(
+        err.contains(
+            "environment variable OUTPOST_TRUSTEDCAFILE: TrustedCaFile: `relative` is not an absolute linux path (or empty)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("installation refused"), "{err}");
+    assert_eq!(written, None);
+    for value in ["", "/etc/outpost/corp-ca.pem"] {
+        let (ok, err, written) = collect(tmp.path(), &[("OUTPOST_TRUSTEDCAFILE", value)]);
+        assert!(ok, "{value:?}: {err}");
+        let (text, mode) = written.expect("answers written");
+        assert_eq!(mode, 0o644, "{value:?}: no secret, readable as before");
+        assert!(
+            text.lines().any(|l| l == format!("TrustedCaFile={value}")),
+            "{value:?}:\n{text}"
+        );
+    }
+    // The other absolute paths still need a value.
+    let (ok, err, _) = collect(tmp.path(), &[("OUTPOST_LOGFILE", "")]);
+    assert!(!ok);
+    assert!(err.contains("LogFile: `` is not an absolute linux path\n"), "{err}");
+}
+
+#[test]
+fn a_secret_answer_is_never_printed_and_stays_owner_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = "pkcs12-Pass-7f3a";
+    let (ok, err, written) = collect(tmp.path(), &[("OUTPOST_CLIENTCERTIFICATEPASSWORD", secret)]);
+    assert!(ok, "{err}");
+    assert!(!err.contains(secret), "{err}");
+    let (text, mode) = written.expect("answers written");
+    assert!(
+        text.lines().any(|l| l == format!("ClientCertificatePassword={secret}")),
+        "{text}"
+    );
+    assert_eq!(mode, 0o600, "answers with a secret");
+    // Refused with another value: the message names neither.
+    let long = "x".repeat(257);
+    let (ok, err, _) = collect(
+        tmp.path(),
+        &[("OUTPOST_CLIENTCERTIFICATEPASSWORD", &long), ("OUTPOST_SWITCH", "no-port")],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("ClientCertificatePassword: must be at most 256 characters"),
+        "{err}"
+    );
+    assert!(!err.contains(&long), "{err}");
+    // An empty secret is no secret.
+    let (ok, err, written) = collect(tmp.path(), &[("OUTPOST_CLIENTCERTIFICATEPASSWORD", "")]);
+    assert!(ok, "{err}");
+    assert_eq!(written.unwrap().1, 0o644);
+}

@@ -158,7 +158,12 @@ impl Manifest {
     /// Parses and validates manifest text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
         let raw = crate::validate::deserialize(text, file)?;
-        crate::validate::validate(raw, file)
+        crate::validate::validate(raw, file).map_err(|mut e| {
+            if e.line.is_none() {
+                e.line = crate::validate::locate(text, &e.key);
+            }
+            e
+        })
     }
 
     pub fn feature(&self, id: &str) -> Option<&Feature> {

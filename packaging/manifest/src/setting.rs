@@ -22,8 +22,11 @@ pub enum SettingType {
     HostPort,
     /// An absolute `https://` URL with a host.
     HttpsUrl,
-    /// Absolute in the target platform's terms.
-    AbsolutePath,
+    /// Absolute in the target platform's terms; empty too when `allow_empty`
+    /// (e.g. "no file").
+    AbsolutePath {
+        allow_empty: bool,
+    },
 }
 
 impl SettingType {
@@ -35,7 +38,7 @@ impl SettingType {
             SettingType::Enum { .. } => "enum",
             SettingType::HostPort => "host_port",
             SettingType::HttpsUrl => "https_url",
-            SettingType::AbsolutePath => "absolute_path",
+            SettingType::AbsolutePath { .. } => "absolute_path",
         }
     }
 
@@ -77,9 +80,11 @@ impl SettingType {
                 .ok_or_else(|| format!("`{raw}` is not allowed; allowed: {}", values.join(", "))),
             SettingType::HostPort => check_host_port(raw).map(|()| raw.to_string()),
             SettingType::HttpsUrl => check_https_url(raw).map(|()| raw.to_string()),
-            SettingType::AbsolutePath => {
-                if platform.is_absolute_path(raw) {
+            SettingType::AbsolutePath { allow_empty } => {
+                if platform.is_absolute_path(raw) || (raw.is_empty() && *allow_empty) {
                     Ok(raw.to_string())
+                } else if *allow_empty {
+                    Err(format!("`{raw}` is not an absolute {platform} path (or empty)"))
                 } else {
                     Err(format!("`{raw}` is not an absolute {platform} path"))
                 }
@@ -171,5 +176,58 @@ impl Setting {
             product_id.to_ascii_uppercase().replace('-', "_"),
             self.msi_property.replace('.', "_")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_path_refuses_empty_unless_allowed() {
+        let strict = SettingType::AbsolutePath { allow_empty: false };
+        let optional = SettingType::AbsolutePath { allow_empty: true };
+        for p in Platform::ALL {
+            assert!(strict.canonicalize("", p).is_err(), "{p}");
+            assert_eq!(optional.canonicalize("", p).as_deref(), Ok(""), "{p}");
+        }
+        for kind in [&strict, &optional] {
+            assert_eq!(
+                kind.canonicalize("/etc/ssl/corp.pem", Platform::Linux).as_deref(),
+                Ok("/etc/ssl/corp.pem")
+            );
+            assert_eq!(
+                kind.canonicalize("/Library/Outpost/ca.pem", Platform::Macos).as_deref(),
+                Ok("/Library/Outpost/ca.pem")
+            );
+            assert_eq!(
+                kind.canonicalize(r"C:\certs\corp.pem", Platform::Windows).as_deref(),
+                Ok(r"C:\certs\corp.pem")
+            );
+            assert_eq!(
+                kind.canonicalize(r"\\share\certs\corp.pem", Platform::Windows).as_deref(),
+                Ok(r"\\share\certs\corp.pem")
+            );
+            for (bad, p) in [
+                ("relative/ca.pem", Platform::Linux),
+                (" /etc/ca.pem", Platform::Linux),
+                ("ca.pem", Platform::Macos),
+                (r"relative\path", Platform::Windows),
+                ("/etc/ca.pem", Platform::Windows),
+                (r"C:ca.pem", Platform::Windows),
+                ("/etc/ca.pem\n", Platform::Linux),
+            ] {
+                let e = kind.canonicalize(bad, p).unwrap_err();
+                assert!(e.contains("absolute") || e.contains("single line"), "{bad:?} on {p}: {e}");
+            }
+        }
+        assert_eq!(
+            strict.canonicalize("", Platform::Linux).unwrap_err(),
+            "`` is not an absolute linux path"
+        );
+        assert_eq!(
+            optional.canonicalize("ca.pem", Platform::Linux).unwrap_err(),
+            "`ca.pem` is not an absolute linux path (or empty)"
+        );
     }
 }

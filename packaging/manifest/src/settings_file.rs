@@ -155,6 +155,7 @@ fn type_hint(kind: &crate::SettingType) -> String {
         Enum { values } => values.join(" | "),
         HostPort => "host:port".into(),
         HttpsUrl => "https URL".into(),
-        AbsolutePath => "absolute path".into(),
+        AbsolutePath { allow_empty: true } => "absolute path, may be empty".into(),
+        AbsolutePath { .. } => "absolute path".into(),
     }
 }

@@ -15,18 +15,69 @@ pub(crate) fn deserialize(text: &str, file: &str) -> Result<RawManifest, Manifes
 }
 
 fn toml_error(e: &toml::de::Error, text: &str, file: &str, key: String) -> ManifestError {
-    let line = e.span().map(|span| {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        (line, col)
-    });
     ManifestError {
         file: file.to_string(),
-        line,
+        line: e.span().map(|span| line_col(text, span.start)),
         key,
         reason: e.message().trim().to_string(),
     }
+}
+
+/// 1-based line and column of byte `offset`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, col)
+}
+
+/// Where the key a validation error names is written: `settings[Name].max`
+/// is the `max` key of the `[[settings]]` entry whose `name` is `Name`
+/// (`legacy[id]` matches `id`; a number is an index). When the key itself is
+/// absent (a missing `default`), the nearest enclosing entry.
+pub(crate) fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeValue::Table(DeTable::parse(text).ok()?.into_inner());
+    let mut segments = Vec::new();
+    let mut rest = key;
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            let (sel, after) = inner.split_once(']')?;
+            segments.push((true, sel));
+            rest = after;
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            segments.push((false, &rest[..end]));
+            rest = &rest[end..];
+        }
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+    }
+    let mut value = &root;
+    let mut found = None;
+    for (selector, name) in segments {
+        let next = match (selector, value) {
+            (false, DeValue::Table(t)) => t.get_key_value(name).map(|(k, v)| (k.span().start, v)),
+            (true, DeValue::Array(items)) => {
+                let by_name = |item: &&toml::Spanned<DeValue>| {
+                    let DeValue::Table(t) = item.get_ref() else { return false };
+                    ["name", "id"].iter().any(|k| {
+                        t.get(*k)
+                            .is_some_and(|v| matches!(v.get_ref(), DeValue::String(s) if s.as_ref() == name))
+                    })
+                };
+                let item = match name.parse::<usize>() {
+                    Ok(i) => items.get(i),
+                    Err(_) => items.iter().find(by_name),
+                };
+                item.map(|v| (v.span().start, v))
+            }
+            _ => None,
+        };
+        let Some((start, v)) = next else { break };
+        found = Some(start);
+        value = v.get_ref();
+    }
+    found.map(|offset| line_col(text, offset))
 }
 
 /// Uppercase properties the Windows Installer or msiexec already own.
@@ -352,7 +403,12 @@ fn setting_type(ctx: &Ctx, s: &RawSetting, key: &dyn Fn(&str) -> String) -> Resu
         }
         "host_port" => SettingType::HostPort,
         "https_url" => SettingType::HttpsUrl,
-        "absolute_path" => SettingType::AbsolutePath,
+        "absolute_path" => {
+            allowed = &["allow_empty"];
+            SettingType::AbsolutePath {
+                allow_empty: s.allow_empty.unwrap_or(false),
+            }
+        }
         other => {
             return Err(ctx.err(
                 key("type"),
@@ -429,6 +485,14 @@ fn validate_settings(ctx: &Ctx, raw: Vec<RawSetting>, features: &[Feature]) -> R
             },
         };
         let kind = setting_type(ctx, &s, &key)?;
+        // Every installer check and message treats a secret as opaque text:
+        // none of them shows a string's value, and nothing else is secret.
+        if s.secret && !matches!(kind, SettingType::String { .. }) {
+            return Err(ctx.err(
+                key("secret"),
+                format!("only a `string` setting can be secret, not `{}`", s.kind),
+            ));
+        }
         let Some(default) = &s.default else {
             return Err(ctx.err(key("default"), "missing; every setting needs a default"));
         };

@@ -34,6 +34,10 @@ fn real_manifest_is_valid_and_complete() {
         "LogLevel",
         "ContentDownloadTimeoutSeconds",
         "ClientCertificate",
+        "ClientCertificatePassword",
+        "TrustedCaFile",
+        "ReconnectSpreadSeconds",
+        "HeartbeatIntervalSeconds",
         "Module.Content.Enabled",
     ] {
         assert!(m.setting(name).is_some(), "{name} missing");
@@ -121,14 +125,159 @@ fn type_specific_keys_on_wrong_type_are_refused() {
 
 #[test]
 fn secret_with_default_is_refused() {
-    let e = refused(&edited("default = \"info\"", "default = \"info\"\nsecret = true"));
-    assert!(e.reason.contains("secret"), "{e}");
+    let e = refused(&edited(
+        "max_length = 256\ndefault = \"\"",
+        "max_length = 256\ndefault = \"hunter2\"",
+    ));
+    assert_eq!(e.key, "settings[ClientCertificatePassword].default");
+    assert!(e.reason.contains("a secret setting must default to empty"), "{e}");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
     // An empty default is fine for a secret.
     let m = parse(&edited(
         "default = \"\"\nallow_empty = true",
         "default = \"\"\nallow_empty = true\nsecret = true",
     ));
     assert!(m.unwrap().setting("ClientCertificate").unwrap().secret);
+    let m = parse(REAL).unwrap();
+    let password = m.setting("ClientCertificatePassword").unwrap();
+    assert!(password.secret);
+    assert!(password.feature.is_none());
+    assert!(Platform::ALL.iter().all(|p| password.default_for(*p) == Some("")));
+    assert_eq!(
+        password.kind,
+        SettingType::String {
+            allow_empty: true,
+            max_length: 256
+        }
+    );
+}
+
+#[test]
+fn only_a_string_can_be_secret() {
+    let e = refused(&edited("default = \"info\"", "default = \"info\"\nsecret = true"));
+    assert_eq!(e.key, "settings[LogLevel].secret");
+    assert_eq!(e.reason, "only a `string` setting can be secret, not `enum`");
+    assert!(e.line.is_some(), "{e}");
+}
+
+/// Where `needle` starts in `text`, as the 1-based line and column.
+fn position(text: &str, needle: &str) -> (usize, usize) {
+    let at = text.find(needle).unwrap_or_else(|| panic!("`{needle}` not in the text"));
+    let before = &text[..at];
+    (
+        before.matches('\n').count() + 1,
+        at - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+    )
+}
+
+#[test]
+fn allow_empty_on_a_type_that_does_not_take_it_names_file_line_and_key() {
+    for (from, to, key, kind) in [
+        (
+            "default = 120\n",
+            "default = 120\nallow_empty = true\n",
+            "settings[ReconnectSpreadSeconds].allow_empty",
+            "integer",
+        ),
+        (
+            "default = \"https://switch.outpost.example/Background/\"",
+            "default = \"https://switch.outpost.example/Background/\"\nallow_empty = false",
+            "settings[BackgroundChannelUrl].allow_empty",
+            "https_url",
+        ),
+        (
+            "default = false\nmsi_property = \"MODULE.PXE.ENABLED\"",
+            "default = false\nallow_empty = true\nmsi_property = \"MODULE.PXE.ENABLED\"",
+            "settings[Module.Pxe.Enabled].allow_empty",
+            "bool",
+        ),
+    ] {
+        let text = edited(from, to);
+        let e = refused(&text);
+        assert_eq!(e.key, key);
+        assert_eq!(e.reason, format!("not allowed for type `{kind}`"));
+        let (line, col) = position(&text, &to[to.find("allow_empty").unwrap()..]);
+        assert_eq!(e.line, Some((line, col)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!("packaging/outpost.toml:{line}:{col}: key `{key}`: not allowed for type `{kind}`")
+        );
+    }
+    // A value of the wrong type is the parser's error, with its position.
+    let text = edited(
+        "allow_empty = true\ndefault = \"\"\nmsi_property = \"TRUSTEDCAFILE\"",
+        "allow_empty = \"yes\"\ndefault = \"\"\nmsi_property = \"TRUSTEDCAFILE\"",
+    );
+    let e = refused(&text);
+    assert!(e.key.ends_with(".allow_empty"), "{e}");
+    assert!(e.reason.contains("invalid type"), "{e}");
+    assert_eq!(
+        e.line.map(|(l, _)| l),
+        Some(position(&text, "allow_empty = \"yes\"").0),
+        "{e}"
+    );
+}
+
+#[test]
+fn absolute_path_takes_allow_empty() {
+    let m = parse(REAL).unwrap();
+    let ca = m.setting("TrustedCaFile").unwrap();
+    assert_eq!(ca.kind, SettingType::AbsolutePath { allow_empty: true });
+    assert!(ca.feature.is_none() && !ca.secret);
+    assert_eq!(ca.msi_property, "TRUSTEDCAFILE");
+    for p in Platform::ALL {
+        assert_eq!(ca.default_for(p), Some(""), "{p}");
+        assert_eq!(m.check_setting(p, "TrustedCaFile", "").as_deref(), Ok(""), "{p}");
+        assert!(m.check_setting(p, "TrustedCaFile", "corp-ca.pem").is_err(), "{p}");
+    }
+    assert!(m
+        .check_setting(Platform::Linux, "TrustedCaFile", "/etc/outpost/corp-ca.pem")
+        .is_ok());
+    assert!(m
+        .check_setting(Platform::Windows, "TrustedCaFile", r"C:\ProgramData\Outpost\corp-ca.pem")
+        .is_ok());
+    assert!(m.check_setting(Platform::Windows, "TrustedCaFile", r"relative\path").is_err());
+    // The other absolute paths still refuse empty.
+    assert_eq!(
+        m.setting("LogFile").unwrap().kind,
+        SettingType::AbsolutePath { allow_empty: false }
+    );
+    assert!(m.check_setting(Platform::Linux, "LogFile", "").is_err());
+    // Without allow_empty, an empty default is refused where it is declared.
+    let text = edited(
+        "allow_empty = true\ndefault = \"\"\nmsi_property = \"TRUSTEDCAFILE\"",
+        "default = \"\"\nmsi_property = \"TRUSTEDCAFILE\"",
+    );
+    let e = refused(&text);
+    assert_eq!(e.key, "settings[TrustedCaFile].default");
+    assert!(e.reason.contains("is not an absolute linux path"), "{e}");
+    let (line, _) = position(&text, "default = \"\"\nmsi_property = \"TRUSTEDCAFILE\"");
+    assert_eq!(e.line.map(|(l, _)| l), Some(line), "{e}");
+}
+
+#[test]
+fn the_switch_link_settings() {
+    let m = parse(REAL).unwrap();
+    for (name, prop, min, max, default) in [
+        ("ReconnectSpreadSeconds", "RECONNECTSPREADSECONDS", 0, 3600, "120"),
+        ("HeartbeatIntervalSeconds", "HEARTBEATINTERVALSECONDS", 5, 600, "20"),
+    ] {
+        let s = m.setting(name).unwrap();
+        assert_eq!(s.kind, SettingType::Integer { min, max }, "{name}");
+        assert_eq!(s.msi_property, prop);
+        assert_eq!(s.feature.as_deref(), Some("platform"));
+        assert_eq!(s.default_for(Platform::Macos), Some(default));
+        assert_eq!(s.env_var("outpost"), format!("OUTPOST_{prop}"));
+    }
+    assert!(m.check_setting(Platform::Linux, "HeartbeatIntervalSeconds", "4").is_err());
+    assert!(m.check_setting(Platform::Linux, "ReconnectSpreadSeconds", "3601").is_err());
+    assert_eq!(
+        m.setting("ClientCertificate").unwrap().kind,
+        SettingType::String {
+            allow_empty: true,
+            max_length: 1024
+        }
+    );
 }
 
 #[test]

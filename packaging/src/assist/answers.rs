@@ -126,12 +126,24 @@ pub fn load(path: &Path, m: &Manifest) -> Result<Answers, AnswerError> {
                 .map_err(|err: toml::de::Error| e("deployment", err.message().to_string()))?;
             continue;
         }
+        if let Some(s) = m.setting(key).filter(|s| s.secret) {
+            return Err(e(key, secret_refusal(m, &s.msi_property)));
+        }
         let raw = toml_value_text(value).ok_or_else(|| e(key, "must be a string, integer or boolean".into()))?;
         let canonical = m.check_setting(Platform::Windows, key, &raw).map_err(|reason| e(key, reason))?;
         settings.insert(key.clone(), canonical);
     }
     let ordered = m.settings_on(Platform::Windows).filter_map(|s| settings.get(&s.name).map(|v| (s.name.clone(), v.clone()))).collect();
     Ok(Answers { file, settings: ordered, deployment })
+}
+
+/// Why a secret is not answered here, and where it goes instead.
+fn secret_refusal(m: &Manifest, property: &str) -> String {
+    format!(
+        "a secret is never written into a transform or a command line; give {property}=... to msiexec at install time \
+         (MsiHiddenProperties keeps it out of the log) or set it in {}",
+        m.layout(Platform::Windows).config_file
+    )
 }
 
 fn toml_literal(kind: &SettingType, value: &str) -> String {
@@ -168,6 +180,10 @@ pub fn template(m: &Manifest) -> String {
         if let Some(f) = feature_of(&s.name) {
             let arch = if f.windows_arch.len() == 2 { String::new() } else { format!("; only on Windows {}", f.windows_arch.join(", ")) };
             let _ = writeln!(out, "# Installs and runs the `{}` feature (MSI feature {}){arch}.", f.id, f.msi_feature);
+        }
+        if s.secret {
+            let _ = writeln!(out, "# Secret, so not answered here: {}.\n", secret_refusal(m, &s.msi_property).replacen("a secret is", "it is", 1));
+            continue;
         }
         let _ = writeln!(out, "# {} = {}\n", quoted_key(&s.name), toml_literal(&s.kind, default));
     }

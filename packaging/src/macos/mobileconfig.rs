@@ -37,8 +37,10 @@ pub enum Unset {
     Omit,
 }
 
-/// The profile with `values` (setting name -> value). Secrets are never
-/// filled in from defaults: a sample must not suggest one.
+/// The profile with `values` (setting name -> value). A secret is refused:
+/// macOS keeps a profile's values in `/Library/Managed Preferences`, which
+/// every user can read, and the agent ignores secrets there; a sample never
+/// lists one.
 pub fn render_profile(
     m: &Manifest,
     values: &BTreeMap<String, String>,
@@ -46,21 +48,37 @@ pub fn render_profile(
     unset: Unset,
 ) -> Result<String, PackageError> {
     for name in values.keys() {
-        if m.setting(name).is_none_or(|s| !s.exists_on(Platform::Macos)) {
-            let allowed: Vec<&str> = m.settings_on(Platform::Macos).map(|s| s.name.as_str()).collect();
-            return Err(PackageError::Invalid(format!(
-                "{source}: key `{name}`: unknown setting for macos; allowed: {}",
-                allowed.join(", ")
-            )));
+        match m.setting(name) {
+            Some(s) if s.exists_on(Platform::Macos) && s.secret => {
+                let layout = m.layout(Platform::Macos);
+                return Err(PackageError::Invalid(format!(
+                    "{source}: key `{name}`: a secret cannot go in a configuration profile (macOS stores \
+                     its values readable by every user, and the agent ignores secrets there); set it in \
+                     {} or stage it in {}",
+                    layout.config_file, layout.staged_answers
+                )));
+            }
+            Some(s) if s.exists_on(Platform::Macos) => {}
+            _ => {
+                let allowed: Vec<&str> = m
+                    .settings_on(Platform::Macos)
+                    .filter(|s| !s.secret)
+                    .map(|s| s.name.as_str())
+                    .collect();
+                return Err(PackageError::Invalid(format!(
+                    "{source}: key `{name}`: unknown setting for macos; allowed: {}",
+                    allowed.join(", ")
+                )));
+            }
         }
     }
     let mut settings = Vec::new();
-    for s in m.settings_on(Platform::Macos) {
+    for s in m.settings_on(Platform::Macos).filter(|s| !s.secret) {
         let value = match values.get(&s.name) {
             Some(v) => m
                 .check_setting(Platform::Macos, &s.name, v)
                 .map_err(|reason| PackageError::Invalid(format!("{source}: key `{}`: {reason}", s.name)))?,
-            None if s.secret || unset == Unset::Omit => continue,
+            None if unset == Unset::Omit => continue,
             None => s.default_for(Platform::Macos).unwrap_or_default().to_string(),
         };
         let kind = match s.kind {

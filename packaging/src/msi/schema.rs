@@ -662,6 +662,19 @@ pub fn msi_patch_sequence() -> TableDef {
     )
 }
 
+/// Progress text and the ActionData template of an action, standard ones
+/// included (e.g. to keep a value out of the log).
+pub fn action_text() -> TableDef {
+    TableDef::new(
+        "ActionText",
+        vec![
+            id("Action", 72).key(),
+            l("Description", 64).nullable().category(Text),
+            l("Template", 128).nullable().category(Template),
+        ],
+    )
+}
+
 /// Binary data for custom actions (`CustomAction.Source`).
 pub fn binary() -> TableDef {
     TableDef::new("Binary", vec![id("Name", 72).key(), ColumnDef::binary("Data")])
@@ -702,6 +715,7 @@ pub fn all() -> Vec<TableDef> {
         admin_ui_sequence(),
         advt_execute_sequence(),
         error(),
+        action_text(),
         patch_package(),
         msi_patch_metadata(),
         msi_patch_sequence(),
@@ -722,7 +736,7 @@ mod tests {
     /// Column names and IDT types of each table, as `msidump -t` prints
     /// them for an MSI built by wixl 0.101 (the tables wixl writes) and as
     /// WiX's Schema.msi-derived definitions give them (IniFile,
-    /// RemoveIniFile, Condition, Error, PatchPackage, MsiPatch*).
+    /// RemoveIniFile, Condition, Error, ActionText, PatchPackage, MsiPatch*).
     const IDT: &[(&str, &str, &str)] = &[
         ("Property", "Property\tValue", "s72\tl0"),
         ("Directory", "Directory\tDirectory_Parent\tDefaultDir", "s72\tS72\tl255"),
@@ -775,6 +789,7 @@ mod tests {
         ("AdminUISequence", "Action\tCondition\tSequence", "s72\tS255\tI2"),
         ("AdvtExecuteSequence", "Action\tCondition\tSequence", "s72\tS255\tI2"),
         ("Error", "Error\tMessage", "i2\tL0"),
+        ("ActionText", "Action\tDescription\tTemplate", "s72\tL64\tL128"),
         ("PatchPackage", "PatchId\tMedia_", "s38\ti2"),
         ("MsiPatchMetadata", "Company\tProperty\tValue", "S72\ts72\tl0"),
         ("MsiPatchSequence", "PatchFamily\tProductCode\tSequence\tAttributes", "s72\tS38\ts72\tI4"),

@@ -36,7 +36,15 @@ pub fn invalid(property: &str, kind: &SettingType) -> Option<String> {
         SettingType::HttpsUrl => {
             format!("NOT ({p}~<<\"https://\") OR {p}~=\"https://\" OR {p}~<<\"https:///\" OR {p}><\" \" OR {p}><\"@\"")
         }
-        SettingType::AbsolutePath => format!("NOT ({p}><\":\\\" OR {p}<<\"\\\\\")"),
+        SettingType::AbsolutePath { allow_empty } => {
+            // A drive path (`C:\...`) or a UNC path (`\\server\...`).
+            let not_absolute = format!("NOT ({p}><\":\\\" OR {p}<<\"\\\\\")");
+            if *allow_empty {
+                format!("{p} AND {not_absolute}")
+            } else {
+                not_absolute
+            }
+        }
         SettingType::String { allow_empty: false, .. } => format!("NOT {p}"),
         SettingType::String { allow_empty: true, .. } => return None,
     })
@@ -50,7 +58,8 @@ pub fn allowed(kind: &SettingType) -> String {
         SettingType::Enum { values } => format!("one of {}", values.join(", ")),
         SettingType::HostPort => "host:port, e.g. switch.example.com:443".into(),
         SettingType::HttpsUrl => "an https:// URL with a host".into(),
-        SettingType::AbsolutePath => "an absolute path such as C:\\Data\\Outpost".into(),
+        SettingType::AbsolutePath { allow_empty: false } => "an absolute path such as C:\\Data\\Outpost".into(),
+        SettingType::AbsolutePath { allow_empty: true } => "an absolute path such as C:\\Data\\Outpost, or empty".into(),
         SettingType::String { .. } => "a non-empty value".into(),
     }
 }
@@ -59,4 +68,29 @@ pub fn allowed(kind: &SettingType) -> String {
 /// property value without changing meaning.
 pub fn literal_ok(value: &str) -> bool {
     !value.contains(['"', '[', ']', '{', '}'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absolute_path_may_be_empty_only_when_allowed() {
+        // Windows Installer evaluates these in the lifecycle tests (Wine's
+        // msiexec); here, their exact text.
+        let strict = SettingType::AbsolutePath { allow_empty: false };
+        let optional = SettingType::AbsolutePath { allow_empty: true };
+        assert_eq!(
+            invalid("LOGFILE", &strict).unwrap(),
+            r#"NOT (LOGFILE><":\" OR LOGFILE<<"\\")"#
+        );
+        // An empty property is false, so `P AND ...` lets "" through and
+        // still refuses `relative\path`.
+        assert_eq!(
+            invalid("TRUSTEDCAFILE", &optional).unwrap(),
+            r#"TRUSTEDCAFILE AND NOT (TRUSTEDCAFILE><":\" OR TRUSTEDCAFILE<<"\\")"#
+        );
+        assert!(allowed(&optional).ends_with(", or empty"));
+        assert!(!allowed(&strict).contains("empty"));
+    }
 }

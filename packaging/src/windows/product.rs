@@ -274,9 +274,12 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
 
     // Settings: remembered in the registry, written to the installer-answers
     // file through IniFile rows, validated before anything is installed.
+    // Secrets are listed in MsiHiddenProperties and never remembered: the
+    // key is readable by every user, and a value there is plain text.
     let remember_key = format!("SOFTWARE\\{}\\{}\\Settings", p.vendor, p.name);
+    let first_remembered = settings.iter().position(|s| !s.secret).ok_or_else(|| err("every setting is secret: nothing to remember"))?;
     // msidbComponentAttributesRegistryKeyPath: the first remembered value.
-    b.component_with("Settings", "INSTALLDIR", Some("Remember0"), 4)?;
+    b.component_with("Settings", "INSTALLDIR", Some(&format!("Remember{first_remembered}")), 4)?;
     b.feature_component(&client, "Settings")?;
     b.component("Answers", "DATADIR", None)?;
     b.feature_component(&client, "Answers")?;
@@ -292,22 +295,23 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
         let prop = s.msi_property.as_str();
         let cmd = cmd_prop(i);
         if s.secret {
-            hidden.extend([prop.to_string(), cmd.clone()]);
+            hidden.push(prop.to_string());
+        } else {
+            b.row(schema::registry(), vec![format!("Remember{i}").into(), REMEMBER_ROOT.into(), remember_key.as_str().into(), s.name.as_str().into(), format!("[{prop}]").into(), "Settings".into()])?;
+            b.row(schema::reg_locator(), vec![format!("Remembered{i}").into(), REMEMBER_ROOT.into(), remember_key.as_str().into(), s.name.as_str().into(), locator.into()])?;
+            b.row(schema::app_search(), vec![prop.into(), format!("Remembered{i}").into()])?;
+            // Order (both sequences): keep an explicit value (command line or
+            // transform) across AppSearch, which would overwrite it with the
+            // remembered one; then a legacy client's value; then the default.
+            b.custom_action(&format!("Keep{i}"), CA_SET_PROPERTY, &cmd, &format!("[{prop}]"))?;
+            b.both(&format!("Keep{i}"), Some(prop), 100 + i as i32)?;
+            b.custom_action(&format!("Restore{i}"), CA_SET_PROPERTY, prop, &format!("[{cmd}]"))?;
+            b.both(&format!("Restore{i}"), Some(&cmd), 300 + i as i32)?;
         }
-        b.row(schema::registry(), vec![format!("Remember{i}").into(), REMEMBER_ROOT.into(), remember_key.as_str().into(), s.name.as_str().into(), format!("[{prop}]").into(), "Settings".into()])?;
-        b.row(schema::reg_locator(), vec![format!("Remembered{i}").into(), REMEMBER_ROOT.into(), remember_key.as_str().into(), s.name.as_str().into(), locator.into()])?;
-        b.row(schema::app_search(), vec![prop.into(), format!("Remembered{i}").into()])?;
         b.row(
             schema::ini_file(),
             vec![format!("Answer{i}").into(), answers_file.as_str().into(), "DATADIR".into(), "Settings".into(), s.name.as_str().into(), format!("[{prop}]").into(), 0.into(), "Answers".into()],
         )?;
-        // Order (both sequences): keep an explicit value (command line or
-        // transform) across AppSearch, which would overwrite it with the
-        // remembered one; then a legacy client's value; then the default.
-        b.custom_action(&format!("Keep{i}"), CA_SET_PROPERTY, &cmd, &format!("[{prop}]"))?;
-        b.both(&format!("Keep{i}"), Some(prop), 100 + i as i32)?;
-        b.custom_action(&format!("Restore{i}"), CA_SET_PROPERTY, prop, &format!("[{cmd}]"))?;
-        b.both(&format!("Restore{i}"), Some(&cmd), 300 + i as i32)?;
         let default = s.default_for(Platform::Windows).unwrap_or_default();
         if !conditions::literal_ok(default) {
             return Err(PackageError::Invalid(format!("settings[{}].default: `{default}` cannot be an MSI property value", s.name)));
@@ -319,7 +323,9 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
         if let Some(cond) = conditions::invalid(prop, &s.kind) {
             // Collect every bad value into one property, so the log (which
             // lists final property values) and the error name all of them.
-            let note = format!("[{INVALID}]{prop}=[{prop}] (expected {}); ", conditions::allowed(&s.kind));
+            // A secret's value is never part of the message.
+            let shown = if s.secret { String::new() } else { format!("=[{prop}]") };
+            let note = format!("[{INVALID}]{prop}{shown} (expected {}); ", conditions::allowed(&s.kind));
             b.custom_action(&format!("Invalid.{prop}"), CA_SET_PROPERTY, INVALID, &note)?;
             b.both(&format!("Invalid.{prop}"), Some(&cond), 600 + i as i32)?;
         }
@@ -337,6 +343,9 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
             b.row(schema::app_search(), vec![legacy_prop.as_str().into(), format!("Legacy{n}").into()])?;
             b.custom_action(&format!("Legacy{n}"), CA_SET_PROPERTY, &s.msi_property, &format!("[{legacy_prop}]"))?;
             b.both(&format!("Legacy{n}"), Some(&format!("NOT {} AND {legacy_prop}", s.msi_property)), 400 + n)?;
+            if s.secret {
+                hidden.push(legacy_prop.clone());
+            }
             secure.push(legacy_prop);
             n += 1;
         }
@@ -355,6 +364,9 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
     b.prop("SecureCustomProperties", &secure.join(";"))?;
     if !hidden.is_empty() {
         b.prop("MsiHiddenProperties", &hidden.join(";"))?;
+        // MsiHiddenProperties hides property values, not the ActionData
+        // WriteIniValues logs per line ("Key: [3], Value: [4]"): leave the value out.
+        b.row(schema::action_text(), vec!["WriteIniValues".into(), "Writing the installer answers".into(), "File: [1], Section: [2], Key: [3]".into()])?;
     }
 
     let remove_admin = match m.removal.administrator_config {

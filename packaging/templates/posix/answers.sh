@@ -20,7 +20,8 @@ op_len() { printf '%s' "$1" | wc -m | tr -d ' '; }
 
 # op_check NAME TYPE SOURCE VALUE [ARGS...]: canonical value in op_v, or
 # the reason in op_msg. Checks mirror the agent's schema; the agent re-checks in postinst with
-# `outpost-agent config check`, which has the last word.
+# `outpost-agent config check`, which has the last word. Secret settings are
+# strings, whose messages never show the value.
 op_check() {
     _n=$1 _t=$2 _s=$3 _v=$4
     shift 4
@@ -60,9 +61,17 @@ op_check() {
             op_msg="$_s: $_n: \`$_v\` is not an https:// URL with a host (and no credentials)"; return 1
         fi ;;
     absolute_path)
+        # $1: 1 when empty is allowed.
         case "$_v" in
         /*) op_v=$_v ;;
-        *) op_msg="$_s: $_n: \`$_v\` is not an absolute {{ platform }} path"; return 1 ;;
+        *)
+            if [ -z "$_v" ] && [ "$1" = 1 ]; then
+                op_v=
+            else
+                op_msg="$_s: $_n: \`$_v\` is not an absolute {{ platform }} path"
+                [ "$1" != 1 ] || op_msg="$op_msg (or empty)"
+                return 1
+            fi ;;
         esac ;;
     string)
         if [ -z "$_v" ] && [ "$1" != 1 ]; then op_msg="$_s: $_n: must not be empty"; return 1; fi
@@ -181,10 +190,12 @@ op_collect() {
     fi
     if [ "$op_changed" = 1 ]; then
         mkdir -p "$op_state"
-        { echo '; Installer answers for {{ product.name }}, written by the package installer.'
-          echo '; Upgrades keep this file. Override a value in {{ layout.config_file }}.'
-          echo '[Settings]'
-          cat "$op_new"; } > "$op_pending"
+        # Owner-only until op_apply knows whether it holds a secret.
+        (umask 077
+         { echo '; Installer answers for {{ product.name }}, written by the package installer.'
+           echo '; Upgrades keep this file. Override a value in {{ layout.config_file }}.'
+           echo '[Settings]'
+           cat "$op_new"; } > "$op_pending")
     fi
     rm -f "$op_new"
 }
@@ -197,7 +208,12 @@ op_apply() {
         rm -f "$op_pending"
         exit 1
     fi
-    chmod 0644 "$op_pending"
+    # A secret (e.g. a key's password) is readable by root only.
+    if {% if secret_re %}grep -Eq '^({{ secret_re }})=.' "$op_pending"{% else %}false{% endif %}; then
+        chmod 0600 "$op_pending"
+    else
+        chmod 0644 "$op_pending"
+    fi
     mv -f "$op_pending" "$op_answers"
 }
 # ---- end of installer answers ----
