@@ -174,7 +174,38 @@ fn install_with_properties_then_uninstall() {
     assert_eq!(w.service("OutpostClient"), None, "service after uninstall");
     assert!(!w.host("C:\\Program Files\\Outpost").exists(), "program files left behind");
     assert!(!w.host(ANSWERS).exists(), "installer answers left behind");
-    assert!(!w.host("C:\\ProgramData\\Outpost\\Logs").exists(), "logs left behind");
+    // The logs and state are the agent's own files, removed by wildcard
+    // RemoveFile rows (`*` in LOGDIR and STATEDIR, then the folders), which
+    // Windows Installer expands. Wine 8's RemoveFiles does not expand a
+    // wildcard (its log lists `File: RemoveLogs` and deletes nothing), so
+    // here the rows are checked, and the folders may hold only the files the
+    // running agent wrote, nothing the package installed.
+    let rows = outpost_tests::ok(
+        std::process::Command::new("msiinfo")
+            .arg("export")
+            .arg(msi(&dist, "outpost-2.1.0-x64.msi"))
+            .arg("RemoveFile"),
+    );
+    for row in [
+        "RemoveLogs\tDataFolders\t*\tLOGDIR\t2",
+        "RemoveLogDir\tDataFolders\t\tLOGDIR\t2",
+        "RemoveState\tDataFolders\t*\tSTATEDIR\t2",
+        "RemoveStateDir\tDataFolders\t\tSTATEDIR\t2",
+    ] {
+        assert!(
+            rows.lines().any(|l| l.trim_end_matches('\r') == row),
+            "RemoveFile lacks `{row}`:\n{rows}"
+        );
+    }
+    for (dir, agents) in [("Logs", &["outpost.log"][..]), ("State", &["device-id", "status.json"][..])] {
+        let left: Vec<String> = std::fs::read_dir(w.host(&format!("C:\\ProgramData\\Outpost\\{dir}")))
+            .map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        assert!(
+            left.iter().all(|f| agents.contains(&f.as_str())),
+            "{dir} left behind with {left:?}"
+        );
+    }
     assert!(
         w.host("C:\\ProgramData\\Outpost\\outpost.conf").is_file(),
         "the administrator's file was removed"
