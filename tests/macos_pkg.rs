@@ -821,8 +821,15 @@ fn corrupted_copies_are_refused() {
     assert_contains(&e, &format!("{CLIENT}.pkg/Payload: archived sha1"));
 
     // apple-flat-package (with cpio-archive and apple-bom behind it) cannot
-    // read that Payload through.
-    let e = flat_package_reads_through(&flipped).expect_err("apple-flat-package read a flipped Payload byte through");
+    // read a Payload through whose deflate block header is damaged. (A flip
+    // in the middle lands in the agent's compressed bytes: that decodes to
+    // other bytes of the same length, cpio has no checksum, and whether the
+    // gzip CRC is reached depends on the reader; the XAR sha1 above is what
+    // catches it.) Byte 12 is past the 10-byte gzip header, in the first
+    // block's Huffman table description.
+    let mut early = bytes.clone();
+    early[heap + payload.offset as usize + 12] ^= 0x01;
+    let e = flat_package_reads_through(&early).expect_err("apple-flat-package read a damaged Payload through");
     assert_contains(&e, &format!("{CLIENT}: Payload"));
 
     // One byte inside the zlib-stored client Bom: apple-flat-package cannot
