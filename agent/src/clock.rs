@@ -1,5 +1,5 @@
-//! Wall-clock helpers for status files and messages (no time crate: the
-//! agent only needs seconds since the epoch and their RFC 3339 spelling).
+//! Wall-clock helpers for status files and messages: seconds since the
+//! epoch and their RFC 3339 spelling.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,26 +13,13 @@ pub fn unix_now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// `2026-12-06T02:48:29Z` for seconds since the epoch (proleptic Gregorian,
-/// Howard Hinnant's days-to-civil algorithm).
+/// `2026-12-06T02:48:29Z` for seconds since the epoch (the `time` crate is
+/// already in the agent through x509-parser).
 pub fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| format!("@{unix}"))
 }
 
 #[cfg(test)]

@@ -241,23 +241,18 @@ impl TestSwitch {
         Ok(bound)
     }
 
-    /// Waits until at least `n` devices are connected and welcomed; returns them all.
-    pub fn wait_registered(&self, n: usize, timeout: Duration) -> Result<Vec<Device>, String> {
+    /// Blocks until `check` (run under the lock, again after every change) answers, or
+    /// `timeout` passes; then hands back the locked state so the caller can say what it saw.
+    fn wait_for<T>(&self, timeout: Duration, mut check: impl FnMut(&mut State) -> Option<T>) -> Result<T, MutexGuard<'_, State>> {
         let deadline = Instant::now() + timeout;
         let mut st = self.shared.lock();
         loop {
-            let registered: Vec<Device> = st
-                .live
-                .values()
-                .filter(|l| l.device.session.is_some())
-                .map(|l| l.device.clone())
-                .collect();
-            if registered.len() >= n {
-                return Ok(registered);
+            if let Some(found) = check(&mut st) {
+                return Ok(found);
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(format!("{} of {n} devices registered after {timeout:?}", registered.len()));
+                return Err(st);
             }
             st = self
                 .shared
@@ -266,6 +261,19 @@ impl TestSwitch {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
+    }
+
+    /// Waits until at least `n` devices are connected and welcomed; returns them all.
+    pub fn wait_registered(&self, n: usize, timeout: Duration) -> Result<Vec<Device>, String> {
+        let registered = |st: &State| -> Vec<Device> {
+            st.live
+                .values()
+                .filter(|l| l.device.session.is_some())
+                .map(|l| l.device.clone())
+                .collect()
+        };
+        self.wait_for(timeout, |st| Some(registered(st)).filter(|r| r.len() >= n))
+            .map_err(|st| format!("{} of {n} devices registered after {timeout:?}", registered(&st).len()))
     }
 
     /// How many connected devices are welcomed, without copying them.
@@ -299,31 +307,14 @@ impl TestSwitch {
 
     /// Waits until `hello_count() >= n`.
     pub fn wait_hellos(&self, n: usize, timeout: Duration) -> Result<usize, String> {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.shared.lock();
-        loop {
-            let count = st.hello_times.len();
-            if count >= n {
-                return Ok(count);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(format!("{count} of {n} hellos after {timeout:?}"));
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        self.wait_for(timeout, |st| Some(st.hello_times.len()).filter(|c| *c >= n))
+            .map_err(|st| format!("{} of {n} hellos after {timeout:?}", st.hello_times.len()))
     }
 
     /// Sends an instruction and waits for the result with the same id (the whole message).
     /// Fails when the device is not connected, its session ends first, or on timeout (a result
     /// arriving later then shows up in `next_message`).
     pub fn request(&self, device_id: &str, kind: &str, args: Value, timeout: Duration) -> Result<Value, String> {
-        let deadline = Instant::now() + timeout;
         let mut st = self.shared.lock();
         st.next_request += 1;
         let id = format!("i{}", st.next_request);
@@ -343,27 +334,32 @@ impl TestSwitch {
             .or_default()
             .pending
             .insert(id.clone(), None);
-        loop {
+        drop(st);
+        let ended = || format!("session of {device_id} ended before the result for {kind} (id {id})");
+        let answer = self.wait_for(timeout, |st| {
             let mailbox = st.mailboxes.get_mut(device_id).expect("mailbox made above");
             if let Some(Some(_)) = mailbox.pending.get(&id) {
-                return Ok(mailbox.pending.remove(&id).flatten().expect("checked"));
+                return Some(mailbox.pending.remove(&id).flatten().ok_or_else(ended));
             }
             let still_connected = st.live.get(device_id).is_some_and(|l| l.device.conn == conn);
-            let now = Instant::now();
-            if !still_connected || now >= deadline {
-                st.mailboxes.get_mut(device_id).expect("mailbox").pending.remove(&id);
-                return Err(if still_connected {
-                    format!("no result for {kind} (id {id}) from {device_id} within {timeout:?}")
-                } else {
-                    format!("session of {device_id} ended before the result for {kind} (id {id})")
-                });
+            (!still_connected).then(|| Err(ended()))
+        });
+        match answer {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e)) => {
+                self.shared
+                    .lock()
+                    .mailboxes
+                    .get_mut(device_id)
+                    .expect("mailbox")
+                    .pending
+                    .remove(&id);
+                Err(e)
             }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            Err(mut st) => {
+                st.mailboxes.get_mut(device_id).expect("mailbox").pending.remove(&id);
+                Err(format!("no result for {kind} (id {id}) from {device_id} within {timeout:?}"))
+            }
         }
     }
 
@@ -393,23 +389,10 @@ impl TestSwitch {
     /// The next message from the device that was not the answer to a pending `request`
     /// (errors, late results, anything unexpected), waiting up to `timeout`.
     pub fn next_message(&self, device_id: &str, timeout: Duration) -> Option<Received> {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.shared.lock();
-        loop {
-            if let Some(message) = st.mailboxes.get_mut(device_id).and_then(|m| m.unread.pop_front()) {
-                return Some(message);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        self.wait_for(timeout, |st| {
+            st.mailboxes.get_mut(device_id).and_then(|m| m.unread.pop_front())
+        })
+        .ok()
     }
 
     /// Every message the device sent, hellos and results included, across its sessions.
@@ -439,23 +422,7 @@ impl TestSwitch {
     /// Waits for an event (past or future) matching `pred`. `pred` runs under the Switch's lock:
     /// it must not call the Switch (use `wait_until` for that).
     pub fn wait_event(&self, timeout: Duration, pred: impl Fn(&Event) -> bool) -> Option<Event> {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.shared.lock();
-        loop {
-            if let Some(event) = st.events.iter().find(|e| pred(e)) {
-                return Some(event.clone());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        self.wait_for(timeout, |st| st.events.iter().find(|e| pred(e)).cloned()).ok()
     }
 
     /// Waits until `pred` (which may call the Switch) holds; re-checked on every change, and at
