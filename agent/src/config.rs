@@ -204,23 +204,40 @@ pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(&eff)?);
     } else {
-        let w = eff.settings.iter().map(|v| v.name.len()).max().unwrap_or(0);
-        let vw = eff.settings.iter().map(|v| v.value.chars().count()).max().unwrap_or(0);
-        for v in &eff.settings {
-            let origin = match &v.file {
-                Some(f) => format!("{} ({f})", v.source.label()),
-                None => v.source.label().to_string(),
-            };
-            println!("{:w$}  {:vw$}  {origin}", v.name, v.value);
-        }
-        for l in &eff.layers {
-            println!("# layer {}: {} [{}]", l.source.label(), l.file, l.state);
-        }
+        print!("{}", table(&eff));
     }
     for p in &eff.problems {
         eprintln!("warning: {p}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The text of `config show`: name, value, origin in aligned columns. A
+/// long value is printed whole but not padded to (padding to a 100 KB value
+/// would be useless, and a width over 65,535 panics in `format!`).
+fn table(eff: &Effective) -> String {
+    use std::fmt::Write;
+    const MAX_PAD: usize = 60;
+    let w = eff.settings.iter().map(|v| v.name.len()).max().unwrap_or(0).min(MAX_PAD);
+    let vw = eff
+        .settings
+        .iter()
+        .map(|v| v.value.chars().count())
+        .filter(|n| *n <= MAX_PAD)
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for v in &eff.settings {
+        let origin = match &v.file {
+            Some(f) => format!("{} ({f})", v.source.label()),
+            None => v.source.label().to_string(),
+        };
+        let _ = writeln!(out, "{:w$}  {:vw$}  {origin}", v.name, v.value);
+    }
+    for l in &eff.layers {
+        let _ = writeln!(out, "# layer {}: {} [{}]", l.source.label(), l.file, l.state);
+    }
+    out
 }
 
 pub fn check_file(file: &Path) -> anyhow::Result<ExitCode> {
@@ -366,6 +383,70 @@ mod tests {
                 s.name
             );
         }
+    }
+
+    /// `config show` and `config check` never panic, whatever the files hold:
+    /// seeded random files of settings-like lines, bytes, huge values,
+    /// sections and duplicates, in every layer.
+    #[test]
+    fn show_and_check_never_panic_on_any_file() {
+        let mut rng = fastrand::Rng::with_seed(0x0c0f_f1e5);
+        let names: Vec<&str> = manifest().settings.iter().map(|s| s.name.as_str()).collect();
+        let pieces = [
+            "[Settings]",
+            "[Other]",
+            "[",
+            "=",
+            ";",
+            "#",
+            "\u{0}",
+            "\r",
+            "é",
+            "\u{feff}",
+            " ",
+            "*",
+            "Switch=a:1\nSwitch=b:2",
+        ];
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::for_platform(Some(root.path().to_path_buf()), Platform::Linux).unwrap();
+        let files = [paths.defaults_file(), paths.answers_file(), paths.config_file()];
+        for f in &files {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        }
+        for round in 0..400 {
+            for f in &files {
+                let mut text = Vec::new();
+                for _ in 0..rng.usize(0..12) {
+                    match rng.u8(0..6) {
+                        0 => text.extend((0..rng.usize(0..64)).map(|_| rng.u8(..))),
+                        1 => text.extend_from_slice(pieces[rng.usize(0..pieces.len())].as_bytes()),
+                        2 => {
+                            let value =
+                                "/".to_string() + &"x".repeat(if rng.u8(0..10) == 0 { 100_000 } else { rng.usize(0..80) });
+                            text.extend_from_slice(format!("{}={value}", names[rng.usize(0..names.len())]).as_bytes());
+                        }
+                        _ => text.extend_from_slice(format!("{}={}", names[rng.usize(0..names.len())], rng.i64(..)).as_bytes()),
+                    }
+                    text.push(b'\n');
+                }
+                std::fs::write(f, &text).unwrap();
+            }
+            let mut eff = load(&paths);
+            eff.settings = eff.masked();
+            let shown = table(&eff);
+            assert!(shown.contains("Switch"), "round {round}");
+            serde_json::to_string(&eff).unwrap();
+            let text = String::from_utf8_lossy(&std::fs::read(&files[2]).unwrap()).into_owned();
+            let _ = settings_file::check(manifest(), Platform::Linux, &text);
+        }
+        // The case that used to panic: a 100 KB TemporaryDirectory.
+        std::fs::write(
+            &files[2],
+            format!("[Settings]\nTemporaryDirectory=/{}\n", "t".repeat(100_000)),
+        )
+        .unwrap();
+        let eff = load(&paths);
+        assert!(table(&eff).contains(&"t".repeat(100_000)));
     }
 
     #[test]
