@@ -1,13 +1,13 @@
 //! The agent started from the installed layout: an extracted package root.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use outpost_tests::*;
 
 fn extracted_deb() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
-    ok(Command::new("dpkg-deb")
+    ok(tool("dpkg-deb")
         .arg("-x")
         .arg(artifact(&dist(), "deb").path)
         .arg(root.path()));
@@ -15,7 +15,7 @@ fn extracted_deb() -> tempfile::TempDir {
 }
 
 fn show(root: &std::path::Path) -> serde_json::Value {
-    let out = ok(Command::new(root.join("usr/bin/outpost-agent"))
+    let out = ok(tool(root.join("usr/bin/outpost-agent"))
         .arg("--root")
         .arg(root)
         .args(["config", "show", "--json"]));
@@ -98,7 +98,7 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
         "[Settings]\nSwitch=127.0.0.1:9\nModule.Platform.Enabled=true\n",
     )
     .unwrap();
-    let mut child = Command::new(r.join("usr/bin/outpost-agent"))
+    let mut child = tool(r.join("usr/bin/outpost-agent"))
         .arg("--root")
         .arg(r)
         .arg("run")
@@ -113,7 +113,7 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
         assert!(child.try_wait().unwrap().is_none(), "agent exited early");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let status = ok(Command::new(r.join("usr/bin/outpost-agent"))
+    let status = ok(tool(r.join("usr/bin/outpost-agent"))
         .arg("--root")
         .arg(r)
         .arg("status"));
@@ -140,7 +140,7 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
         assert_contains(&log, line);
     }
     assert!(r.join("var/tmp/outpost").is_dir(), "TemporaryDirectory not created");
-    let out = run(Command::new(r.join("usr/bin/outpost-agent"))
+    let out = run(tool(r.join("usr/bin/outpost-agent"))
         .arg("--root")
         .arg(r)
         .arg("status"));

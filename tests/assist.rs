@@ -4,13 +4,13 @@
 //! registries this machine reaches), Intune settings, and refusals.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use outpost_tests::wine::Prefix;
 use outpost_tests::*;
 
 fn assist(args: &[&str]) -> Output {
-    run(Command::new(omnipack())
+    run(tool(omnipack())
         .current_dir(workspace_root())
         .arg("assist")
         .args(args))
@@ -103,21 +103,21 @@ fn transforms_apply_in_msi_dll_and_msiexec() {
     }
     // The MSIs are never modified.
     for arch in ["x64", "x86"] {
-        let out = run(Command::new("osslsigncode")
+        let out = run(tool("osslsigncode")
             .arg("verify")
             .arg("-CAfile")
             .arg(test_authenticode_ca())
             .arg("-in")
             .arg(dist.join(format!("outpost-2.1.0-{arch}.msi"))));
         assert!(out.status.success(), "{}", text(&out));
-        let out = run(Command::new("osslsigncode")
+        let out = run(tool("osslsigncode")
             .arg("verify")
             .arg("-CAfile")
             .arg(test_authenticode_ca())
             .arg("-in")
             .arg(deploy.join(format!("outpost-2.1.0-{arch}.mst"))));
         assert!(out.status.success(), "signed MST: {}", text(&out));
-        let info = ok(Command::new("msiinfo")
+        let info = ok(tool("msiinfo")
             .arg("suminfo")
             .arg(deploy.join(format!("outpost-2.1.0-{arch}.mst"))));
         assert_contains(&info, "Title: Transform");
@@ -301,7 +301,7 @@ fn missing_msi_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let f = answers(tmp.path(), CHOSEN);
     let from = tmp.path().join("dist");
-    assert!(Command::new("cp")
+    assert!(tool("cp")
         .arg("-a")
         .arg(dist_windows())
         .arg(&from)
@@ -398,9 +398,9 @@ fn previous_release_adds_signed_patches() {
     assert!(out.status.success(), "{}", text(&out));
     for arch in ["x64", "x86"] {
         let msp = deploy.join(format!("outpost-2.1.1-{arch}-from-2.1.0.msp"));
-        let info = ok(Command::new("msiinfo").arg("suminfo").arg(&msp));
+        let info = ok(tool("msiinfo").arg("suminfo").arg(&msp));
         assert_contains(&info, "Title: Patch");
-        let v = run(Command::new("osslsigncode")
+        let v = run(tool("osslsigncode")
             .arg("verify")
             .arg("-CAfile")
             .arg(test_authenticode_ca())
@@ -421,7 +421,7 @@ fn patch_command_refuses_a_major_upgrade() {
     let old = dist_windows().join("outpost-2.1.0-x64.msi");
     let new = dist_version("2.2.0").join("outpost-2.2.0-x64.msi");
     let out_file = tmp.path().join("x.msp");
-    let out = run(Command::new(omnipack())
+    let out = run(tool(omnipack())
         .current_dir(workspace_root())
         .args(["patch", "--unsigned", "--from"])
         .arg(&old)
@@ -453,8 +453,8 @@ fn a_release_with_a_pkg_gets_a_profile_of_the_answers() {
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let profile = deploy.join("outpost.mobileconfig");
-    ok(Command::new("xmllint").arg("--noout").arg(&profile));
-    let keys = ok(Command::new("python3")
+    ok(tool("xmllint").arg("--noout").arg(&profile));
+    let keys = ok(tool("python3")
         .arg("-c")
         .arg("import json, plistlib, sys; p = plistlib.load(open(sys.argv[1], 'rb'))['PayloadContent'][0]; print(json.dumps({k: v for k, v in p.items() if not k.startswith('Payload')}, sort_keys=True))")
         .arg(&profile));

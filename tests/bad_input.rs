@@ -2,7 +2,6 @@
 //! nothing half-written is left in the output folder.
 
 use std::path::Path;
-use std::process::Command;
 
 use outpost_tests::*;
 
@@ -91,7 +90,7 @@ fn missing_manifest_names_the_file() {
 
 #[test]
 fn unknown_format_is_refused() {
-    let out = run(Command::new(omnipack()).args(["build", "--formats", "deb,apk"]));
+    let out = run(tool(omnipack()).args(["build", "--formats", "deb,apk"]));
     assert_eq!(out.status.code(), Some(2));
     assert_contains(&text(&out), "unknown format `apk`; this omnipack builds: deb, rpm");
 }
@@ -105,7 +104,7 @@ fn agent_config_check_reports_each_bad_line() {
         "[Settings]\nSwitch=no-port\nModule.Platform.Enabled=maybe\nLogLevel=info\nSwich=x:1\n",
     )
     .unwrap();
-    let out = run(Command::new(agent()).arg("config").arg("check").arg(&f));
+    let out = run(tool(agent()).arg("config").arg("check").arg(&f));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let name = f.display().to_string();
@@ -118,11 +117,11 @@ fn agent_config_check_reports_each_bad_line() {
     assert!(!err.contains(":4:"), "a valid line was reported: {err}");
 
     std::fs::write(&f, "[Settings]\nSwitch=sw.example:443\n").unwrap();
-    let out = run(Command::new(agent()).arg("config").arg("check").arg(&f));
+    let out = run(tool(agent()).arg("config").arg("check").arg(&f));
     assert!(out.status.success(), "{}", text(&out));
     // A Windows-only feature's setting is refused on Linux.
     std::fs::write(&f, "[Settings]\nModule.Content.Enabled=true\n").unwrap();
-    let out = run(Command::new(agent()).arg("config").arg("check").arg(Path::new(&f)));
+    let out = run(tool(agent()).arg("config").arg("check").arg(Path::new(&f)));
     assert_eq!(out.status.code(), Some(1));
     assert_contains(&text(&out), "belongs to feature `content`, which does not exist on linux");
 }

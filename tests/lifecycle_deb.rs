@@ -2,6 +2,7 @@
 //! `omnipack publish` writes, in a throwaway debootstrap root per scenario.
 
 use outpost_tests::chroot::Root;
+use outpost_test_tools::tool;
 use outpost_tests::fixtures::{self, CURRENT, PREVIOUS};
 use outpost_tests::scenario::Scenario;
 
@@ -43,7 +44,7 @@ fn apt_root(name: &'static str) -> Scenario {
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    let st = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    let st = tool("cp").arg("-a").arg(from).arg(to).status().unwrap();
     assert!(st.success());
 }
 

@@ -4,7 +4,8 @@
 //! and dnf 4.14: the closest to RHEL that runs offline here.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use outpost_test_tools::tool;
+use std::process::Output;
 
 use outpost_tests::chroot::Root;
 use outpost_tests::fixtures::{self, CURRENT, PREVIOUS};
@@ -66,7 +67,7 @@ impl Dnf {
 
     fn dnf(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let root = self.s.root.path();
-        let mut cmd = Command::new("dnf");
+        let mut cmd = tool("dnf");
         cmd.env("HOME", "/root")
             .arg("-y")
             .arg("--config")
@@ -84,7 +85,7 @@ impl Dnf {
     }
 
     fn rpm(&self, args: &[&str]) -> Output {
-        run(Command::new("rpm")
+        run(tool("rpm")
             .env("HOME", "/root")
             .arg("--root")
             .arg(self.s.root.path())
@@ -320,7 +321,7 @@ fn bad_answer_leaves_the_system_as_it_was() {
 fn altered_repository_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
-    assert!(Command::new("cp")
+    assert!(tool("cp")
         .arg("-a")
         .arg(fixtures::repo())
         .arg(&repo)

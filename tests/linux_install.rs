@@ -22,7 +22,7 @@ impl Pm {
                 let rpm = root.put(&artifact(&dist(), "rpm").path, "/tmp/outpost.rpm");
                 // Debian's rpm: its own database inside the root; the minbase
                 // root has no rpm-provided /bin/sh or libc, hence --nodeps.
-                let mut cmd = std::process::Command::new("rpm");
+                let mut cmd = tool("rpm");
                 cmd.arg("--root")
                     .arg(root.path())
                     .args(["--dbpath", "/var/lib/rpm", "--force-debian", "--nodeps", "-i"])
@@ -38,7 +38,7 @@ impl Pm {
     fn installed(&self, root: &Root) -> bool {
         match self {
             Pm::Dpkg => root.exec(&[], &["dpkg-query", "-W", "-f", "${Status}", "outpost"]).stdout == b"install ok installed",
-            Pm::Rpm => run(std::process::Command::new("rpm").arg("--root").arg(root.path()).args([
+            Pm::Rpm => run(tool("rpm").arg("--root").arg(root.path()).args([
                 "--dbpath",
                 "/var/lib/rpm",
                 "-q",
@@ -52,7 +52,7 @@ impl Pm {
     fn fresh_root(&self) -> Root {
         let root = Root::new();
         if let Pm::Rpm = self {
-            ok(std::process::Command::new("rpm")
+            ok(tool("rpm")
                 .arg("--root")
                 .arg(root.path())
                 .args(["--dbpath", "/var/lib/rpm", "--initdb"]));

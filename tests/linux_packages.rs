@@ -1,7 +1,6 @@
 //! The deb and rpm as built by `omnipack build`, checked with lintian,
 //! dpkg-deb, rpmlint, rpm and rpmkeys.
 
-use std::process::Command;
 
 use outpost_tests::*;
 use sha2::{Digest, Sha256};
@@ -24,7 +23,7 @@ fn release_json_describes_the_files() {
 #[test]
 fn lintian_reports_no_errors() {
     let deb = artifact(&dist(), "deb").path;
-    let out = run(Command::new("lintian")
+    let out = run(tool("lintian")
         .args(["--fail-on", "error", "--tag-display-limit", "0"])
         .arg(&deb));
     assert!(out.status.success(), "lintian found errors:\n{}", text(&out));
@@ -34,7 +33,7 @@ fn lintian_reports_no_errors() {
 #[test]
 fn dpkg_deb_shows_what_the_manifest_says() {
     let deb = artifact(&dist(), "deb").path;
-    let info = ok(Command::new("dpkg-deb").arg("-I").arg(&deb));
+    let info = ok(tool("dpkg-deb").arg("-I").arg(&deb));
     for field in [
         "Package: outpost",
         "Version: 2.1.0-1",
@@ -48,10 +47,10 @@ fn dpkg_deb_shows_what_the_manifest_says() {
     ] {
         assert_contains(&info, field);
     }
-    let conffiles = ok(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Package"));
+    let conffiles = ok(tool("dpkg-deb").arg("-f").arg(&deb).arg("Package"));
     assert_eq!(conffiles.trim(), "outpost");
     let ctl = tempfile::tempdir().unwrap();
-    ok(Command::new("dpkg-deb").arg("-e").arg(&deb).arg(ctl.path()));
+    ok(tool("dpkg-deb").arg("-e").arg(&deb).arg(ctl.path()));
     let conffiles = std::fs::read_to_string(ctl.path().join("conffiles")).unwrap();
     assert_eq!(conffiles, "/etc/logrotate.d/outpost\n/etc/outpost/outpost.conf\n");
     let postinst = std::fs::read_to_string(ctl.path().join("postinst")).unwrap();
@@ -73,7 +72,7 @@ fn dpkg_deb_shows_what_the_manifest_says() {
     );
     assert_contains(&md5sums, "  usr/bin/outpost-agent");
 
-    let listing = ok(Command::new("dpkg-deb").arg("-c").arg(&deb));
+    let listing = ok(tool("dpkg-deb").arg("-c").arg(&deb));
     for line in [
         "-rwxr-xr-x root/root",
         " usr/bin/outpost-agent\n",
@@ -97,12 +96,12 @@ fn rpmlint_reports_no_errors() {
     // rpmlint checks the signature against ~/.rpmdb: give it a home with our
     // test key imported, as an administrator's machine would have.
     let home = tempfile::tempdir().unwrap();
-    ok(Command::new("rpmkeys")
+    ok(tool("rpmkeys")
         .arg("--dbpath")
         .arg(home.path().join(".rpmdb"))
         .arg("--import")
         .arg(test_public_key()));
-    let out = run(Command::new("rpmlint").env("HOME", home.path()).arg(&rpm));
+    let out = run(tool("rpmlint").env("HOME", home.path()).arg(&rpm));
     let t = text(&out);
     assert!(t.contains(" 0 errors"), "rpmlint found errors:\n{t}");
     assert!(!t.lines().any(|l| l.contains(": E: ")), "{t}");
@@ -111,7 +110,7 @@ fn rpmlint_reports_no_errors() {
 #[test]
 fn rpm_query_shows_what_the_manifest_says() {
     let rpm = artifact(&dist(), "rpm").path;
-    let q = |args: &[&str]| ok(Command::new("rpm").args(["-qp", "--nosignature"]).args(args).arg(&rpm));
+    let q = |args: &[&str]| ok(tool("rpm").args(["-qp", "--nosignature"]).args(args).arg(&rpm));
     let info = q(&["-i"]);
     for field in [
         "Name        : outpost",
@@ -161,7 +160,7 @@ fn rpm_signature_is_accepted_and_a_tampered_copy_is_refused() {
     let rpm = artifact(&dist(), "rpm").path;
     let db = tempfile::tempdir().unwrap();
     let check = |path: &std::path::Path| {
-        run(Command::new("rpmkeys")
+        run(tool("rpmkeys")
             .arg("--dbpath")
             .arg(db.path())
             .args(["--define", "_pkgverify_level signature", "--checksig"])
@@ -169,7 +168,7 @@ fn rpm_signature_is_accepted_and_a_tampered_copy_is_refused() {
     };
     // Before the key is imported the signature cannot be trusted.
     assert!(!check(&rpm).status.success(), "accepted without the public key");
-    ok(Command::new("rpmkeys")
+    ok(tool("rpmkeys")
         .arg("--dbpath")
         .arg(db.path())
         .arg("--import")
@@ -222,7 +221,7 @@ fn two_builds_with_the_same_source_date_are_identical() {
 fn systemd_accepts_the_unit() {
     let deb = artifact(&dist(), "deb").path;
     let root = tempfile::tempdir().unwrap();
-    ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(root.path()));
+    ok(tool("dpkg-deb").arg("-x").arg(&deb).arg(root.path()));
     // Point ExecStart at the extracted binary so verify can check it exists.
     let unit = std::fs::read_to_string(root.path().join("usr/lib/systemd/system/outpost.service")).unwrap();
     assert_contains(&unit, "ExecStart=/usr/bin/outpost-agent run");
@@ -235,6 +234,6 @@ fn systemd_accepts_the_unit() {
         ),
     )
     .unwrap();
-    let out = run(Command::new("systemd-analyze").arg("verify").arg(&local));
+    let out = run(tool("systemd-analyze").arg("verify").arg(&local));
     assert!(out.status.success(), "systemd-analyze verify:\n{}", text(&out));
 }

@@ -4,7 +4,7 @@
 //! (`chroot ROOT /usr/bin/outpost-agent run`, as systemd would start it)
 //! registers with the test Switch over mutual TLS and answers `inventory`.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use outpost_test_switch::{ClientAuth, Pki, SwitchConfig, TestSwitch, Validity};
@@ -18,7 +18,7 @@ struct Running(Child);
 
 impl Running {
     fn start(root: &Root) -> Running {
-        let child = Command::new("chroot")
+        let child = tool("chroot")
             .arg(root.path())
             .args([
                 "/usr/bin/env",
@@ -101,7 +101,7 @@ fn the_deb_installed_with_answers_connects_with_a_pkcs12_certificate() {
     let id = pki.client_identity("deb-device", Validity::Current);
     id.write_cert(dir.path().join("c.pem"));
     id.write_key(dir.path().join("k.pem"));
-    ok(Command::new("openssl")
+    ok(tool("openssl")
         .args(["pkcs12", "-export", "-passout", "pass:p12 pass;$(id)"])
         .arg("-in")
         .arg(dir.path().join("c.pem"))
@@ -138,7 +138,7 @@ fn the_rpm_installed_with_answers_connects_with_a_pem_certificate() {
     let root = Root::new();
     // debootstrap's minbase has no /etc/hosts; every installed system does.
     root.write("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
-    ok(Command::new("rpm")
+    ok(tool("rpm")
         .arg("--root")
         .arg(root.path())
         .args(["--dbpath", "/var/lib/rpm", "--initdb"]));
@@ -147,7 +147,7 @@ fn the_rpm_installed_with_answers_connects_with_a_pem_certificate() {
         .write_pem_bundle(root.host("/etc/pki/corp/device.pem"));
     let rpm = root.put(&artifact(&dist(), "rpm").path, "/tmp/outpost.rpm");
     // Debian's rpm with its own database inside the root (as linux_install.rs).
-    let out = run(Command::new("rpm")
+    let out = run(tool("rpm")
         .arg("--root")
         .arg(root.path())
         .args(["--dbpath", "/var/lib/rpm", "--force-debian", "--nodeps", "-i"])

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{Cursor, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use apple_codesign::{CodeSignatureFlags, CodeSigningSlot, MachFile};
 use apple_flat_package::package_info::Script;
@@ -119,13 +119,13 @@ fn read(p: &Path) -> Vec<u8> {
 /// `bsdtar -xf pkg` into a fresh directory.
 fn extract(pkg: &Path) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    ok(Command::new("bsdtar").arg("-xf").arg(pkg).arg("-C").arg(d.path()));
+    ok(tool("bsdtar").arg("-xf").arg(pkg).arg("-C").arg(d.path()));
     d
 }
 
 /// Runs `sh -c script` with `input` on stdin in `cwd`; panics unless it exits 0.
 fn pipe(script: &str, input: &[u8], cwd: &Path) -> String {
-    let mut child = Command::new("sh")
+    let mut child = tool("sh")
         .arg("-c")
         .arg(script)
         .current_dir(cwd)
@@ -194,7 +194,7 @@ fn ls_mode(s: &str) -> u32 {
 
 /// coreutils `cksum` of a file: the CRC mkbom records per file.
 fn cksum(p: &Path) -> u32 {
-    ok(Command::new("cksum").arg(p))
+    ok(tool("cksum").arg(p))
         .split_whitespace()
         .next()
         .unwrap()
@@ -276,7 +276,7 @@ fn client_payload(pkg: &Path) -> (tempfile::TempDir, PathBuf) {
 fn sevenzip_and_bsdtar_read_the_signed_and_the_unsigned_pkg() {
     for pkg in [signed_pkg(), unsigned_pkg()] {
         let what = pkg.display();
-        let list = ok(Command::new("7zz").arg("l").arg("-slt").arg(&pkg));
+        let list = ok(tool("7zz").arg("l").arg("-slt").arg(&pkg));
         assert!(!list.contains("Warning") && !list.contains("ERROR"), "7zz l {what}:\n{list}");
         assert_contains(&list, "Type = Xar");
         let paths: Vec<&str> = list
@@ -288,13 +288,13 @@ fn sevenzip_and_bsdtar_read_the_signed_and_the_unsigned_pkg() {
         assert_eq!(paths, expected_members(), "7zz l {what}");
 
         // A TOC checksum mismatch is only a warning (rc 0) in 7-Zip.
-        let test = ok(Command::new("7zz").arg("t").arg(&pkg));
+        let test = ok(tool("7zz").arg("t").arg(&pkg));
         assert!(
             test.contains("Everything is Ok") && !test.contains("Warning") && !test.contains("ERROR"),
             "7zz t {what}:\n{test}"
         );
 
-        let listed = ok(Command::new("bsdtar").arg("-tf").arg(&pkg));
+        let listed = ok(tool("bsdtar").arg("-tf").arg(&pkg));
         let listed: Vec<&str> = listed.lines().map(|l| l.trim_end_matches('/')).collect();
         assert_eq!(listed, expected_members(), "bsdtar -tf {what}");
         let x = extract(&pkg);
@@ -581,7 +581,7 @@ fn bom_lists_exactly_the_payload(pkg: &Path) {
 
 /// `xmllint --xpath expr file`, without the trailing newline.
 fn xpath(file: &Path, expr: &str) -> String {
-    ok(Command::new("xmllint").arg("--xpath").arg(expr).arg(file))
+    ok(tool("xmllint").arg("--xpath").arg(expr).arg(file))
         .trim_end_matches('\n')
         .to_string()
 }
@@ -591,7 +591,7 @@ fn xmllint_accepts_the_xml_and_the_launch_daemon_is_what_launchd_needs() {
     let pkg = signed_pkg();
     let (x, root) = client_payload(&pkg);
     let plist = root.join(PLIST);
-    ok(Command::new("xmllint")
+    ok(tool("xmllint")
         .arg("--noout")
         .arg(x.path().join("Distribution"))
         .arg(x.path().join(format!("{CLIENT}.pkg/PackageInfo")))
@@ -750,8 +750,8 @@ fn scripts_parse_and_the_preinstall_names_the_legacy_agent() {
             body.lines().next().unwrap_or("")
         );
         // Debian's sh is dash (strict POSIX); macOS's /bin/sh is bash.
-        ok(Command::new("dash").arg("-n").arg(&script));
-        ok(Command::new("bash").arg("--posix").arg("-n").arg(&script));
+        ok(tool("dash").arg("-n").arg(&script));
+        ok(tool("bash").arg("--posix").arg("-n").arg(&script));
     }
     let pre = String::from_utf8(read(&dir.join("preinstall"))).unwrap();
     assert_contains(&pre, LEGACY_LABEL);
@@ -770,7 +770,7 @@ fn refused_by_tools(bytes: &[u8], what: &str) {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("corrupt.pkg");
     std::fs::write(&path, bytes).unwrap();
-    let t = run(Command::new("7zz").arg("t").arg(&path));
+    let t = run(tool("7zz").arg("t").arg(&path));
     let t_text = text(&t);
     assert!(
         !t.status.success() || t_text.contains("Warning") || t_text.contains("ERROR"),
@@ -778,7 +778,7 @@ fn refused_by_tools(bytes: &[u8], what: &str) {
     );
     let dest = d.path().join("x");
     std::fs::create_dir(&dest).unwrap();
-    let x = run(Command::new("bsdtar").arg("-xf").arg(&path).arg("-C").arg(&dest));
+    let x = run(tool("bsdtar").arg("-xf").arg(&path).arg("-C").arg(&dest));
     assert!(!x.status.success(), "bsdtar -x accepted the {what}:\n{}", text(&x));
 }
 
@@ -933,7 +933,7 @@ fn identities(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::copy(test_key_dir().join("apple/developer-id-application.pem"), &app).unwrap();
     let p12 = dir.join("devid-inst.p12");
     let pem = test_key_dir().join("apple/developer-id-installer.pem");
-    ok(Command::new("openssl")
+    ok(tool("openssl")
         .args(["pkcs12", "-export", "-passout", "pass:s3cret", "-in"])
         .arg(&pem)
         .arg("-out")
@@ -946,7 +946,7 @@ fn identities_from_pem_and_pkcs12_sign_a_release_that_is_not_test_signed() {
     let tmp = tempfile::tempdir().unwrap();
     let (app, p12) = identities(tmp.path());
     let out_dir = tmp.path().join("dist");
-    let mut cmd = Command::new(omnipack());
+    let mut cmd = tool(omnipack());
     cmd.current_dir(workspace_root())
         .env("OMNIPACK_APPLE_PASSWORD", "s3cret")
         .args(["build", "--formats", "pkg", "--apple-timestamp-url", "none", "--out"])
@@ -979,7 +979,7 @@ fn bad_identities_are_refused_naming_the_file_and_nothing_is_written() {
     let (app, p12) = identities(tmp.path());
     let out_dir = tmp.path().join("dist");
     let build = |args: &[&std::ffi::OsStr], password: &str| {
-        let mut cmd = Command::new(omnipack());
+        let mut cmd = tool(omnipack());
         cmd.current_dir(workspace_root())
             .env("OMNIPACK_APPLE_PASSWORD", password)
             .args(["build", "--formats", "pkg", "--apple-timestamp-url", "none", "--out"])

@@ -4,12 +4,11 @@
 //! the agent's own unit tests read the golden profile back as macOS stores it.
 
 use std::path::Path;
-use std::process::Command;
 
 use outpost_tests::*;
 
 fn mobileconfig(out: &Path, set: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(omnipack());
+    let mut cmd = tool(omnipack());
     cmd.current_dir(workspace_root()).arg("mobileconfig").arg("--out").arg(out);
     for s in set {
         cmd.args(["--set", s]);
@@ -31,7 +30,7 @@ print(json.dumps({
     "payload": {k: v for k, v in inner[0].items()},
 }))
 "#;
-    let out = ok(Command::new("python3").arg("-c").arg(script).arg(profile));
+    let out = ok(tool("python3").arg("-c").arg(script).arg(profile));
     serde_json::from_str(&out).unwrap()
 }
 
@@ -50,7 +49,7 @@ fn the_sample_profile_is_the_reviewed_golden_file_and_parses() {
         std::fs::read_to_string(&golden).expect("tests/golden/outpost-sample.mobileconfig (OUTPOST_UPDATE_GOLDEN=1 writes it)"),
         "the sample profile differs from the golden file the agent's tests read"
     );
-    ok(Command::new("xmllint").arg("--noout").arg(&got));
+    ok(tool("xmllint").arg("--noout").arg(&got));
     let p = plistlib(&got);
     assert_eq!(p["type"], "Configuration");
     assert_eq!(p["scope"], "System");

@@ -6,7 +6,7 @@
 //! an idle-timeout proxy, restarts, and hostile frames.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use outpost_test_switch::{ClientAuth, EventKind, IdleProxy, Pki, Received, SwitchConfig, TestSwitch, Validity};
@@ -31,7 +31,7 @@ impl Agent {
             text.push_str(&format!("{k}={v}\n"));
         }
         std::fs::write(&conf, text).unwrap();
-        let child = Command::new(agent())
+        let child = tool(agent())
             .arg("--root")
             .arg(root.path())
             .arg("run")
@@ -48,7 +48,7 @@ impl Agent {
     }
 
     fn status(&self) -> Value {
-        let out = run(Command::new(agent())
+        let out = run(tool(agent())
             .arg("--root")
             .arg(self.root.path())
             .args(["status", "--json"]));
@@ -80,7 +80,7 @@ impl Agent {
     }
 
     fn text_status(&self) -> String {
-        text(&run(Command::new(agent()).arg("--root").arg(self.root.path()).arg("status")))
+        text(&run(tool(agent()).arg("--root").arg(self.root.path()).arg("status")))
     }
 }
 
@@ -265,7 +265,7 @@ fn pem_and_pkcs12_certificates_are_accepted_where_required() {
     p12id.write_key(dir.path().join("k.pem"));
     for (name, legacy) in [("modern.p12", false), ("legacy.pfx", true)] {
         let out = dir.path().join(name);
-        let mut cmd = Command::new("openssl");
+        let mut cmd = tool("openssl");
         cmd.args(["pkcs12", "-export", "-passout", "pass:s3cret pass"])
             .arg("-in")
             .arg(dir.path().join("c.pem"))
@@ -292,7 +292,7 @@ fn pem_and_pkcs12_certificates_are_accepted_where_required() {
         let s = a.wait_status("the PKCS#12 certificate connected", |s| link(s)["phase"] == "connected");
         assert_eq!(link(&s)["certificate"]["in_use"]["subject"], "CN=p12-device", "{name}");
         // The password never shows.
-        let shown = ok(Command::new(agent())
+        let shown = ok(tool(agent())
             .arg("--root")
             .arg(a.root.path())
             .args(["config", "show"]));

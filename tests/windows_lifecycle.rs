@@ -181,7 +181,7 @@ fn install_with_properties_then_uninstall() {
     // here the rows are checked, and the folders may hold only the files the
     // running agent wrote, nothing the package installed.
     let rows = outpost_tests::ok(
-        std::process::Command::new("msiinfo")
+        tool("msiinfo")
             .arg("export")
             .arg(msi(&dist, "outpost-2.1.0-x64.msi"))
             .arg("RemoveFile"),

@@ -2,7 +2,6 @@
 //! cabextract, file and osslsigncode (no Wine needed).
 
 use std::path::Path;
-use std::process::Command;
 
 use outpost_tests::*;
 
@@ -25,13 +24,13 @@ fn msi(arch: &str) -> std::path::PathBuf {
 fn msitools_read_the_summary_and_tables() {
     for (arch, template) in [("x64", "x64;1033"), ("x86", "Intel;1033")] {
         let m = msi(arch);
-        let file = ok(Command::new("file").arg(&m));
+        let file = ok(tool("file").arg(&m));
         assert_contains(&file, "MSI Installer, Code page: 1252");
-        let info = ok(Command::new("msiinfo").arg("suminfo").arg(&m));
+        let info = ok(tool("msiinfo").arg("suminfo").arg(&m));
         assert_contains(&info, &format!("Template: {template}"));
         assert_contains(&info, "Subject: Outpost Client");
         assert_contains(&info, "Author: Outpost Systems");
-        let tables = ok(Command::new("msiinfo").arg("tables").arg(&m));
+        let tables = ok(tool("msiinfo").arg("tables").arg(&m));
         for t in [
             "Property",
             "Feature",
@@ -53,7 +52,7 @@ fn msitools_read_the_summary_and_tables() {
         ] {
             assert!(tables.lines().any(|l| l.trim() == t), "{arch}: table {t} missing:\n{tables}");
         }
-        let props = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Property"));
+        let props = ok(tool("msiinfo").args(["export"]).arg(&m).arg("Property"));
         for p in [
             "ALLUSERS\t1",
             "ProductVersion\t2.1.0",
@@ -64,13 +63,13 @@ fn msitools_read_the_summary_and_tables() {
             assert_contains(&props, p);
         }
         assert_contains(&props, "SecureCustomProperties\tSWITCH;BACKGROUNDCHANNELURL;");
-        let features = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Feature"));
+        let features = ok(tool("msiinfo").args(["export"]).arg(&m).arg("Feature"));
         for f in ["Client\t", "Platform\t", "Content\t", "Shopping\t", "WakeUp\t"] {
             assert_contains(&features, f);
         }
         // The manifest limits PXE to x64 (`windows_arch`).
         assert_eq!(features.contains("Pxe\t"), arch == "x64", "{arch}: Pxe feature:\n{features}");
-        let upgrade = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Upgrade"));
+        let upgrade = ok(tool("msiinfo").args(["export"]).arg(&m).arg("Upgrade"));
         for code in [
             "{2B6E1C0A-5D7F-4F08-8C3E-91A4D6E2B731}",
             "{9C4F2E61-3A0B-47D5-B8E2-6F1D0C7A5E94}",
@@ -79,10 +78,10 @@ fn msitools_read_the_summary_and_tables() {
         ] {
             assert_contains(&upgrade, code);
         }
-        let service = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("ServiceInstall"));
+        let service = ok(tool("msiinfo").args(["export"]).arg(&m).arg("ServiceInstall"));
         assert_contains(&service, "OutpostClient\tOutpost Client\t16\t2\t");
         assert_contains(&service, "run --service");
-        let ini = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("IniFile"));
+        let ini = ok(tool("msiinfo").args(["export"]).arg(&m).arg("IniFile"));
         assert_contains(&ini, "Settings\tSwitch\t[SWITCH]");
         // A secret: written to the answers file, hidden from the log (its
         // value and the ActionData of the line written), never remembered.
@@ -91,14 +90,14 @@ fn msitools_read_the_summary_and_tables() {
             props.lines().any(|l| l == "MsiHiddenProperties\tCLIENTCERTIFICATEPASSWORD"),
             "{arch}:\n{props}"
         );
-        let action_text = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("ActionText"));
+        let action_text = ok(tool("msiinfo").args(["export"]).arg(&m).arg("ActionText"));
         assert!(
             action_text
                 .lines()
                 .any(|l| l == "WriteIniValues\tWriting the installer answers\tFile: [1], Section: [2], Key: [3]"),
             "{arch}:\n{action_text}"
         );
-        let registry = ok(Command::new("msiinfo").args(["export"]).arg(&m).arg("Registry"));
+        let registry = ok(tool("msiinfo").args(["export"]).arg(&m).arg("Registry"));
         assert_contains(&registry, "\tTrustedCaFile\t[TRUSTEDCAFILE]\t");
         assert!(
             !registry.contains("CLIENTCERTIFICATEPASSWORD"),
@@ -112,14 +111,14 @@ fn msidump_and_msiextract_and_cabextract_accept_the_package() {
     let m = msi("x64");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("dump")).unwrap();
-    ok(Command::new("msidump")
+    ok(tool("msidump")
         .arg("-t")
         .arg("-s")
         .arg("-d")
         .arg(tmp.path().join("dump"))
         .arg(&m));
     assert!(tmp.path().join("dump/File.idt").is_file());
-    ok(Command::new("msiextract").arg("-C").arg(tmp.path().join("x")).arg(&m));
+    ok(tool("msiextract").arg("-C").arg(tmp.path().join("x")).arg(&m));
     let root = find(&tmp.path().join("x"), "outpost-agent.exe")
         .expect("agent extracted")
         .parent()
@@ -137,9 +136,9 @@ fn msidump_and_msiextract_and_cabextract_accept_the_package() {
     assert_contains(&defaults, "Module.Content.Enabled=false\r\n");
     assert_contains(&defaults, "LogFile=C:\\ProgramData\\Outpost\\Logs\\outpost.log\r\n");
     let cab = tmp.path().join("product.cab");
-    let bytes = run(Command::new("msiinfo").arg("extract").arg(&m).arg("product.cab")).stdout;
+    let bytes = run(tool("msiinfo").arg("extract").arg(&m).arg("product.cab")).stdout;
     std::fs::write(&cab, bytes).unwrap();
-    let t = ok(Command::new("cabextract").arg("-t").arg(&cab));
+    let t = ok(tool("cabextract").arg("-t").arg(&cab));
     assert_contains(&t, "All done, no errors.");
 }
 
@@ -160,7 +159,7 @@ fn find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
 }
 
 fn verify(path: &Path) -> std::process::Output {
-    run(Command::new("osslsigncode")
+    run(tool("osslsigncode")
         .arg("verify")
         .arg("-CAfile")
         .arg(test_authenticode_ca())
@@ -176,7 +175,7 @@ fn authenticode_signatures_verify_and_tampering_is_detected() {
         let out = verify(&m);
         assert!(out.status.success(), "{arch} msi: {}", text(&out));
         // The executable inside was signed before it went into the cabinet.
-        ok(Command::new("msiextract").arg("-C").arg(tmp.path().join(arch)).arg(&m));
+        ok(tool("msiextract").arg("-C").arg(tmp.path().join(arch)).arg(&m));
         let exe = find(&tmp.path().join(arch), "outpost-agent.exe").expect("agent extracted");
         let out = verify(&exe);
         assert!(out.status.success(), "{arch} exe: {}", text(&out));
@@ -206,7 +205,7 @@ fn two_unsigned_builds_are_identical() {
             std::fs::read(b.join(&name)).unwrap(),
             "{name} differs"
         );
-        let out = run(Command::new("osslsigncode").arg("verify").arg("-in").arg(a.join(&name)));
+        let out = run(tool("osslsigncode").arg("verify").arg("-in").arg(a.join(&name)));
         assert!(!out.status.success(), "an --unsigned MSI carries a signature");
     }
 }
@@ -247,7 +246,7 @@ fn local_tsa(pki: &Path, work: &Path) -> (String, std::thread::JoinHandle<()>) {
             let mut query = vec![0; len];
             reader.read_exact(&mut query).unwrap();
             std::fs::write(work.join("q.tsq"), &query).unwrap();
-            let out = Command::new("openssl")
+            let out = tool("openssl")
                 .args(["ts", "-reply", "-config"])
                 .arg(work.join("tsa.cnf"))
                 .arg("-queryfile")
@@ -286,7 +285,7 @@ fn pkcs12_key_and_rfc3161_timestamp() {
     let _ = dist_windows(); // makes the throwaway PKI
     let pki = test_key_dir().join("authenticode");
     let p12 = tmp.path().join("codesign.p12");
-    ok(Command::new("openssl")
+    ok(tool("openssl")
         .args(["pkcs12", "-export", "-passout", "pass:s3cret", "-inkey"])
         .arg(pki.join("test-codesign.key"))
         .arg("-in")
@@ -297,7 +296,7 @@ fn pkcs12_key_and_rfc3161_timestamp() {
         .arg(&p12));
     let (url, tsa) = local_tsa(&pki, tmp.path());
     let out_dir = tmp.path().join("dist");
-    let out = run(Command::new(omnipack())
+    let out = run(tool(omnipack())
         .current_dir(workspace_root())
         .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
         .env("OMNIPACK_AUTHENTICODE_PASSWORD", "s3cret")
@@ -327,7 +326,7 @@ fn pkcs12_key_and_rfc3161_timestamp() {
         .unwrap();
     assert_eq!(x64["test_signed"], false, "a configured key is not a test key");
     let m = out_dir.join(x64["path"].as_str().unwrap());
-    let out = run(Command::new("osslsigncode")
+    let out = run(tool("osslsigncode")
         .arg("verify")
         .arg("-CAfile")
         .arg(pki.join("test-ca.pem"))
@@ -340,7 +339,7 @@ fn pkcs12_key_and_rfc3161_timestamp() {
     assert_contains(&t, "Timestamp Server Signature verification: ok");
 
     // A wrong password fails the build with a clear message and no output.
-    let out = run(Command::new(omnipack())
+    let out = run(tool(omnipack())
         .current_dir(workspace_root())
         .env("OMNIPACK_AUTHENTICODE_PASSWORD", "wrong")
         .args(["build", "--formats", "msi", "--out"])

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use omnipack::msi::patch::{patch, patch_msis, PatchOptions};
 use omnipack::msi::{Database, Value};
@@ -56,7 +55,7 @@ fn sign(msp: &Path) -> PathBuf {
     let keys = test_key_dir().join("authenticode");
     let signed = msp.with_extension("signed.msp");
     let _ = std::fs::remove_file(&signed);
-    let out = run(Command::new("osslsigncode")
+    let out = run(tool("osslsigncode")
         .args(["sign", "-h", "sha256", "-certs"])
         .arg(keys.join("test-codesign.pem"))
         .arg("-key")
@@ -66,7 +65,7 @@ fn sign(msp: &Path) -> PathBuf {
         .arg("-out")
         .arg(&signed));
     assert!(out.status.success(), "osslsigncode sign: {}", text(&out));
-    let out = run(Command::new("osslsigncode").arg("verify").arg("-CAfile").arg(test_authenticode_ca()).arg("-in").arg(&signed));
+    let out = run(tool("osslsigncode").arg("verify").arg("-CAfile").arg(test_authenticode_ca()).arg("-in").arg(&signed));
     assert!(out.status.success(), "osslsigncode verify: {}", text(&out));
     signed
 }
@@ -74,7 +73,7 @@ fn sign(msp: &Path) -> PathBuf {
 /// The agent as an MSI carries it (signed by the build), via msiextract.
 fn extracted_agent(msi: &Path, dir: &Path) -> Vec<u8> {
     std::fs::create_dir_all(dir).unwrap();
-    let out = run(Command::new("msiextract").arg("-C").arg(dir).arg(msi));
+    let out = run(tool("msiextract").arg("-C").arg(dir).arg(msi));
     assert!(out.status.success(), "msiextract {}: {}", msi.display(), text(&out));
     let found = walk(dir).into_iter().find(|p| p.file_name().is_some_and(|n| n == "outpost-agent.exe"));
     std::fs::read(found.unwrap_or_else(|| panic!("no outpost-agent.exe in {}", msi.display()))).unwrap()
@@ -97,7 +96,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn patch_is_well_formed_and_signable() {
     let tmp = tempfile::tempdir().unwrap();
     let (msp, product, code) = make_patch(tmp.path());
-    let out = run(Command::new("msiinfo").arg("suminfo").arg(&msp));
+    let out = run(tool("msiinfo").arg("suminfo").arg(&msp));
     let info = text(&out);
     assert!(out.status.success(), "msiinfo suminfo: {info}");
     eprintln!("{info}");
@@ -105,10 +104,10 @@ fn patch_is_well_formed_and_signable() {
     assert_contains(&info, &product);
     assert_contains(&info, ":RTM.1;:#RTM.1");
     assert_contains(&info, &code);
-    let out = run(Command::new("msiinfo").arg("tables").arg(&msp));
+    let out = run(tool("msiinfo").arg("tables").arg(&msp));
     assert_contains(&text(&out), "MsiPatchMetadata");
     let signed = sign(&msp);
-    let out = run(Command::new("msiinfo").arg("suminfo").arg(&signed));
+    let out = run(tool("msiinfo").arg("suminfo").arg(&signed));
     assert!(out.status.success(), "msiinfo suminfo (signed): {}", text(&out));
 }
 

@@ -4,7 +4,7 @@
 //! Needs scripts/prepare-wine.
 
 use std::path::PathBuf;
-use std::process::Command;
+use outpost_test_tools::tool;
 
 use omnipack::msi::{cab, filename, guid, schema, Database, FileTime, PackageKind, Value};
 use outpost_tests::wine::{processes_of, Prefix};
@@ -260,7 +260,7 @@ fn prefix_queries_and_clean_up_after_a_panic() {
         let src = dir.path().join("prng.c");
         std::fs::write(&src, PRNG_C).unwrap();
         let exe = dir.path().join("prng.exe");
-        ok(Command::new("x86_64-w64-mingw32-gcc")
+        ok(tool("x86_64-w64-mingw32-gcc")
             .arg("-O2")
             .arg("-o")
             .arg(&exe)

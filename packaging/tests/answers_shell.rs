@@ -2,7 +2,7 @@
 //! runs before anything is unpacked, and the agent re-checks in postinst,
 //! where a disagreement would leave a half-configured package.
 
-use std::process::Command;
+use outpost_test_tools::tool;
 
 use outpost_manifest::{Manifest, Platform};
 
@@ -81,7 +81,7 @@ fn shell_precheck_agrees_with_the_agent_schema() {
             ));
         }
     }
-    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    let out = tool("sh").arg("-c").arg(&script).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
     assert_eq!(lines.len(), expected.len());
@@ -119,7 +119,7 @@ fn collect(dir: &std::path::Path, env: &[(&str, &str)]) -> (bool, String, Option
         "{lib}\nop_answers='{d}/installer.conf' op_staged='{d}/install-answers.conf' op_state='{d}/state'\n\
          op_pending=\"$op_state/installer-answers.pending\"\nop_collect install\nop_apply\n"
     );
-    let mut cmd = Command::new("sh");
+    let mut cmd = tool("sh");
     cmd.arg("-c").arg(&script).env_clear().env("PATH", "/usr/bin:/bin");
     for (k, v) in env {
         cmd.env(k, v);

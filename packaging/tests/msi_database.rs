@@ -5,7 +5,8 @@
 //! skipped.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use outpost_test_tools::tool;
+use std::process::Output;
 
 mod common;
 
@@ -160,13 +161,13 @@ fn installer() -> Database {
 }
 
 /// Runs a validator; a missing tool fails with the package that has it.
-fn run(dir: &Path, tool: &str, package: &str, args: &[&str]) -> Output {
-    let out = Command::new(tool).args(args).current_dir(dir).output().unwrap_or_else(|e| {
-        panic!("cannot run `{tool}` ({e}): install the Debian package `{package}` (apt-get install -y {package})")
+fn run(dir: &Path, program: &str, package: &str, args: &[&str]) -> Output {
+    let out = tool(program).args(args).current_dir(dir).output().unwrap_or_else(|e| {
+        panic!("cannot run `{program}` ({e}): install the Debian package `{package}` (apt-get install -y {package})")
     });
     assert!(
         out.status.success(),
-        "`{tool} {}` failed ({}):\n{}{}",
+        "`{program} {}` failed ({}):\n{}{}",
         args.join(" "),
         out.status,
         String::from_utf8_lossy(&out.stdout),

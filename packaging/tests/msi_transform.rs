@@ -8,7 +8,8 @@
 //! existing directory to keep the MSI/MST files for inspection.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use outpost_test_tools::tool;
+use std::process::Output;
 use std::time::Instant;
 
 mod common;
@@ -296,8 +297,8 @@ fn with_extra_file(base: &Database) -> Database {
 // ---------------------------------------------------------------------- //
 
 /// Runs a tool; a missing tool fails with the Debian package that has it.
-fn tool(dir: &Path, program: &str, package: &str, args: &[&str]) -> Output {
-    Command::new(program)
+fn run_in(dir: &Path, program: &str, package: &str, args: &[&str]) -> Output {
+    tool(program)
         .args(args)
         .current_dir(dir)
         .output()
@@ -308,7 +309,7 @@ fn tool(dir: &Path, program: &str, package: &str, args: &[&str]) -> Output {
 
 #[track_caller]
 fn ok(dir: &Path, program: &str, package: &str, args: &[&str]) -> String {
-    let out = tool(dir, program, package, args);
+    let out = run_in(dir, program, package, args);
     assert!(
         out.status.success(),
         "`{program} {}` failed ({}):\n{}",
@@ -341,7 +342,7 @@ impl Wine {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
-        Command::new(program)
+        tool(program)
             .args(args)
             .current_dir(&self.dir)
             .env("WINEPREFIX", self.prefix.path())

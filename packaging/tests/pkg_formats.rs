@@ -8,6 +8,7 @@
 //! an oracle that silently skips proves nothing.
 
 use std::collections::BTreeMap;
+use outpost_test_tools::tool;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -154,9 +155,9 @@ fn product_archive(checksum: XarChecksum) -> ProductArchive {
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn require_tool(tool: &str, debian_package: &str) {
-    if let Err(e) = Command::new(tool).stdout(Stdio::null()).stderr(Stdio::null()).status() {
-        panic!("`{tool}` cannot run ({e}): install the Debian package `{debian_package}` (apt-get install {debian_package})");
+fn require_tool(program: &str, debian_package: &str) {
+    if let Err(e) = tool(program).stdout(Stdio::null()).stderr(Stdio::null()).status() {
+        panic!("`{program}` cannot run ({e}): install the Debian package `{debian_package}` (apt-get install {debian_package})");
     }
 }
 
@@ -187,7 +188,7 @@ fn extracted() -> &'static Path {
         let f = fixture();
         let x = f.dir.join("extracted");
         std::fs::create_dir_all(&x).unwrap();
-        ok(Command::new("bsdtar").arg("-xf").arg(&f.product).arg("-C").arg(&x));
+        ok(tool("bsdtar").arg("-xf").arg(&f.product).arg("-C").arg(&x));
         x
     })
 }
@@ -231,9 +232,9 @@ fn ls_mode(mode: u32) -> String {
 /// `gunzip -c member | cpio -itv --numeric-uid-gid`, parsed: the owners must
 /// be 0 0 on every line.
 fn cpio_listing(member: &Path) -> Vec<(String, String, u64, Option<String>)> {
-    ok(Command::new("gzip").arg("-t").arg(member));
+    ok(tool("gzip").arg("-t").arg(member));
     let gz = std::fs::read(member).unwrap();
-    let mut child = Command::new("sh")
+    let mut child = tool("sh")
         .arg("-c")
         .arg("gunzip -c | cpio -itv --numeric-uid-gid")
         .stdin(Stdio::piped())
@@ -278,7 +279,7 @@ fn fields(line: &str, n: usize) -> (Vec<&str>, &str) {
 
 /// coreutils `cksum` of `data`, the checksum mkbom records per file.
 fn coreutils_cksum(data: &[u8]) -> u32 {
-    let mut child = Command::new("cksum")
+    let mut child = tool("cksum")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -311,7 +312,7 @@ fn scripts_tree(c: &ComponentPackage) -> omnipack::pkg::Tree {
 #[test]
 fn sevenzip_lists_and_tests_the_product() {
     let f = fixture();
-    let list = ok(Command::new("7zz").arg("l").arg("-slt").arg(&f.product));
+    let list = ok(tool("7zz").arg("l").arg("-slt").arg(&f.product));
     assert!(!list.contains("Warning") && !list.contains("ERROR"), "{list}");
     assert!(list.contains("Type = Xar") && list.contains("Method = SHA1"), "{list}");
     let paths: Vec<&str> = list
@@ -326,7 +327,7 @@ fn sevenzip_lists_and_tests_the_product() {
     assert_eq!(list.matches("Method = zlib sha1 sha1").count(), 5, "{list}");
     assert_eq!(list.matches("Method = octet-stream sha1 sha1").count(), 4, "{list}");
 
-    let test = ok(Command::new("7zz").arg("t").arg(&f.product));
+    let test = ok(tool("7zz").arg("t").arg(&f.product));
     assert!(test.contains("Everything is Ok") && !test.contains("Warning"), "{test}");
 }
 
@@ -336,7 +337,7 @@ fn sevenzip_lists_and_tests_the_product() {
 #[test]
 fn bsdtar_lists_and_extracts_every_member() {
     let f = fixture();
-    let list = ok(Command::new("bsdtar").arg("-tf").arg(&f.product));
+    let list = ok(tool("bsdtar").arg("-tf").arg(&f.product));
     let listed: Vec<&str> = list.lines().map(|l| l.trim_end_matches('/')).collect();
     assert_eq!(listed, expected_members());
     let x = extracted();
@@ -377,7 +378,7 @@ fn payload_and_scripts_list_with_root_owners_and_the_given_modes() {
         );
 
         // bsdtar reads the gzip'd cpio too, and shows the same owners.
-        let tv = ok(Command::new("bsdtar")
+        let tv = ok(tool("bsdtar")
             .arg("-tvf")
             .arg(d.join("Payload"))
             .arg("--numeric-owner"));
@@ -391,7 +392,7 @@ fn payload_and_scripts_list_with_root_owners_and_the_given_modes() {
         let out = d.join("payload-root");
         std::fs::create_dir_all(&out).unwrap();
         let payload = std::fs::read(d.join("Payload")).unwrap();
-        let mut child = Command::new("sh")
+        let mut child = tool("sh")
             .arg("-c")
             .arg("gunzip -c | cpio -idm --quiet --no-absolute-filenames")
             .current_dir(&out)
@@ -424,9 +425,9 @@ fn xmllint_accepts_distribution_and_package_info() {
         .iter()
         .map(|id| x.join(format!("{id}.pkg/PackageInfo")))
         .collect();
-    ok(Command::new("xmllint").arg("--noout").arg(&dist).args(&infos));
+    ok(tool("xmllint").arg("--noout").arg(&dist).args(&infos));
     let xpath = |file: &Path, expr: &str| {
-        ok(Command::new("xmllint").arg("--xpath").arg(expr).arg(file))
+        ok(tool("xmllint").arg("--xpath").arg(expr).arg(file))
             .trim_end_matches('\n')
             .to_string()
     };
@@ -575,7 +576,7 @@ fn refused_by_all(bytes: &[u8], what: &str, zar_sees_it: bool) -> String {
     std::fs::write(&path, bytes).unwrap();
     let mut report = String::new();
 
-    let t = run(Command::new("7zz").arg("t").arg(&path));
+    let t = run(tool("7zz").arg("t").arg(&path));
     let t_text = text(&t);
     assert!(
         !t.status.success() || t_text.contains("Warning") || t_text.contains("ERROR"),
@@ -593,7 +594,7 @@ fn refused_by_all(bytes: &[u8], what: &str, zar_sees_it: bool) -> String {
 
     let dest = f.dir.join(format!("corrupt-{}", what.replace(' ', "-")));
     std::fs::create_dir_all(&dest).unwrap();
-    let x = run(Command::new("bsdtar").arg("-xf").arg(&path).arg("-C").arg(&dest));
+    let x = run(tool("bsdtar").arg("-xf").arg(&path).arg("-C").arg(&dest));
     assert!(!x.status.success(), "bsdtar -x accepted {what}:\n{}", text(&x));
     report += &format!("bsdtar -x: {} {}\n", x.status, text(&x).trim());
 
@@ -656,9 +657,9 @@ fn a_standalone_component_package_reads_like_pkgbuild_output() {
     let bytes = built.flat_package(XarChecksum::Sha1, TIMESTAMP).unwrap();
     let path = f.dir.join("component.pkg");
     std::fs::write(&path, &bytes).unwrap();
-    let list = ok(Command::new("bsdtar").arg("-tf").arg(&path));
+    let list = ok(tool("bsdtar").arg("-tf").arg(&path));
     assert_eq!(list.lines().collect::<Vec<_>>(), ["Bom", "Payload", "Scripts", "PackageInfo"]);
-    let test = ok(Command::new("7zz").arg("t").arg(&path));
+    let test = ok(tool("7zz").arg("t").arg(&path));
     assert!(test.contains("Everything is Ok") && !test.contains("Warning"), "{test}");
     let members = zar_read_all(&bytes).unwrap();
     assert_eq!(members["PackageInfo"], built.package_info.as_bytes());
@@ -671,7 +672,7 @@ fn sha256_archives_verify_in_7zip_and_zar() {
     assert_eq!(u32::from_be_bytes(bytes[24..28].try_into().unwrap()), 3);
     let path = f.dir.join("product-sha256.pkg");
     std::fs::write(&path, &bytes).unwrap();
-    let test = ok(Command::new("7zz").arg("t").arg(&path));
+    let test = ok(tool("7zz").arg("t").arg(&path));
     assert!(test.contains("Everything is Ok") && !test.contains("Warning"), "{test}");
     assert_eq!(zar_read_all(&bytes).unwrap().len(), 1);
     let mut bad = bytes.clone();

@@ -8,9 +8,9 @@
 //! Needs the Debian packages gpgv, gpg, xz-utils, coreutils and apt-utils.
 
 use std::collections::BTreeMap;
+use outpost_test_tools::tool;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
 
@@ -79,7 +79,7 @@ fn build_debs() -> Debs {
     .unwrap();
     let build = |manifest: &Path, out: &str| {
         let out = tmp.path().join(out);
-        ok(Command::new(env!("CARGO_BIN_EXE_omnipack"))
+        ok(tool(env!("CARGO_BIN_EXE_omnipack"))
             .current_dir(workspace)
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .env_remove("OMNIPACK_OPENPGP_KEY")
@@ -113,8 +113,8 @@ fn publish_ok(repo: &Path, debs: &[&Path], key: &OpenPgpKey) -> AptSummary {
 
 
 /// The first field of `<tool> FILE`'s output (md5sum, sha256sum).
-fn digest_with(tool: &str, file: &Path) -> String {
-    ok(Command::new(tool).arg(file))
+fn digest_with(program: &str, file: &Path) -> String {
+    ok(tool(program).arg(file))
         .split_whitespace()
         .next()
         .unwrap_or_default()
@@ -185,7 +185,7 @@ fn gpgv_accepts_the_signatures_and_rejects_altered_copies() {
     let armored = work.path().join("key.asc");
     std::fs::write(&armored, key.public_key_armored()).unwrap();
     let dearmored = work.path().join("dearmored.gpg");
-    ok(Command::new("gpg")
+    ok(tool("gpg")
         .env("GNUPGHOME", work.path())
         .args(["--batch", "--yes", "-o"])
         .arg(&dearmored)
@@ -195,7 +195,7 @@ fn gpgv_accepts_the_signatures_and_rejects_altered_copies() {
     for keyring in [&binary, &dearmored] {
         let signed = work.path().join("signed-text");
         let gpgv = || {
-            let mut c = Command::new("gpgv");
+            let mut c = tool("gpgv");
             c.env("GNUPGHOME", work.path()).arg("--keyring").arg(keyring);
             c
         };
@@ -271,7 +271,7 @@ fn indices_list_every_pool_version_with_the_right_hashes() {
 
     // apt-ftparchive, reading the same pool, lists every field we list with
     // the same value (it adds SHA1 and SHA512, which apt no longer needs).
-    let theirs = paragraphs(&ok(Command::new("apt-ftparchive").current_dir(r).args(["packages", "pool"])));
+    let theirs = paragraphs(&ok(tool("apt-ftparchive").current_dir(r).args(["packages", "pool"])));
     assert_eq!(theirs.len(), stanzas.len());
     for ours in &stanzas {
         let twin = theirs.iter().find(|t| t["Filename"] == ours["Filename"]);
@@ -283,7 +283,7 @@ fn indices_list_every_pool_version_with_the_right_hashes() {
     }
 
     // Packages.xz is Packages; Release lists every index with its real hash.
-    let unxz = run(Command::new("xz").arg("-dc").arg(r.join(format!("{PACKAGES}.xz"))));
+    let unxz = run(tool("xz").arg("-dc").arg(r.join(format!("{PACKAGES}.xz"))));
     assert!(
         unxz.status.success() && unxz.stdout == packages.as_bytes(),
         "Packages.xz does not decompress to Packages"

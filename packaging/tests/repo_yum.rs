@@ -8,9 +8,10 @@
 //! skips proves nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use outpost_test_tools::tool;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 mod common;
@@ -133,9 +134,9 @@ fn build_fixture() -> Fixture {
 }
 
 /// Panics with the Debian package to install when `tool` is missing.
-fn require_tool(tool: &str, debian_package: &str) {
-    if let Err(e) = Command::new(tool).arg("--version").output() {
-        panic!("`{tool}` cannot run ({e}): install the Debian package `{debian_package}` (apt-get install {debian_package})");
+fn require_tool(program: &str, debian_package: &str) {
+    if let Err(e) = tool(program).arg("--version").output() {
+        panic!("`{program}` cannot run ({e}): install the Debian package `{debian_package}` (apt-get install {debian_package})");
     }
 }
 
@@ -149,12 +150,12 @@ fn stripped_agent(dir: &Path) -> PathBuf {
         agent.display()
     );
     let out = dir.join("outpost-agent.stripped");
-    ok(Command::new("strip").arg("-o").arg(&out).arg(&agent));
+    ok(tool("strip").arg("-o").arg(&out).arg(&agent));
     out
 }
 
 fn omnipack_build(manifest: &Path, out: &Path, agent: &Path, key: &Path) -> PathBuf {
-    ok(Command::new(env!("CARGO_BIN_EXE_omnipack"))
+    ok(tool(env!("CARGO_BIN_EXE_omnipack"))
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
         .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH.to_string())
         .env_remove("OMNIPACK_OPENPGP_KEY")
@@ -540,7 +541,7 @@ fn repomd_signature_verifies_with_gpgv_and_gpg_and_tampering_fails() {
     let gnupg = tmp.path().join("gnupg");
     std::fs::create_dir(&gnupg).unwrap();
     let gpg = || {
-        let mut c = Command::new("gpg");
+        let mut c = tool("gpg");
         c.env("GNUPGHOME", &gnupg).env("LC_ALL", "C").args(["--batch", "--no-tty"]);
         c
     };
@@ -552,7 +553,7 @@ fn repomd_signature_verifies_with_gpgv_and_gpg_and_tampering_fails() {
         .arg("--dearmor")
         .arg(repodata.join("repomd.xml.key")));
     let gpgv = |data: &Path| {
-        run(Command::new("gpgv")
+        run(tool("gpgv")
             .env("LC_ALL", "C")
             .arg("--keyring")
             .arg(&keyring)
@@ -655,7 +656,7 @@ fn metadata_matches_createrepo_c_for_the_same_packages() {
             .set_modified(mtime)
             .unwrap();
     }
-    ok(Command::new("createrepo_c").args(["--quiet", "--no-database"]).arg(&theirs));
+    ok(tool("createrepo_c").args(["--quiet", "--no-database"]).arg(&theirs));
 
     for kind in ["primary", "filelists", "other"] {
         let (a, b) = (parse_xml(&data_file(&ours, kind)), parse_xml(&data_file(&theirs, kind)));
@@ -914,7 +915,7 @@ impl Dnf {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        run(Command::new("dnf")
+        run(tool("dnf")
             .env("LC_ALL", "C")
             .arg("-y")
             .arg("--installroot")
@@ -936,5 +937,5 @@ impl Dnf {
 }
 
 fn copy_tree(from: &Path, to: &Path) {
-    ok(Command::new("cp").arg("-a").arg(from).arg(to));
+    ok(tool("cp").arg("-a").arg(from).arg(to));
 }

@@ -2,7 +2,8 @@
 //! tree made once by `scripts/prepare-chroot` and unpacked fresh per test.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use outpost_test_tools::tool;
+use std::process::Output;
 
 use crate::{ok, run};
 
@@ -33,7 +34,7 @@ impl Root {
             .prefix("root-")
             .tempdir_in(crate::fixtures_dir())
             .unwrap();
-        ok(Command::new("tar").arg("-C").arg(dir.path()).arg("-xf").arg(tarball()));
+        ok(tool("tar").arg("-C").arg(dir.path()).arg("-xf").arg(tarball()));
         Root { dir }
     }
 
@@ -48,7 +49,7 @@ impl Root {
 
     /// Runs `args` inside the root with a clean environment plus `env`.
     pub fn exec(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut cmd = Command::new("chroot");
+        let mut cmd = tool("chroot");
         cmd.arg(self.path())
             .arg("/usr/bin/env")
             .arg("-i")

@@ -3,7 +3,7 @@
 //! replaces, all built by omnipack and published by `omnipack publish`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use outpost_test_tools::tool;
 
 use crate::*;
 
@@ -77,7 +77,7 @@ pub fn repo() -> PathBuf {
     if mtime(&stamp) < newest {
         let _ = std::fs::remove_dir_all(&dir);
         for from in [&b.legacy_platform, &b.legacy_wakeup, &b.previous, &b.current] {
-            let out = run(Command::new(omnipack())
+            let out = run(tool(omnipack())
                 .current_dir(workspace_root())
                 .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
                 .arg("publish")
@@ -113,7 +113,7 @@ pub fn base_repo() -> PathBuf {
     let mut provides = std::collections::BTreeSet::new();
     for d in [&b.current, &b.previous, &b.legacy_platform, &b.legacy_wakeup] {
         let rpm = artifact(d, "rpm").path;
-        let reqs = ok(Command::new("rpm").args(["-qp", "--nosignature", "--requires"]).arg(&rpm));
+        let reqs = ok(tool("rpm").args(["-qp", "--nosignature", "--requires"]).arg(&rpm));
         for r in reqs.lines().map(str::trim) {
             let name = r.split_whitespace().next().unwrap_or("");
             if !name.is_empty() && !name.starts_with("rpmlib(") && !name.starts_with("config(") {

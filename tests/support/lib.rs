@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
+pub use outpost_test_tools::tool;
+
 pub mod chroot;
 pub mod fixtures;
 pub mod macos;
@@ -57,7 +59,7 @@ pub fn fixtures_dir() -> PathBuf {
 /// Runs `cmd`, returning its output; panics with the command line if it
 /// could not start at all.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output().unwrap_or_else(|e| panic!("{}", outpost_test_tools::cannot_start(cmd, &e)))
 }
 
 /// Runs `cmd` and panics with its output unless it exits 0.
@@ -94,7 +96,7 @@ pub fn stripped_agent() -> PathBuf {
     let _lock = lock("stripped-agent");
     if mtime(&out) < mtime(&agent()) {
         let tmp = out.with_extension("tmp");
-        ok(Command::new("strip").arg("-o").arg(&tmp).arg(agent()));
+        ok(tool("strip").arg("-o").arg(&tmp).arg(agent()));
         std::fs::rename(&tmp, &out).unwrap();
     }
     out
@@ -109,7 +111,7 @@ pub fn lock(name: &str) -> File {
 
 /// Runs `omnipack build` with the test agent and returns its output.
 pub fn omnipack_build(out: &Path, extra: &[&str]) -> Output {
-    run(Command::new(omnipack())
+    run(tool(omnipack())
         .current_dir(workspace_root())
         .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
         .env_remove("OMNIPACK_OPENPGP_KEY")
@@ -203,7 +205,7 @@ pub fn msi_build(manifest: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let x86 = windows_agent("i686-pc-windows-gnu");
     let newest = [omnipack(), x64.clone(), x86.clone(), manifest.to_path_buf()].iter().map(|p| mtime(p)).max().unwrap();
     if mtime(&dir.join("release.json")) < newest {
-        let out = run(Command::new(omnipack())
+        let out = run(tool(omnipack())
             .current_dir(workspace_root())
             .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
             .args(["build", "--formats", "msi", "--manifest"])
@@ -236,7 +238,7 @@ pub fn mingw_build(source: &str, out_name: &str, gcc: &str, extra: &[&str]) -> P
     let _lock = lock(out_name);
     let src = workspace_root().join("tests/wine").join(source);
     if mtime(&out) < mtime(&src) {
-        let mut cmd = Command::new(gcc);
+        let mut cmd = tool(gcc);
         cmd.arg("-O2").arg("-o").arg(&out).arg(&src).args(extra);
         ok(&mut cmd);
     }

@@ -11,7 +11,8 @@
 //! payload is a Mach-O, so the Linux agent takes its place for `config check`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use outpost_test_tools::tool;
+use std::process::Output;
 
 use crate::chroot::Root;
 use crate::{ok, run};
@@ -78,10 +79,10 @@ impl<'a> MacInstaller<'a> {
         // Where macOS has them, on the PATH Installer gives scripts.
         for (path, text) in [("/usr/bin/launchctl", LAUNCHCTL), ("/usr/sbin/pkgutil", PKGUTIL)] {
             root.write(path, text);
-            ok(Command::new("chmod").arg("0755").arg(root.host(path)));
+            ok(tool("chmod").arg("0755").arg(root.host(path)));
         }
         let expanded = tempfile::tempdir_in(crate::fixtures_dir()).unwrap();
-        ok(Command::new("bsdtar").arg("-xf").arg(pkg).arg("-C").arg(expanded.path()));
+        ok(tool("bsdtar").arg("-xf").arg(pkg).arg("-C").arg(expanded.path()));
         root.put(pkg, "/tmp/outpost.pkg");
         MacInstaller {
             root,
@@ -163,7 +164,7 @@ impl<'a> MacInstaller<'a> {
     }
 
     fn record_receipt(&self, c: &Component) {
-        let listing = ok(Command::new("sh")
+        let listing = ok(tool("sh")
             .arg("-c")
             .arg("gunzip -c \"$1\" | cpio -it --quiet")
             .arg("sh")
@@ -211,7 +212,7 @@ pub fn job_running(root: &Root, label: &str) -> bool {
 /// cpio, replacing what is there as Installer does.
 pub fn extract(gz_cpio: &Path, into: &Path) {
     std::fs::create_dir_all(into).unwrap();
-    let out = run(Command::new("sh")
+    let out = run(tool("sh")
         .current_dir(into)
         .arg("-c")
         .arg("gunzip -c \"$1\" | cpio -idmu --quiet --no-absolute-filenames")

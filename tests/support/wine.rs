@@ -44,6 +44,7 @@
 //!   its own wineserver up (`wineserver -p`) until it is dropped.
 
 use std::collections::BTreeMap;
+use outpost_test_tools::tool;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
@@ -97,14 +98,14 @@ fn shim32() -> Option<PathBuf> {
 
 /// `wine --version`, or a panic that says how to get Wine.
 pub fn wine_version() -> String {
-    let out = Command::new("wine")
+    let out = tool("wine")
         .arg("--version")
         .env("WINEDEBUG", "-all")
         .output()
         .unwrap_or_else(|e| panic!("cannot run `wine` ({e}): run scripts/prepare-wine (installs wine and wine64)"));
     assert!(out.status.success(), "`wine --version` failed: {}", text(&out));
     let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let server = Command::new("wineserver").arg("--version").output();
+    let server = tool("wineserver").arg("--version").output();
     assert!(
         server.is_ok(),
         "cannot run `wineserver`: run scripts/prepare-wine (installs wine and wine64)"
@@ -140,7 +141,7 @@ impl Prefix {
         };
         // From here on, a panic still kills and removes the prefix (Drop).
         crate::ok(
-            Command::new("cp")
+            tool("cp")
                 .arg("-a")
                 .arg("--reflink=auto")
                 .arg(pristine.join("."))
@@ -903,7 +904,7 @@ fn launch_condition_message(package: &Path, condition: &str) -> Result<String, S
 
 /// `program` with the environment every wine command here gets.
 fn wine_command(program: &str) -> Command {
-    let mut cmd = Command::new(program);
+    let mut cmd = tool(program);
     cmd.env("WINEDEBUG", "-all")
         .env("WINEDLLOVERRIDES", DLL_OVERRIDES)
         // English messages and en-US / code page 1252 inside, whatever the

@@ -6,34 +6,11 @@ use std::process::{Command, Output};
 
 use omnipack::msi::{schema, Database, Value};
 
-/// Debian package that provides each tool, for the error message.
-fn package_of(tool: &str) -> &'static str {
-    match tool {
-        "gpgv" => "gpgv",
-        "gpg" => "gpg",
-        "xz" => "xz-utils",
-        "apt-ftparchive" => "apt-utils",
-        "createrepo_c" => "createrepo-c",
-        "dnf" => "dnf",
-        "strip" => "binutils",
-        _ => "coreutils",
-    }
-}
-
-/// Runs `cmd`; a tool that is not installed panics naming its Debian package.
+/// Runs `cmd`; a listed tool that is not installed panics naming its
+/// Debian package (tests/tools/tools.list).
 #[track_caller]
 pub fn run(cmd: &mut Command) -> Output {
-    let tool = cmd.get_program().to_string_lossy().into_owned();
-    match cmd.output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !tool.contains('/') => {
-            panic!(
-                "`{tool}` is not installed: this test needs the Debian package `{}` (apt-get install {0})",
-                package_of(&tool)
-            )
-        }
-        Err(e) => panic!("cannot run {cmd:?}: {e}"),
-    }
+    cmd.output().unwrap_or_else(|e| panic!("{}", outpost_test_tools::cannot_start(cmd, &e)))
 }
 
 /// stdout then stderr, for messages.
