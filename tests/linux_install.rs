@@ -38,12 +38,10 @@ impl Pm {
     fn installed(&self, root: &Root) -> bool {
         match self {
             Pm::Dpkg => root.exec(&[], &["dpkg-query", "-W", "-f", "${Status}", "outpost"]).stdout == b"install ok installed",
-            Pm::Rpm => run(tool("rpm").arg("--root").arg(root.path()).args([
-                "--dbpath",
-                "/var/lib/rpm",
-                "-q",
-                "outpost",
-            ]))
+            Pm::Rpm => run(tool("rpm")
+                .arg("--root")
+                .arg(root.path())
+                .args(["--dbpath", "/var/lib/rpm", "-q", "outpost"]))
             .status
             .success(),
         }
@@ -202,6 +200,9 @@ fn bad_values_refuse_the_install(pm: Pm) {
             ("OUTPOST_MODULE_PLATFORM_ENABLED", "maybe"),
             ("OUTPOST_TRUSTEDCAFILE", "relative"),
             ("OUTPOST_CLIENTCERTIFICATEPASSWORD", PASSWORD),
+            // A newline must not smuggle a second setting into installer.conf.
+            ("OUTPOST_TEMPORARYDIRECTORY", "/tmp\nLogFile=/etc/cron.d/evil"),
+            ("OUTPOST_BACKGROUNDCHANNELURL", "https://a.example/\rSwitch=evil.example:443"),
         ],
     );
     assert!(!out.status.success(), "install with bad values succeeded");
@@ -212,6 +213,16 @@ fn bad_values_refuse_the_install(pm: Pm) {
         &t,
         "environment variable OUTPOST_TRUSTEDCAFILE: TrustedCaFile: `relative` is not an absolute linux path (or empty)",
     );
+    for var in [
+        "OUTPOST_TEMPORARYDIRECTORY: TemporaryDirectory",
+        "OUTPOST_BACKGROUNDCHANNELURL: BackgroundChannelUrl",
+    ] {
+        assert_contains(
+            &t,
+            &format!("environment variable {var}: a value must be a single line without control characters"),
+        );
+    }
+    assert!(!t.contains("evil"), "the refusal echoed the injected text:\n{t}");
     assert!(!t.contains(PASSWORD), "the refusal printed the secret:\n{t}");
     assert_contains(&t, "installation refused");
     assert!(!pm.installed(&root), "package is installed after a refused install");

@@ -53,10 +53,28 @@ const CORPUS: &[&str] = &[
     "/",
     "store:subject=CN=host",
     "a value with spaces",
+    // Control characters: a newline in an environment variable must not add
+    // a setting to installer.conf, whatever the type.
+    "/tmp\nSwitch=evil.example:443",
+    "a.example:1\nBackgroundChannelUrl=https://evil.example/",
+    "https://a.example/\nLogFile=/etc/passwd",
+    "180\n",
+    "true\r",
+    "/var/tmp/out\rpost",
+    "with\ttab",
+    "esc\u{1b}[2J",
+    "del\u{7f}",
+    "next line\u{85}is not ASCII",
 ];
 
 #[test]
 fn shell_precheck_agrees_with_the_agent_schema() {
+    for shell in ["dash", "bash"] {
+        precheck_agrees_under(shell);
+    }
+}
+
+fn precheck_agrees_under(shell: &str) {
     let m = Manifest::parse(MANIFEST, "outpost.toml").unwrap();
     let ctx = omnipack::answers_sh::script_context(&m, Platform::Linux, "outpost.service").unwrap();
     let lib = ctx
@@ -81,7 +99,7 @@ fn shell_precheck_agrees_with_the_agent_schema() {
             ));
         }
     }
-    let out = tool("sh").arg("-c").arg(&script).output().unwrap();
+    let out = tool(shell).arg("-c").arg(&script).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
     assert_eq!(lines.len(), expected.len());
@@ -92,12 +110,12 @@ fn shell_precheck_agrees_with_the_agent_schema() {
             Err(_) => "bad".to_string(),
         };
         if *line != rust_says {
-            disagreements.push(format!("{name} = {value:?}: shell `{line}`, agent `{rust_says}`"));
+            disagreements.push(format!("{name} = {value:?}: {shell} `{line}`, agent `{rust_says}`"));
         }
     }
     assert!(
         disagreements.is_empty(),
-        "shell and agent disagree:\n{}",
+        "{shell} and agent disagree:\n{}",
         disagreements.join("\n")
     );
 }

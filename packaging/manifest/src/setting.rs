@@ -46,8 +46,15 @@ impl SettingType {
     /// environment variable) and returns its canonical spelling, or a reason
     /// that says what is allowed.
     pub fn canonicalize(&self, raw: &str, platform: Platform) -> Result<String, String> {
-        if raw.contains(['\n', '\r', '\0']) {
-            return Err("a value must be a single line".into());
+        // One rule for every type, checked the same way by the installers'
+        // shell pre-check: a control character (a newline that would add a
+        // line to a settings file, a CR, a tab, ESC, DEL) is never part of a
+        // value.
+        if let Some(c) = raw.chars().find(char::is_ascii_control) {
+            return Err(format!(
+                "a value must be a single line without control characters (found U+{:04X})",
+                u32::from(c)
+            ));
         }
         match self {
             SettingType::String { allow_empty, max_length } => {
@@ -219,6 +226,10 @@ mod tests {
             ] {
                 let e = kind.canonicalize(bad, p).unwrap_err();
                 assert!(e.contains("absolute") || e.contains("single line"), "{bad:?} on {p}: {e}");
+            }
+            for bad in ["/etc/ca.pem\t", "/etc/\u{1b}[2Jca.pem", "/etc/ca\u{7f}.pem", "/etc/ca.pem\r"] {
+                let e = kind.canonicalize(bad, Platform::Linux).unwrap_err();
+                assert!(e.contains("control characters"), "{bad:?}: {e}");
             }
         }
         assert_eq!(

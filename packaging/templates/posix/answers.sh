@@ -15,6 +15,10 @@ op_has() { [ -r "$1" ] && grep -Eq "^[[:space:]]*$2[[:space:]]*=" "$1"; }
 op_get() {
     tr -d '\r' < "$1" | sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*//p" | tail -n 1 | sed 's/[[:space:]]*$//'
 }
+# Every ASCII control character but NUL (no shell string holds one):
+# U+0001-U+001F and U+007F, as bytes, so dash and bash in any locale agree.
+op_ctl=$(printf '\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037\177_')
+op_ctl=${op_ctl%_}
 op_lower() { printf '%s' "$1" | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz'; }
 op_len() { printf '%s' "$1" | wc -m | tr -d ' '; }
 
@@ -25,6 +29,11 @@ op_len() { printf '%s' "$1" | wc -m | tr -d ' '; }
 op_check() {
     _n=$1 _t=$2 _s=$3 _v=$4
     shift 4
+    # The schema's first rule, for every type: no control character (a
+    # newline in an environment variable would add a setting to the file).
+    case "$_v" in
+    *["$op_ctl"]*) op_msg="$_s: $_n: a value must be a single line without control characters"; return 1 ;;
+    esac
     case "$_t" in
     bool)
         case "$(op_lower "$_v")" in
