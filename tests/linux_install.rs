@@ -35,6 +35,25 @@ impl Pm {
         }
     }
 
+    /// The install with no answers, under `timeout` (exit 124): a step that
+    /// would block forever (reading a FIFO) fails the test instead of hanging it.
+    fn install_bounded(&self, root: &Root) -> std::process::Output {
+        match self {
+            Pm::Dpkg => {
+                let deb = root.put(&artifact(&dist(), "deb").path, "/tmp/outpost.deb");
+                root.exec(&[], &["timeout", "120", "dpkg", "-i", &deb])
+            }
+            Pm::Rpm => {
+                let rpm = root.put(&artifact(&dist(), "rpm").path, "/tmp/outpost.rpm");
+                run(tool("timeout")
+                    .args(["120", "rpm", "--root"])
+                    .arg(root.path())
+                    .args(["--dbpath", "/var/lib/rpm", "--force-debian", "--nodeps", "-i"])
+                    .arg(root.host(&rpm)))
+            }
+        }
+    }
+
     fn installed(&self, root: &Root) -> bool {
         match self {
             Pm::Dpkg => root.exec(&[], &["dpkg-query", "-W", "-f", "${Status}", "outpost"]).stdout == b"install ok installed",
@@ -245,6 +264,61 @@ fn bad_values_refuse_the_install(pm: Pm) {
         "/etc/outpost/install-answers.conf: key `Swich`: unknown setting for linux; allowed: Switch,",
     );
     assert!(!pm.installed(&root));
+}
+
+/// The staged answers file is read only as a regular file owned by root:
+/// a symbolic link (to /etc/shadow), a FIFO (which used to hang dpkg) and a
+/// file owned by another user each refuse the install before anything is
+/// unpacked, with one line naming the file and why.
+fn unsafe_staged_files_are_refused(pm: Pm) {
+    const STAGED: &str = "/etc/outpost/install-answers.conf";
+    let cases: [(&str, &dyn Fn(&Root)); 3] = [
+        ("is a symbolic link", &|root: &Root| {
+            std::fs::create_dir_all(root.host("/etc/outpost")).unwrap();
+            std::os::unix::fs::symlink("/etc/shadow", root.host(STAGED)).unwrap();
+        }),
+        ("is not a regular file", &|root: &Root| {
+            std::fs::create_dir_all(root.host("/etc/outpost")).unwrap();
+            let c = std::ffi::CString::new(root.host(STAGED).as_os_str().as_encoded_bytes()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+        }),
+        ("is not owned by root", &|root: &Root| {
+            root.write(STAGED, "[Settings]\nSwitch=planted.example:443\n");
+            std::os::unix::fs::chown(root.host(STAGED), Some(1000), Some(1000)).unwrap();
+        }),
+    ];
+    for (why, plant) in cases {
+        let root = pm.fresh_root();
+        plant(&root);
+        let out = pm.install_bounded(&root);
+        let t = text(&out);
+        assert_ne!(out.status.code(), Some(124), "the install hung on a staged file that {why}");
+        assert!(!out.status.success(), "installed although the staged file {why}:\n{t}");
+        assert_contains(
+            &t,
+            &format!("{STAGED}: {why}; stage the answers as a regular file owned by root"),
+        );
+        assert!(!t.contains("root:"), "the refusal echoed what the link points to:\n{t}");
+        assert!(!pm.installed(&root), "package installed although the staged file {why}");
+        assert!(
+            !root.exists("/etc/outpost/installer.conf"),
+            "answers written although the staged file {why}"
+        );
+        assert!(
+            !root.exists("/usr/bin/outpost-agent"),
+            "unpacked although the staged file {why}"
+        );
+    }
+}
+
+#[test]
+fn dpkg_unsafe_staged_files_are_refused() {
+    unsafe_staged_files_are_refused(Pm::Dpkg);
+}
+
+#[test]
+fn rpm_unsafe_staged_files_are_refused() {
+    unsafe_staged_files_are_refused(Pm::Rpm);
 }
 
 #[test]

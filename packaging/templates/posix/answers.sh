@@ -90,10 +90,30 @@ op_check() {
     return 0
 }
 
+# op_staged_safe: the staged file is read only when it is a regular file
+# owned by root: not a FIFO (reading it would hang the package manager), not
+# a symbolic link (to a file nobody staged, e.g. /etc/shadow), not a file
+# another user could have written. Anything else refuses the install.
+op_staged_safe() {
+    _why=
+    if [ -L "$op_staged" ]; then
+        _why='is a symbolic link'
+    elif [ ! -e "$op_staged" ]; then
+        return 1
+    elif [ ! -f "$op_staged" ]; then
+        _why='is not a regular file'
+    elif [ -z "$(find "$op_staged" -prune -user 0 2>/dev/null)" ]; then
+        _why='is not owned by root'
+    fi
+    [ -z "$_why" ] && return 0
+    op_fail "$op_staged: $_why; stage the answers as a regular file owned by root, or remove it"
+    return 1
+}
+
 # Refuses keys and variables the schema does not know: a typo must not pass
 # silently.
 op_check_names() {
-    if [ -r "$op_staged" ]; then
+    if [ "$op_staged_ok" = 1 ]; then
         _unknown=$(tr -d '\r' < "$op_staged" | sed -n 's/^[[:space:]]*\([^;#[:space:]][^=]*\)=.*/\1/p' | sed 's/[[:space:]]*$//' |
             while IFS= read -r _k; do
                 case "$_k" in
@@ -155,7 +175,11 @@ op_collect() {
     op_new=$(mktemp)
     rm -f "$op_pending"
     op_use_staged=0
-    if [ -r "$op_staged" ]; then
+    op_staged_ok=0
+    if op_staged_safe; then
+        op_staged_ok=1
+    fi
+    if [ "$op_staged_ok" = 1 ] && [ -r "$op_staged" ]; then
         if [ "$1" = install ] || [ ! -e "$op_answers" ] || [ "$op_staged" -nt "$op_answers" ]; then
             op_use_staged=1
         fi
