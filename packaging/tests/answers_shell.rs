@@ -215,3 +215,27 @@ fn a_secret_answer_is_never_printed_and_stays_owner_only() {
     assert!(ok, "{err}");
     assert_eq!(written.unwrap().1, 0o644);
 }
+
+/// A refused 100 KB value is quoted in at most ~100 characters, by the shell
+/// pre-check and by the schema alike.
+#[test]
+fn refusals_quote_at_most_about_100_characters_of_a_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("relative/{}", "x".repeat(100_000));
+    let (ok, stderr, written) = collect(dir.path(), &[("OUTPOST_TEMPORARYDIRECTORY", &long)]);
+    assert!(!ok && written.is_none(), "a relative path was accepted");
+    assert!(
+        stderr.contains("is not an absolute linux path"),
+        "{}",
+        &stderr[..stderr.len().min(500)]
+    );
+    assert!(
+        stderr.contains("xxx...`"),
+        "not clipped: {}",
+        &stderr[..stderr.len().min(500)]
+    );
+    assert!(stderr.len() < 2_000, "{} bytes of refusal", stderr.len());
+    let m = Manifest::parse(MANIFEST, "outpost.toml").unwrap();
+    let e = m.check_setting(Platform::Linux, "TemporaryDirectory", &long).unwrap_err();
+    assert!(e.len() < 400, "{} bytes", e.len());
+}

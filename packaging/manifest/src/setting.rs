@@ -56,6 +56,9 @@ impl SettingType {
                 u32::from(c)
             ));
         }
+        // Messages quote at most ~100 characters of what was given.
+        let raw_shown = clip(raw);
+        let raw_shown = raw_shown.as_str();
         match self {
             SettingType::String { allow_empty, max_length } => {
                 if raw.is_empty() && !allow_empty {
@@ -69,12 +72,12 @@ impl SettingType {
             SettingType::Bool => match raw.to_ascii_lowercase().as_str() {
                 "true" | "1" => Ok("true".into()),
                 "false" | "0" => Ok("false".into()),
-                _ => Err(format!("`{raw}` is not a boolean; allowed: true, false, 1, 0")),
+                _ => Err(format!("`{raw_shown}` is not a boolean; allowed: true, false, 1, 0")),
             },
             SettingType::Integer { min, max } => {
                 let n: i64 = raw
                     .parse()
-                    .map_err(|_| format!("`{raw}` is not an integer; allowed: {min}..={max}"))?;
+                    .map_err(|_| format!("`{raw_shown}` is not an integer; allowed: {min}..={max}"))?;
                 if n < *min || n > *max {
                     return Err(format!("{n} is out of range; allowed: {min}..={max}"));
                 }
@@ -84,16 +87,16 @@ impl SettingType {
                 .iter()
                 .find(|v| v.eq_ignore_ascii_case(raw))
                 .cloned()
-                .ok_or_else(|| format!("`{raw}` is not allowed; allowed: {}", values.join(", "))),
+                .ok_or_else(|| format!("`{raw_shown}` is not allowed; allowed: {}", values.join(", "))),
             SettingType::HostPort => check_host_port(raw).map(|()| raw.to_string()),
             SettingType::HttpsUrl => check_https_url(raw).map(|()| raw.to_string()),
             SettingType::AbsolutePath { allow_empty } => {
                 if platform.is_absolute_path(raw) || (raw.is_empty() && *allow_empty) {
                     Ok(raw.to_string())
                 } else if *allow_empty {
-                    Err(format!("`{raw}` is not an absolute {platform} path (or empty)"))
+                    Err(format!("`{raw_shown}` is not an absolute {platform} path (or empty)"))
                 } else {
-                    Err(format!("`{raw}` is not an absolute {platform} path"))
+                    Err(format!("`{raw_shown}` is not an absolute {platform} path"))
                 }
             }
         }
@@ -101,7 +104,8 @@ impl SettingType {
 }
 
 fn check_host_port(raw: &str) -> Result<(), String> {
-    let bad = || format!("`{raw}` is not host:port (e.g. switch.example.com:443, 10.0.0.5:443, [fd00::5]:443)");
+    let raw_shown = clip(raw);
+    let bad = || format!("`{raw_shown}` is not host:port (e.g. switch.example.com:443, 10.0.0.5:443, [fd00::5]:443)");
     let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
         let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
         h.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
@@ -116,7 +120,7 @@ fn check_host_port(raw: &str) -> Result<(), String> {
     let _ = host;
     match port.parse::<u16>() {
         Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => Ok(()),
-        _ => Err(format!("`{raw}`: port `{port}` is not 1-65535")),
+        _ => Err(format!("`{raw_shown}`: port `{}` is not 1-65535", clip(port))),
     }
 }
 
@@ -133,20 +137,30 @@ fn is_hostname(h: &str) -> bool {
 }
 
 fn check_https_url(raw: &str) -> Result<(), String> {
-    let url = url::Url::parse(raw).map_err(|e| format!("`{raw}` is not a URL: {e}"))?;
+    let raw_shown = clip(raw);
+    let url = url::Url::parse(raw).map_err(|e| format!("`{raw_shown}` is not a URL: {e}"))?;
     if url.scheme() != "https" {
-        return Err(format!("`{raw}` must use https://"));
+        return Err(format!("`{raw_shown}` must use https://"));
     }
     // WHATWG parsing forgives `https:///host`; an administrator's typo
     // should not be silently reinterpreted.
     let after_scheme = raw.get(url.scheme().len() + 3..).unwrap_or_default();
     if url.host_str().is_none_or(str::is_empty) || after_scheme.starts_with('/') || after_scheme.starts_with('\\') {
-        return Err(format!("`{raw}` has no host"));
+        return Err(format!("`{raw_shown}` has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("`{raw}` must not carry credentials"));
+        return Err(format!("`{raw_shown}` must not carry credentials"));
     }
     Ok(())
+}
+
+/// At most ~100 characters of a value, for messages: a refused 100 KB value
+/// is not printed back whole.
+pub fn clip(raw: &str) -> String {
+    match raw.char_indices().nth(100) {
+        Some((i, _)) => format!("{}…", &raw[..i]),
+        None => raw.to_string(),
+    }
 }
 
 /// One entry of the settings schema.
@@ -240,5 +254,29 @@ mod tests {
             optional.canonicalize("ca.pem", Platform::Linux).unwrap_err(),
             "`ca.pem` is not an absolute linux path (or empty)"
         );
+    }
+
+    #[test]
+    fn refusals_quote_at_most_about_100_characters() {
+        let long = "x".repeat(100_000);
+        let kinds = [
+            SettingType::Bool,
+            SettingType::Integer { min: 0, max: 10 },
+            SettingType::Enum {
+                values: vec!["a".into()],
+            },
+            SettingType::HostPort,
+            SettingType::HttpsUrl,
+            SettingType::AbsolutePath { allow_empty: false },
+        ];
+        for kind in &kinds {
+            for raw in [long.clone(), format!("h:{long}"), format!("https://{long}")] {
+                if let Err(e) = kind.canonicalize(&raw, Platform::Linux) {
+                    assert!(e.chars().count() < 400, "{}: {} characters", kind.name(), e.chars().count());
+                }
+            }
+        }
+        assert_eq!(clip("short"), "short");
+        assert_eq!(clip(&"é".repeat(150)).chars().count(), 101);
     }
 }

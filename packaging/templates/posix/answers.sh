@@ -34,19 +34,22 @@ op_check() {
     case "$_v" in
     *["$op_ctl"]*) op_msg="$_s: $_n: a value must be a single line without control characters"; return 1 ;;
     esac
+    # Messages quote at most ~100 characters of the value.
+    _d=$_v
+    if [ "$(op_len "$_v")" -gt 100 ]; then _d="$(printf '%s' "$_v" | cut -c1-100)..."; fi
     case "$_t" in
     bool)
         case "$(op_lower "$_v")" in
         true|1) op_v=true ;;
         false|0) op_v=false ;;
-        *) op_msg="$_s: $_n: \`$_v\` is not a boolean; allowed: true, false, 1, 0"; return 1 ;;
+        *) op_msg="$_s: $_n: \`$_d\` is not a boolean; allowed: true, false, 1, 0"; return 1 ;;
         esac ;;
     integer)
         case "$_v" in
-        ''|-|*[!0-9-]*|?*-*) op_msg="$_s: $_n: \`$_v\` is not an integer; allowed: $1..=$2"; return 1 ;;
+        ''|-|*[!0-9-]*|?*-*) op_msg="$_s: $_n: \`$_d\` is not an integer; allowed: $1..=$2"; return 1 ;;
         esac
         if [ "$_v" -lt "$1" ] || [ "$_v" -gt "$2" ]; then
-            op_msg="$_s: $_n: $_v is out of range; allowed: $1..=$2"; return 1
+            op_msg="$_s: $_n: $_d is out of range; allowed: $1..=$2"; return 1
         fi
         op_v=$(expr "$_v" + 0) ;;
     enum)
@@ -54,20 +57,20 @@ op_check() {
         for _a in "$@"; do
             if [ "$_l" = "$(op_lower "$_a")" ]; then op_v=$_a; return 0; fi
         done
-        op_msg="$_s: $_n: \`$_v\` is not allowed; allowed: $*"; return 1 ;;
+        op_msg="$_s: $_n: \`$_d\` is not allowed; allowed: $*"; return 1 ;;
     host_port)
         if printf '%s' "$_v" | grep -Eq '^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$' \
             && [ "${_v##*:}" -ge 1 ] && [ "${_v##*:}" -le 65535 ]; then
             op_v=$_v
         else
-            op_msg="$_s: $_n: \`$_v\` is not host:port (e.g. switch.example.com:443)"; return 1
+            op_msg="$_s: $_n: \`$_d\` is not host:port (e.g. switch.example.com:443)"; return 1
         fi ;;
     https_url)
         if printf '%s' "$_v" | grep -Eq '^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9[][^/?#[:space:]]*([/?#][^[:space:]]*)?$' \
             && ! printf '%s' "$_v" | grep -Eq '^[^/]*//[^/?#]*@'; then
             op_v=$_v
         else
-            op_msg="$_s: $_n: \`$_v\` is not an https:// URL with a host (and no credentials)"; return 1
+            op_msg="$_s: $_n: \`$_d\` is not an https:// URL with a host (and no credentials)"; return 1
         fi ;;
     absolute_path)
         # $1: 1 when empty is allowed.
@@ -77,7 +80,7 @@ op_check() {
             if [ -z "$_v" ] && [ "$1" = 1 ]; then
                 op_v=
             else
-                op_msg="$_s: $_n: \`$_v\` is not an absolute {{ platform }} path"
+                op_msg="$_s: $_n: \`$_d\` is not an absolute {{ platform }} path"
                 [ "$1" != 1 ] || op_msg="$op_msg (or empty)"
                 return 1
             fi ;;
