@@ -7,10 +7,7 @@ use outpost_tests::*;
 
 fn extracted_deb() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
-    ok(tool("dpkg-deb")
-        .arg("-x")
-        .arg(artifact(&dist(), "deb").path)
-        .arg(root.path()));
+    ok(tool("dpkg-deb").arg("-x").arg(artifact(&dist(), "deb").path).arg(root.path()));
     root
 }
 
@@ -113,22 +110,11 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
         assert!(child.try_wait().unwrap().is_none(), "agent exited early");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let status = ok(tool(r.join("usr/bin/outpost-agent"))
-        .arg("--root")
-        .arg(r)
-        .arg("status"));
+    let status = ok(tool(r.join("usr/bin/outpost-agent")).arg("--root").arg(r).arg("status"));
     assert_contains(&status, "running (pid");
     assert_contains(&status, "features: client, platform");
 
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let code = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "agent did not stop within 15 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let code = terminate(&mut child, Duration::from_secs(15)).expect("agent did not stop within 15 s of SIGTERM");
     assert_eq!(code.code(), Some(0), "exit status after SIGTERM");
     let log = std::fs::read_to_string(r.join("var/log/outpost/outpost.log")).unwrap();
     for line in [
@@ -140,9 +126,6 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
         assert_contains(&log, line);
     }
     assert!(r.join("var/tmp/outpost").is_dir(), "TemporaryDirectory not created");
-    let out = run(tool(r.join("usr/bin/outpost-agent"))
-        .arg("--root")
-        .arg(r)
-        .arg("status"));
+    let out = run(tool(r.join("usr/bin/outpost-agent")).arg("--root").arg(r).arg("status"));
     assert_eq!(out.status.code(), Some(3), "status after stop: {}", text(&out));
 }

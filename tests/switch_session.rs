@@ -48,10 +48,7 @@ impl Agent {
     }
 
     fn status(&self) -> Value {
-        let out = run(tool(agent())
-            .arg("--root")
-            .arg(self.root.path())
-            .args(["status", "--json"]));
+        let out = run(tool(agent()).arg("--root").arg(self.root.path()).args(["status", "--json"]));
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("status --json: {e}: {}", text(&out)))
     }
 
@@ -86,13 +83,7 @@ impl Agent {
 
 impl Drop for Agent {
     fn drop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while self.child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        terminate(&mut self.child, Duration::from_secs(15));
     }
 }
 
@@ -292,10 +283,7 @@ fn pem_and_pkcs12_certificates_are_accepted_where_required() {
         let s = a.wait_status("the PKCS#12 certificate connected", |s| link(s)["phase"] == "connected");
         assert_eq!(link(&s)["certificate"]["in_use"]["subject"], "CN=p12-device", "{name}");
         // The password never shows.
-        let shown = ok(tool(agent())
-            .arg("--root")
-            .arg(a.root.path())
-            .args(["config", "show"]));
+        let shown = ok(tool(agent()).arg("--root").arg(a.root.path()).args(["config", "show"]));
         assert!(!shown.contains("s3cret"), "{shown}");
     }
     let wrong = agent_for(

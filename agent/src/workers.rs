@@ -17,19 +17,19 @@ use crate::switch::{Link, LinkConfig, LinkState};
 use crate::tls::{ClientTls, IdentitySource, Trust};
 
 /// Features whose files are installed on this machine.
-pub fn installed_features(paths: &Paths) -> Vec<String> {
+fn installed(paths: &Paths) -> impl Iterator<Item = &'static outpost_manifest::Feature> + '_ {
     manifest()
         .features_on(paths.platform)
         .filter(|f| f.required || paths.feature_installed(&f.id))
-        .map(|f| f.id.clone())
-        .collect()
+}
+
+pub fn installed_features(paths: &Paths) -> Vec<String> {
+    installed(paths).map(|f| f.id.clone()).collect()
 }
 
 /// Features that are installed on this platform and switched on.
 pub fn enabled_features(cfg: &Effective, paths: &Paths) -> Vec<String> {
-    manifest()
-        .features_on(paths.platform)
-        .filter(|f| f.required || paths.feature_installed(&f.id))
+    installed(paths)
         .filter(|f| f.enabled_by.as_deref().is_none_or(|s| cfg.flag(s)))
         .map(|f| f.id.clone())
         .collect()

@@ -1,8 +1,8 @@
 //! Throwaway Debian roots for install tests: a `debootstrap --variant=minbase`
 //! tree made once by `scripts/prepare-chroot` and unpacked fresh per test.
 
-use std::path::{Path, PathBuf};
 use outpost_test_tools::tool;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::{ok, run};

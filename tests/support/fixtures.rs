@@ -2,8 +2,8 @@
 //! current product, its previous release, and the legacy clients it
 //! replaces, all built by omnipack and published by `omnipack publish`.
 
-use std::path::{Path, PathBuf};
 use outpost_test_tools::tool;
+use std::path::{Path, PathBuf};
 
 use crate::*;
 

@@ -59,7 +59,24 @@ pub fn fixtures_dir() -> PathBuf {
 /// Runs `cmd`, returning its output; panics with the command line if it
 /// could not start at all.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("{}", outpost_test_tools::cannot_start(cmd, &e)))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("{}", outpost_test_tools::cannot_start(cmd, &e)))
+}
+
+/// Stops `child` as a service manager does: SIGTERM, up to `grace` for it to
+/// exit, then SIGKILL. The exit status when it stopped in time, else `None`.
+pub fn terminate(child: &mut std::process::Child, grace: std::time::Duration) -> Option<std::process::ExitStatus> {
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// Runs `cmd` and panics with its output unless it exits 0.
@@ -128,7 +145,10 @@ pub fn omnipack_build(out: &Path, extra: &[&str]) -> Output {
 
 /// The universal macOS agent cross-built by scripts/test (release, zig).
 pub fn macos_agent() -> PathBuf {
-    let p = profile_dir().parent().unwrap().join("universal2-apple-darwin/release/outpost-agent");
+    let p = profile_dir()
+        .parent()
+        .unwrap()
+        .join("universal2-apple-darwin/release/outpost-agent");
     assert!(
         p.is_file(),
         "{} is missing: build it with `MACOSX_DEPLOYMENT_TARGET=11.0 cargo zigbuild --release -p outpost-agent --target universal2-apple-darwin` (scripts/test does)",
@@ -144,7 +164,11 @@ pub fn dist() -> PathBuf {
     let _lock = lock("dist");
     let manifest = workspace_root().join("packaging/outpost.toml");
     let stamp = dir.join("release.json");
-    let newest_input = [omnipack(), agent(), manifest, macos_agent()].iter().map(|p| mtime(p)).max().unwrap();
+    let newest_input = [omnipack(), agent(), manifest, macos_agent()]
+        .iter()
+        .map(|p| mtime(p))
+        .max()
+        .unwrap();
     if mtime(&stamp) < newest_input {
         let out = omnipack_build(&dir, &[]);
         assert!(out.status.success(), "omnipack build failed:\n{}", text(&out));
@@ -193,7 +217,11 @@ pub fn assert_contains(haystack: &str, needle: &str) {
 /// The Windows agent cross-built by scripts/test (release profile, mingw).
 pub fn windows_agent(triple: &str) -> PathBuf {
     let p = profile_dir().parent().unwrap().join(triple).join("release/outpost-agent.exe");
-    assert!(p.is_file(), "{} is missing: build it with `cargo build --release -p outpost-agent --target {triple}` (scripts/test does)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: build it with `cargo build --release -p outpost-agent --target {triple}` (scripts/test does)",
+        p.display()
+    );
     p
 }
 
@@ -203,7 +231,11 @@ pub fn msi_build(manifest: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let _lock = lock(name);
     let x64 = windows_agent("x86_64-pc-windows-gnu");
     let x86 = windows_agent("i686-pc-windows-gnu");
-    let newest = [omnipack(), x64.clone(), x86.clone(), manifest.to_path_buf()].iter().map(|p| mtime(p)).max().unwrap();
+    let newest = [omnipack(), x64.clone(), x86.clone(), manifest.to_path_buf()]
+        .iter()
+        .map(|p| mtime(p))
+        .max()
+        .unwrap();
     if mtime(&dir.join("release.json")) < newest {
         let out = run(tool(omnipack())
             .current_dir(workspace_root())
@@ -217,7 +249,12 @@ pub fn msi_build(manifest: &Path, name: &str, extra: &[&str]) -> PathBuf {
             .arg("--agent-bin")
             .arg(format!("i686-pc-windows-gnu={}", x86.display()))
             .args(extra));
-        assert!(out.status.success(), "omnipack build --formats msi --manifest {}:\n{}", manifest.display(), text(&out));
+        assert!(
+            out.status.success(),
+            "omnipack build --formats msi --manifest {}:\n{}",
+            manifest.display(),
+            text(&out)
+        );
     }
     dir
 }
@@ -244,4 +281,3 @@ pub fn mingw_build(source: &str, out_name: &str, gcc: &str, extra: &[&str]) -> P
     }
     out
 }
-

@@ -10,8 +10,8 @@
 //! database, BSD userland differences beyond POSIX sh. The agent in the
 //! payload is a Mach-O, so the Linux agent takes its place for `config check`.
 
-use std::path::{Path, PathBuf};
 use outpost_test_tools::tool;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::chroot::Root;

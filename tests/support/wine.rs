@@ -43,8 +43,8 @@
 //!   and takes the prefix's services with it; each [`Prefix`] therefore keeps
 //!   its own wineserver up (`wineserver -p`) until it is dropped.
 
-use std::collections::BTreeMap;
 use outpost_test_tools::tool;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};

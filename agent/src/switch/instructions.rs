@@ -38,7 +38,7 @@ pub fn run(ins: &Instruction, facts: &dyn Facts) -> Result<Value, Refusal> {
     if let Some(arg) = ins.args.keys().next() {
         return Err(ins.refuse(
             ErrorCode::BadArgs,
-            format!("{} takes no arguments (got `{}`)", ins.kind, crate::tls::identity::clip(arg)),
+            format!("{} takes no arguments (got `{}`)", ins.kind, outpost_manifest::clip(arg)),
         ));
     }
     Ok(match ins.kind.as_str() {

@@ -376,7 +376,7 @@ async fn wait_welcome(ws: &mut Ws, prepared: &Prepared) -> Result<String, (Optio
 async fn close(ws: &mut Ws, code: CloseCode, reason: &str) {
     let frame = CloseFrame {
         code,
-        reason: crate::tls::identity::clip(reason).into(),
+        reason: outpost_manifest::clip(reason).into(),
     };
     // Best effort: the peer may already be gone.
     let _ = timeout(Duration::from_secs(2), ws.close(Some(frame))).await;
@@ -387,7 +387,7 @@ fn closed_by_switch(frame: Option<&CloseFrame>) -> String {
         Some(f) => format!(
             "the Switch closed the session: {} {}",
             u16::from(f.code),
-            crate::tls::identity::clip(&f.reason)
+            outpost_manifest::clip(&f.reason)
         ),
         None => "the Switch closed the session".into(),
     }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::tls::identity::clip;
+use outpost_manifest::clip;
 
 pub const PROTOCOL: u64 = 1;
 pub const SUBPROTOCOL: &str = "outpost.v1";

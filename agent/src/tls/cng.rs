@@ -28,21 +28,17 @@ pub fn find(sel: &StoreSelector, now: i64) -> Result<Found, String> {
     let mut seen = 0;
     for ctx in all {
         let der = CertificateDer::from(ctx.as_der().to_vec());
-        let Ok(info) = describe(&der, &where_) else {
+        let Ok((info, not_before)) = describe(&der, &where_) else {
             continue;
         };
         if !sel.matches(&info.issuer, &info.subject) {
             continue;
         }
         seen += 1;
-        let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else {
-            continue;
-        };
-        let v = cert.validity();
-        if now < v.not_before.timestamp() || now > v.not_after.timestamp() {
+        if now < not_before || now > info.not_after_unix {
             continue;
         }
-        let newest = v.not_before.timestamp();
+        let newest = not_before;
         if best.as_ref().is_none_or(|(t, _)| newest > *t) && ctx.acquire_key(true).is_ok() {
             best = Some((newest, ctx));
         }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use outpost_manifest::clip;
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::{PemObject, SectionKind};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -122,14 +123,13 @@ impl IdentitySource {
                 }
             }
         };
-        let info = describe(&chain[0], &source)?;
+        let (info, not_before) = describe(&chain[0], &source)?;
         if now > info.not_after_unix {
             return Err(format!(
                 "client certificate {source} ({}) expired on {}",
                 info.subject, info.not_after
             ));
         }
-        let not_before = not_before(&chain[0]);
         if now < not_before {
             return Err(format!(
                 "client certificate {source} ({}) is not valid before {}",
@@ -267,29 +267,21 @@ fn from_pkcs12(bytes: &[u8], password: &str) -> Result<(Chain, PrivateKeyDer<'st
     Ok((chain, key))
 }
 
-pub(crate) fn describe(leaf: &CertificateDer<'_>, source: &str) -> Result<CertInfo, String> {
+/// What `status` shows of a leaf certificate, and the start of its validity
+/// (one parse for both).
+pub(crate) fn describe(leaf: &CertificateDer<'_>, source: &str) -> Result<(CertInfo, i64), String> {
     let (_, cert) = x509_parser::parse_x509_certificate(leaf)
         .map_err(|e| format!("client certificate {source}: not an X.509 certificate: {e}"))?;
-    let not_after_unix = cert.validity().not_after.timestamp();
-    Ok(CertInfo {
+    let validity = cert.validity();
+    let not_after_unix = validity.not_after.timestamp();
+    let info = CertInfo {
         source: source.to_string(),
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
         not_after: crate::clock::rfc3339(not_after_unix),
         not_after_unix,
-    })
-}
-
-fn not_before(leaf: &CertificateDer<'_>) -> i64 {
-    x509_parser::parse_x509_certificate(leaf).map_or(i64::MIN, |(_, c)| c.validity().not_before.timestamp())
-}
-
-/// At most ~100 characters of a value in a message.
-pub fn clip(s: &str) -> String {
-    match s.char_indices().nth(100) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
+    };
+    Ok((info, validity.not_before.timestamp()))
 }
 
 #[cfg(test)]

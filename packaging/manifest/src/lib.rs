@@ -17,4 +17,4 @@ pub use manifest::{
     ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal, Service, AGENT_FEATURES,
 };
 pub use platform::Platform;
-pub use setting::{Setting, SettingType};
+pub use setting::{clip, Setting, SettingType};
