@@ -439,14 +439,13 @@ mod tests {
             let text = String::from_utf8_lossy(&std::fs::read(&files[2]).unwrap()).into_owned();
             let _ = settings_file::check(manifest(), Platform::Linux, &text);
         }
-        // The case that used to panic: a 100 KB TemporaryDirectory.
-        std::fs::write(
-            &files[2],
-            format!("[Settings]\nTemporaryDirectory=/{}\n", "t".repeat(100_000)),
-        )
-        .unwrap();
-        let eff = load(&paths);
-        assert!(table(&eff).contains(&"t".repeat(100_000)));
+        // The case that used to panic: a 100 KB TemporaryDirectory (now
+        // refused: paths have at most 1024 bytes), and the longest accepted.
+        for len in [100_000, 1023] {
+            std::fs::write(&files[2], format!("[Settings]\nTemporaryDirectory=/{}\n", "t".repeat(len))).unwrap();
+            let shown = table(&load(&paths));
+            assert_eq!(shown.contains(&"t".repeat(len)), len == 1023);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod error;
 mod manifest;
 mod platform;
 mod raw;
+mod rule;
 mod setting;
 pub mod settings_file;
 mod validate;
@@ -17,4 +18,5 @@ pub use manifest::{
     ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal, Service, AGENT_FEATURES,
 };
 pub use platform::Platform;
+pub use rule::{Refusal, Rule, HOST_PORT_MAX_BYTES, INTEGER_LIMIT, PATH_MAX_BYTES, URL_MAX_BYTES};
 pub use setting::{clip, Setting, SettingType};

@@ -1,10 +1,14 @@
 use std::collections::BTreeMap;
 
+use crate::rule::Refusal;
 use crate::Platform;
 
 /// What values a setting accepts. Each variant carries only the constraints
-/// that make sense for it, so "min on an enum" cannot be expressed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// that make sense for it, so "min on an enum" cannot be expressed. It
+/// serializes as `{"type": "integer", "min": 0, "max": 10}`, the form the
+/// Windows Installer custom action reads from the MSI.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum SettingType {
     String {
         allow_empty: bool,
@@ -43,115 +47,42 @@ impl SettingType {
     }
 
     /// Checks `raw` (as it appears in a settings file, an MSI property or an
-    /// environment variable) and returns its canonical spelling, or a reason
-    /// that says what is allowed.
+    /// environment variable) against [`SettingType::rule`] and returns its
+    /// canonical spelling, or a reason that says what is allowed.
     pub fn canonicalize(&self, raw: &str, platform: Platform) -> Result<String, String> {
-        // One rule for every type, checked the same way by the installers'
-        // shell pre-check: a control character (a newline that would add a
-        // line to a settings file, a CR, a tab, ESC, DEL) is never part of a
-        // value.
-        if let Some(c) = raw.chars().find(char::is_ascii_control) {
-            return Err(format!(
-                "a value must be a single line without control characters (found U+{:04X})",
-                u32::from(c)
-            ));
-        }
         // Messages quote at most ~100 characters of what was given.
-        let raw_shown = clip(raw);
-        let raw_shown = raw_shown.as_str();
-        match self {
-            SettingType::String { allow_empty, max_length } => {
-                if raw.is_empty() && !allow_empty {
-                    return Err("must not be empty".into());
-                }
-                if raw.chars().count() > *max_length {
-                    return Err(format!("must be at most {max_length} characters"));
-                }
-                Ok(raw.to_string())
+        self.rule(platform).check(raw).map_err(|refusal| match refusal {
+            Refusal::ControlCharacter(c) => {
+                format!("a value must be a single line without control characters (found U+{:04X})", u32::from(c))
             }
-            SettingType::Bool => match raw.to_ascii_lowercase().as_str() {
-                "true" | "1" => Ok("true".into()),
-                "false" | "0" => Ok("false".into()),
-                _ => Err(format!("`{raw_shown}` is not a boolean; allowed: true, false, 1, 0")),
-            },
-            SettingType::Integer { min, max } => {
-                let n: i64 = raw
-                    .parse()
-                    .map_err(|_| format!("`{raw_shown}` is not an integer; allowed: {min}..={max}"))?;
-                if n < *min || n > *max {
-                    return Err(format!("{n} is out of range; allowed: {min}..={max}"));
-                }
-                Ok(n.to_string())
-            }
-            SettingType::Enum { values } => values
-                .iter()
-                .find(|v| v.eq_ignore_ascii_case(raw))
-                .cloned()
-                .ok_or_else(|| format!("`{raw_shown}` is not allowed; allowed: {}", values.join(", "))),
-            SettingType::HostPort => check_host_port(raw).map(|()| raw.to_string()),
-            SettingType::HttpsUrl => check_https_url(raw).map(|()| raw.to_string()),
-            SettingType::AbsolutePath { allow_empty } => {
-                if platform.is_absolute_path(raw) || (raw.is_empty() && *allow_empty) {
-                    Ok(raw.to_string())
-                } else if *allow_empty {
-                    Err(format!("`{raw_shown}` is not an absolute {platform} path (or empty)"))
-                } else {
-                    Err(format!("`{raw_shown}` is not an absolute {platform} path"))
-                }
-            }
-        }
-    }
-}
-
-fn check_host_port(raw: &str) -> Result<(), String> {
-    let raw_shown = clip(raw);
-    let bad = || format!("`{raw_shown}` is not host:port (e.g. switch.example.com:443, 10.0.0.5:443, [fd00::5]:443)");
-    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
-        let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
-        h.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
-        (h, p)
-    } else {
-        let (h, p) = raw.rsplit_once(':').ok_or_else(bad)?;
-        if !is_hostname(h) && h.parse::<std::net::Ipv4Addr>().is_err() {
-            return Err(bad());
-        }
-        (h, p)
-    };
-    let _ = host;
-    match port.parse::<u16>() {
-        Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => Ok(()),
-        _ => Err(format!("`{raw_shown}`: port `{}` is not 1-65535", clip(port))),
-    }
-}
-
-fn is_hostname(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            Refusal::Empty if matches!(self, SettingType::String { .. }) => "must not be empty".into(),
+            Refusal::Empty | Refusal::Pattern => format!("`{}` is not {}", clip(raw), self.allowed(platform)),
+            Refusal::TooLong(max) => format!("must be at most {max} bytes"),
+            Refusal::OutOfRange(n, min, max) => format!("{n} is out of range; allowed: {min}..={max}"),
+        })?;
+        Ok(match self {
+            SettingType::Bool if raw == "1" || raw.eq_ignore_ascii_case("true") => "true".into(),
+            SettingType::Bool => "false".into(),
+            // The rule allows at most 18 digits: no overflow.
+            SettingType::Integer { .. } => raw.parse::<i64>().map_or_else(|_| raw.to_string(), |n| n.to_string()),
+            SettingType::Enum { values } => values.iter().find(|v| v.eq_ignore_ascii_case(raw)).cloned().unwrap_or_default(),
+            _ => raw.to_string(),
         })
-}
+    }
 
-fn check_https_url(raw: &str) -> Result<(), String> {
-    let raw_shown = clip(raw);
-    let url = url::Url::parse(raw).map_err(|e| format!("`{raw_shown}` is not a URL: {e}"))?;
-    if url.scheme() != "https" {
-        return Err(format!("`{raw_shown}` must use https://"));
+    /// What a value must be, in an administrator's words ("`x` is not ...").
+    pub fn allowed(&self, platform: Platform) -> String {
+        match self {
+            SettingType::String { max_length, .. } => format!("text of at most {max_length} bytes"),
+            SettingType::Bool => "a boolean; allowed: true, false, 1, 0".into(),
+            SettingType::Integer { min, max } => format!("an integer; allowed: {min}..={max}"),
+            SettingType::Enum { values } => format!("allowed; allowed: {}", values.join(", ")),
+            SettingType::HostPort => "host:port (e.g. switch.example.com:443, 10.0.0.5:443, [fd00::5]:443; port 1-65535)".into(),
+            SettingType::HttpsUrl => "an https:// URL with a host (no credentials; port 1-65535)".into(),
+            SettingType::AbsolutePath { allow_empty: false } => format!("an absolute {platform} path"),
+            SettingType::AbsolutePath { allow_empty: true } => format!("an absolute {platform} path (or empty)"),
+        }
     }
-    // WHATWG parsing forgives `https:///host`; an administrator's typo
-    // should not be silently reinterpreted.
-    let after_scheme = raw.get(url.scheme().len() + 3..).unwrap_or_default();
-    if url.host_str().is_none_or(str::is_empty) || after_scheme.starts_with('/') || after_scheme.starts_with('\\') {
-        return Err(format!("`{raw_shown}` has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("`{raw_shown}` must not carry credentials"));
-    }
-    Ok(())
 }
 
 /// At most ~100 characters of a value, for messages: a refused 100 KB value

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{Manifest, Platform};
+use crate::{clip, Manifest, Platform};
 
 pub const SECTION: &str = "Settings";
 
@@ -32,25 +32,45 @@ impl EntryError {
     }
 }
 
-/// Splits a settings file into entries. Comments start with `;` or `#`.
-/// Syntax errors are collected, not fatal, so one run reports all of them.
+/// Splits a settings file into entries. Syntax errors are collected, not
+/// fatal, so one run reports all of them.
+///
+/// The grammar, which the Unix installers' pre-check (`answers.sh`) follows
+/// byte for byte and a differential test holds them to: UTF-8 text (the
+/// caller refuses anything else) without NUL; a byte-order mark at the very
+/// start is ignored; lines end at `\n`, one `\r` before it is dropped;
+/// spaces and tabs around a line, a key and a value are insignificant (no
+/// other character is trimmed); empty lines and lines starting with `;` or
+/// `#` are comments; `[Settings]` (any ASCII case) opens the one section,
+/// any other section is an error and its lines are ignored; `Key=value`
+/// splits at the first `=`, the key non-empty; a key set twice is an
+/// error (the first stays); anything else is an error.
 pub fn parse(text: &str) -> (Vec<Entry>, Vec<EntryError>) {
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     let mut in_other_section = false;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let t = raw.trim().trim_start_matches('\u{feff}');
+        if raw.contains('\0') {
+            errors.push(EntryError {
+                line,
+                key: None,
+                reason: "contains a NUL byte".into(),
+            });
+            continue;
+        }
+        let t = trim(raw);
         if t.is_empty() || t.starts_with(';') || t.starts_with('#') {
             continue;
         }
         if let Some(name) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
-            in_other_section = !name.trim().eq_ignore_ascii_case(SECTION);
+            in_other_section = !trim(name).eq_ignore_ascii_case(SECTION);
             if in_other_section {
                 errors.push(EntryError {
                     line,
                     key: None,
-                    reason: format!("unknown section `[{}]`; allowed: [{SECTION}]", name.trim()),
+                    reason: format!("unknown section `[{}]`; allowed: [{SECTION}]", clip(trim(name))),
                 });
             }
             continue;
@@ -59,8 +79,8 @@ pub fn parse(text: &str) -> (Vec<Entry>, Vec<EntryError>) {
             continue;
         }
         match t.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                let name = k.trim().to_string();
+            Some((k, v)) if !trim(k).is_empty() => {
+                let name = trim(k).to_string();
                 if let Some(prev) = entries.iter().find(|e: &&Entry| e.name == name) {
                     errors.push(EntryError {
                         line,
@@ -71,18 +91,24 @@ pub fn parse(text: &str) -> (Vec<Entry>, Vec<EntryError>) {
                 }
                 entries.push(Entry {
                     name,
-                    value: v.trim().to_string(),
+                    value: trim(v).to_string(),
                     line,
                 });
             }
             _ => errors.push(EntryError {
                 line,
                 key: None,
-                reason: format!("expected `Name=value`, found `{t}`"),
+                reason: format!("expected `Name=value`, found `{}`", clip(t)),
             }),
         }
     }
     (entries, errors)
+}
+
+/// Spaces and tabs only: `str::trim` would also drop a no-break space or a
+/// vertical tab, which the shell pre-check keeps (and then refuses).
+fn trim(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
 }
 
 /// Parses and validates against the schema for `platform`, returning the

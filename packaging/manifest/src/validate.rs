@@ -387,7 +387,14 @@ fn setting_type(ctx: &Ctx, s: &RawSetting, key: &dyn Fn(&str) -> String) -> Resu
         "bool" => SettingType::Bool,
         "integer" => {
             allowed = &["min", "max"];
-            let (min, max) = (s.min.unwrap_or(i64::MIN), s.max.unwrap_or(i64::MAX));
+            // Every validator compares at most 18 digits (see `rule.rs`).
+            let limit = crate::INTEGER_LIMIT;
+            let (min, max) = (s.min.unwrap_or(-limit), s.max.unwrap_or(limit));
+            for (k, v) in [("min", min), ("max", max)] {
+                if !(-limit..=limit).contains(&v) {
+                    return Err(ctx.err(key(k), format!("{v} has more than 18 digits; allowed: -{limit}..={limit}")));
+                }
+            }
             if min > max {
                 return Err(ctx.err(key("min"), format!("min {min} is greater than max {max}")));
             }
