@@ -34,8 +34,8 @@ struct SettingView {
     name: String,
     re: String,
     env: String,
-    kind: &'static str,
-    args: String,
+    /// `op_check`'s arguments after the value: the schema's rule.
+    rule: String,
     legacy: Vec<LegacySource>,
 }
 
@@ -51,21 +51,34 @@ fn ere_escape(s: &str) -> String {
         .collect()
 }
 
-fn quoted_args(words: &[String]) -> String {
-    words.iter().map(|w| format!(" '{w}'")).collect()
-}
-
-/// The shell `op_check` type word and trailing arguments for a setting type.
-pub fn check_call(kind: &SettingType) -> (&'static str, String) {
-    match kind {
-        SettingType::Bool => ("bool", String::new()),
-        SettingType::Integer { min, max } => ("integer", format!(" {min} {max}")),
-        SettingType::Enum { values } => ("enum", quoted_args(values)),
-        SettingType::HostPort => ("host_port", String::new()),
-        SettingType::HttpsUrl => ("https_url", String::new()),
-        SettingType::AbsolutePath { allow_empty } => ("absolute_path", format!(" {}", u8::from(*allow_empty))),
-        SettingType::String { allow_empty, max_length } => ("string", format!(" {} {max_length}", u8::from(*allow_empty))),
+/// `op_check`'s arguments after NAME SOURCE VALUE for a setting type: the
+/// rule of `outpost_manifest::rule` as shell words (see `answers.sh`).
+pub fn rule_args(kind: &SettingType, platform: Platform) -> Result<String, PackageError> {
+    let rule = kind.rule(platform);
+    let canon = match kind {
+        SettingType::Bool => "bool",
+        SettingType::Integer { .. } => "integer",
+        SettingType::Enum { .. } => "enum",
+        SettingType::String { .. } => "string",
+        _ => "text",
+    };
+    let (min, max) = rule.range.unwrap_or((0, 0));
+    let mut words = vec![
+        canon.to_string(),
+        rule.max_bytes.to_string(),
+        u8::from(rule.empty_ok).to_string(),
+        rule.pattern.unwrap_or_default(),
+        min.to_string(),
+        max.to_string(),
+        kind.allowed(platform),
+    ];
+    if let SettingType::Enum { values } = kind {
+        words.extend(values.iter().cloned());
     }
+    for w in &words {
+        sh_safe("a setting's rule", w)?;
+    }
+    Ok(words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "))
 }
 
 /// The context every installer script for `platform` renders with (deb, rpm, pkg), including the
@@ -89,7 +102,6 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
                 sh_safe(&format!("settings[{}].values", s.name), v)?;
             }
         }
-        let (kind, args) = check_call(&s.kind);
         let mut legacy = Vec::new();
         for l in &m.legacy {
             let file = match platform {
@@ -115,8 +127,7 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
             name: s.name.clone(),
             re: ere_escape(&s.name),
             env: s.env_var(&m.product.id),
-            kind,
-            args,
+            rule: rule_args(&s.kind, platform)?,
             legacy,
         });
     }
@@ -138,6 +149,8 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
         &format!("{}_", m.product.id.to_ascii_uppercase().replace('-', "_")),
     );
     ctx.insert("settings", &settings);
+    // printf escapes of every byte above ASCII, for a bracket expression.
+    ctx.insert("high_bytes", &(0o200..=0o377).map(|b| format!("\\{b:o}")).collect::<String>());
     // The answers file is world-readable unless it holds a secret: an ERE
     // for the secret settings' `Name=` lines with a value.
     let secrets: Vec<String> = m

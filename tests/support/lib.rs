@@ -10,6 +10,7 @@ use std::time::SystemTime;
 pub use outpost_test_tools::tool;
 
 pub mod chroot;
+pub mod corpus;
 pub mod fixtures;
 pub mod macos;
 pub mod scenario;

@@ -38,7 +38,8 @@ impl EntryError {
 /// The grammar, which the Unix installers' pre-check (`answers.sh`) follows
 /// byte for byte and a differential test holds them to: UTF-8 text (the
 /// caller refuses anything else) without NUL; a byte-order mark at the very
-/// start is ignored; lines end at `\n`, one `\r` before it is dropped;
+/// start is ignored; lines end at `\n`, and one `\r` at the end of a line (the
+/// last one too) is dropped;
 /// spaces and tabs around a line, a key and a value are insignificant (no
 /// other character is trimmed); empty lines and lines starting with `;` or
 /// `#` are comments; `[Settings]` (any ASCII case) opens the one section,
@@ -50,7 +51,10 @@ pub fn parse(text: &str) -> (Vec<Entry>, Vec<EntryError>) {
     let mut errors = Vec::new();
     let mut in_other_section = false;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    for (i, raw) in text.lines().enumerate() {
+    // Not `str::lines`: a last line without `\n` loses its `\r` too, as
+    // the shell pre-check's awk drops it.
+    for (i, raw) in text.split('\n').enumerate() {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let line = i + 1;
         if raw.contains('\0') {
             errors.push(EntryError {
