@@ -306,6 +306,15 @@ fn bad_answer_leaves_the_system_as_it_was() {
         "message",
     );
     s.same_as(&before, &s.snapshot(VOLATILE));
+    // Every row of the probe table through apt.
+    outpost_tests::probes::refuse_all(
+        &s,
+        outpost_tests::probes::unix("/etc/outpost/install-answers.conf", "/var/lib/outpost", true),
+        ("/etc/outpost/install-answers.conf", "/var/lib/outpost"),
+        VOLATILE,
+        &|env| apt(&s, env, &["install", "outpost"]),
+        &|| status(&s, "outpost").starts_with("install ok installed"),
+    );
 }
 
 #[test]

@@ -315,6 +315,15 @@ fn bad_answer_leaves_the_system_as_it_was() {
         s.fail("outpost is installed after a refused install");
     }
     s.same_as(&before, &s.snapshot(VOLATILE));
+    // Every row of the probe table through dnf.
+    outpost_tests::probes::refuse_all(
+        s,
+        outpost_tests::probes::unix("/etc/outpost/install-answers.conf", "/var/lib/outpost", true),
+        ("/etc/outpost/install-answers.conf", "/var/lib/outpost"),
+        VOLATILE,
+        &|env| d.dnf(env, &["install", "outpost"]),
+        &|| d.version("outpost").is_some(),
+    );
 }
 
 #[test]

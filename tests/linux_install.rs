@@ -361,3 +361,31 @@ fn rpm_staged_answer_file() {
 fn rpm_bad_values_refuse_the_install() {
     bad_values_refuse_the_install(Pm::Rpm);
 }
+
+/// What dpkg and rpm themselves change when they refuse a package.
+const PM_STATE: &[&str] = &["/var/lib/dpkg", "/var/lib/rpm", "/var/log", "/tmp", "/var/tmp", "/run", "/proc"];
+
+/// Every row of the probe table, in one root: refused before anything is
+/// unpacked, with its one line, the root as it was (paths, modes, owners,
+/// sizes, modification times), nothing executed, the package not installed.
+fn every_probe_is_refused_before_anything_changes(pm: Pm) {
+    let s = outpost_tests::scenario::Scenario::new("probe table", pm.fresh_root());
+    outpost_tests::probes::refuse_all(
+        &s,
+        outpost_tests::probes::unix("/etc/outpost/install-answers.conf", "/var/lib/outpost", true),
+        ("/etc/outpost/install-answers.conf", "/var/lib/outpost"),
+        PM_STATE,
+        &|env| pm.install(&s.root, env),
+        &|| pm.installed(&s.root),
+    );
+}
+
+#[test]
+fn dpkg_refuses_every_probe_before_anything_changes() {
+    every_probe_is_refused_before_anything_changes(Pm::Dpkg);
+}
+
+#[test]
+fn rpm_refuses_every_probe_before_anything_changes() {
+    every_probe_is_refused_before_anything_changes(Pm::Rpm);
+}

@@ -186,6 +186,34 @@ fn a_bad_staged_answer_stops_the_installation_before_anything_changes() {
     s.same_as(&before, &s.snapshot(&["/var/log", "/tmp", "/proc"]));
 }
 
+/// The probe table's rows for a pkg (macOS Installer passes no caller
+/// environment: the staged file and a planted state link).
+#[test]
+fn every_probe_is_refused_before_anything_changes() {
+    let s = scenario("probe table");
+    let mac = MacInstaller::new(&s.root, &pkg());
+    let state = format!("{APP}/State");
+    outpost_tests::probes::refuse_all(
+        &s,
+        outpost_tests::probes::unix(STAGED, &state, false),
+        (STAGED, &state),
+        &["/var/log", "/tmp", "/proc"],
+        &|env| {
+            assert!(env.is_empty());
+            match mac.install(&[], &[]) {
+                Ok(log) => std::process::Output { status: std::process::ExitStatus::default(), stdout: log.into_bytes(), stderr: Vec::new() },
+                Err(log) => std::process::Output { status: failed(), stdout: log.into_bytes(), stderr: Vec::new() },
+            }
+        },
+        &|| s.root.exists(AGENT),
+    );
+}
+
+fn failed() -> std::process::ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    std::process::ExitStatus::from_raw(1 << 8)
+}
+
 #[test]
 fn a_downgrade_is_refused_unless_the_flag_file_allows_it() {
     let s = scenario("downgrade");

@@ -13,6 +13,7 @@ pub mod chroot;
 pub mod corpus;
 pub mod fixtures;
 pub mod macos;
+pub mod probes;
 pub mod scenario;
 pub mod wine;
 

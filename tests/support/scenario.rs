@@ -119,14 +119,14 @@ impl Scenario {
     /// Paths under the root with mode, owner and size, for "nothing else
     /// touched" comparisons. `skip` holds path prefixes whose contents
     /// legitimately change (package databases, caches, logs).
-    pub fn snapshot(&self, skip: &[&str]) -> BTreeMap<String, (u32, u32, u32, u64)> {
+    pub fn snapshot(&self, skip: &[&str]) -> BTreeMap<String, Entry> {
         let mut out = BTreeMap::new();
         walk(self.root.path(), self.root.path(), skip, &mut out);
         out
     }
 
     #[track_caller]
-    pub fn same_as(&self, before: &BTreeMap<String, (u32, u32, u32, u64)>, after: &BTreeMap<String, (u32, u32, u32, u64)>) {
+    pub fn same_as(&self, before: &BTreeMap<String, Entry>, after: &BTreeMap<String, Entry>) {
         let mut diffs = Vec::new();
         for (p, a) in after {
             match before.get(p) {
@@ -144,7 +144,10 @@ impl Scenario {
     }
 }
 
-fn walk(root: &Path, dir: &Path, skip: &[&str], out: &mut BTreeMap<String, (u32, u32, u32, u64)>) {
+/// Mode, owner, group, size and (for all but directories) modification time.
+pub type Entry = (u32, u32, u32, u64, i64);
+
+fn walk(root: &Path, dir: &Path, skip: &[&str], out: &mut BTreeMap<String, Entry>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let path = e.path();
@@ -154,8 +157,9 @@ fn walk(root: &Path, dir: &Path, skip: &[&str], out: &mut BTreeMap<String, (u32,
         }
         let Ok(md) = path.symlink_metadata() else { continue };
         // Directory sizes change with their entries; mode and owner do not.
-        let size = if md.is_dir() { 0 } else { md.size() };
-        out.insert(rel, (md.mode(), md.uid(), md.gid(), size));
+        // A rewritten file keeps its size but not its modification time.
+        let (size, mtime) = if md.is_dir() { (0, 0) } else { (md.size(), md.mtime_nsec() + md.mtime() * 1_000_000_000) };
+        out.insert(rel, (md.mode(), md.uid(), md.gid(), size, mtime));
         if md.is_dir() {
             walk(root, &path, skip, out);
         }

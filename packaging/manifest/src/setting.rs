@@ -57,6 +57,11 @@ impl SettingType {
             }
             Refusal::Empty if matches!(self, SettingType::String { .. }) => "must not be empty".into(),
             Refusal::Empty | Refusal::Pattern => format!("`{}` is not {}", clip(raw), self.allowed(platform)),
+            // A word longer than any bool, integer or enum value is just
+            // not one; text is told its limit.
+            Refusal::TooLong(_) if matches!(self, SettingType::Bool | SettingType::Integer { .. } | SettingType::Enum { .. }) => {
+                format!("`{}` is not {}", clip(raw), self.allowed(platform))
+            }
             Refusal::TooLong(max) => format!("must be at most {max} bytes"),
             Refusal::OutOfRange(n, min, max) => format!("{n} is out of range; allowed: {min}..={max}"),
         })?;

@@ -57,7 +57,13 @@ op_check() {
         if [ "$_c" = string ]; then op_msg="$_s: $_n: must not be empty"; else op_msg="$_s: $_n: \`\` is not $_allowed"; fi
         return 1
     fi
-    if [ {% raw %}${#_v}{% endraw %} -gt "$_max" ]; then op_msg="$_s: $_n: must be at most $_max bytes"; return 1; fi
+    if [ {% raw %}${#_v}{% endraw %} -gt "$_max" ]; then
+        case "$_c" in
+        bool|integer|enum) op_msg="$_s: $_n: \`$_d\` is not $_allowed" ;;
+        *) op_msg="$_s: $_n: must be at most $_max bytes" ;;
+        esac
+        return 1
+    fi
     if [ -n "$_re" ] && ! printf '%s\n' "$_v" | grep -Eqx -e "$_re"; then
         op_msg="$_s: $_n: \`$_d\` is not $_allowed"; return 1
     fi
