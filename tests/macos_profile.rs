@@ -99,6 +99,11 @@ fn bad_values_and_unknown_keys_are_refused_and_nothing_is_written() {
     let f = tmp.path().join("bad.mobileconfig");
     for (set, needle) in [
         ("Switch=no-port", "key `Switch`: `no-port` is not host:port"),
+        // A newline cannot add a setting to the profile.
+        (
+            "TemporaryDirectory=/tmp\nSwitch=evil.example:443",
+            "key `TemporaryDirectory`: a value must be a single line without control characters",
+        ),
         (
             "Module.Content.Enabled=1",
             "key `Module.Content.Enabled`: unknown setting for macos; allowed: Switch",

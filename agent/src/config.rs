@@ -329,14 +329,19 @@ mod tests {
             ("Switch", "no-port".into()),
             ("Unknown.Key", "x".into()),
             ("LogLevel", plist::Value::Array(vec![])),
+            // A newline in a profile value cannot add a setting.
+            ("TemporaryDirectory", "/tmp\nLogFile=/etc/passwd".into()),
         ]);
         let (_root, eff) = macos("[Settings]\nSwitch=admin.example.com:443\n", Some(managed));
         assert_eq!(value(&eff, "Switch").value, "admin.example.com:443");
+        assert_ne!(value(&eff, "LogFile").value, "/etc/passwd");
+        assert_ne!(value(&eff, "TemporaryDirectory").source, Source::Managed);
         let all = eff.problems.join("\n");
         for needle in [
             "key `Switch`",
             "key `Unknown.Key`",
             "key `LogLevel`: a array is not a setting value",
+            "key `TemporaryDirectory`: a value must be a single line without control characters",
         ] {
             assert!(all.contains(needle), "{needle} not in:\n{all}");
         }
