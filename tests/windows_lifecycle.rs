@@ -235,22 +235,22 @@ fn bad_property_values_fail_and_change_nothing() {
         &log,
     );
     expect(
-        log.contains("SWITCH=no-port (expected host:port"),
+        log.contains("SWITCH=no-port (`no-port` is not host:port"),
         "log does not name SWITCH",
         &log,
     );
     expect(
-        log.contains("MODULE.CONTENT.ENABLED=maybe (expected 1, 0, true or false)"),
+        log.contains("MODULE.CONTENT.ENABLED=maybe (`maybe` is not a boolean; allowed: true, false, 1, 0)"),
         "log does not name MODULE.CONTENT.ENABLED",
         &log,
     );
     expect(
-        log.contains("TRUSTEDCAFILE=relative\\path (expected an absolute path such as C:\\Data\\Outpost, or empty)"),
+        log.contains("TRUSTEDCAFILE=relative\\path (`relative\\path` is not an absolute windows path (or empty))"),
         "log does not name TRUSTEDCAFILE",
         &log,
     );
     expect(
-        log.contains("HEARTBEATINTERVALSECONDS=4 (expected an integer from 5 to 600)"),
+        log.contains("HEARTBEATINTERVALSECONDS=4 (4 is out of range; allowed: 5..=600)"),
         "log does not name HEARTBEATINTERVALSECONDS",
         &log,
     );

@@ -27,6 +27,8 @@ pub struct BuildOptions {
     pub formats: Vec<Format>,
     /// Prebuilt agent executables by Rust target triple; others are compiled.
     pub agent_bins: BTreeMap<String, PathBuf>,
+    /// Prebuilt MSI custom action DLLs by Windows triple; others are compiled.
+    pub msi_ca_bins: BTreeMap<String, PathBuf>,
     pub openpgp_key: Option<PathBuf>,
     /// Authenticode key for Windows packages; None: a throwaway test PKI.
     pub authenticode: Option<AuthenticodeKey>,
@@ -66,6 +68,7 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         let bytes = std::fs::read(&path).with_context(|| format!("reading agent executable {}", path.display()))?;
         agent.insert(triple, Arc::<[u8]>::from(bytes));
     }
+    let msi_ca = msi_custom_actions(opts, &ws, &targets)?;
 
     let openpgp = if opts.unsigned || !targets.iter().any(|t| t.format == Format::Rpm) {
         None
@@ -137,6 +140,7 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         manifest,
         manifest_path: opts.manifest.clone(),
         agent,
+        msi_ca,
         source_date,
         openpgp,
         authenticode,
@@ -169,6 +173,25 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     let key_file = public_key.map(|k| (format!("{}-signing-key.asc", ctx.manifest.product.id), k));
     publish(&opts.out, &built, key_file.as_ref(), &release)?;
     Ok(release)
+}
+
+/// The custom action DLL (packaging/msi-ca) for every MSI's Windows
+/// triple: given with `--msi-ca-bin`, else compiled.
+fn msi_custom_actions(opts: &BuildOptions, ws: &crate::cargo::Workspace, targets: &[Target]) -> anyhow::Result<BTreeMap<String, Arc<[u8]>>> {
+    let mut dlls = BTreeMap::new();
+    for t in targets.iter().filter(|t| t.format == Format::Msi) {
+        let triple = t.arch.rust_triple(t.platform).to_string();
+        if dlls.contains_key(&triple) {
+            continue;
+        }
+        let path = match opts.msi_ca_bins.get(&triple) {
+            Some(p) => p.clone(),
+            None => crate::cargo::build_msi_ca(ws, &triple)?,
+        };
+        let bytes = std::fs::read(&path).with_context(|| format!("reading the MSI custom action DLL {}", path.display()))?;
+        dlls.insert(triple, Arc::<[u8]>::from(bytes));
+    }
+    Ok(dlls)
 }
 
 fn package_all(ctx: &BuildContext, targets: &[Target], progress: bool) -> anyhow::Result<Vec<(Target, Built)>> {

@@ -39,6 +39,28 @@ fn cargo() -> String {
 /// `allowed-os-versions` both come from here.
 pub const MACOS_MIN_VERSION: &str = "11.0";
 
+/// The cargo profile of the MSI custom action DLL: release with LTO and
+/// opt-level "z" (see the workspace Cargo.toml).
+pub const MSI_CA_PROFILE: &str = "msi-ca";
+
+/// Builds the MSI custom action DLL (`omnipack-msi-ca`) for a Windows
+/// `triple` and returns its path.
+pub fn build_msi_ca(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
+    let status = Command::new(cargo())
+        .current_dir(&ws.root)
+        .args(["build", "--profile", MSI_CA_PROFILE, "--locked", "-p", "omnipack-msi-ca", "--target", triple])
+        .status()
+        .with_context(|| format!("running cargo for the MSI custom action ({triple})"))?;
+    if !status.success() {
+        bail!("building omnipack-msi-ca for {triple} failed ({status})");
+    }
+    let path = ws.target_dir.join(triple).join(MSI_CA_PROFILE).join("omnipack_msi_ca.dll");
+    if !path.is_file() {
+        bail!("cargo reported success but {} does not exist", path.display());
+    }
+    Ok(path)
+}
+
 /// Builds `outpost-agent` for `triple` with the release profile and returns
 /// the executable's path. Apple targets go through `cargo zigbuild` (zig is
 /// the linker, so no SDK or Mac is needed); `universal2-apple-darwin` builds

@@ -32,6 +32,11 @@ enum Command {
         /// for x86_64-unknown-linux-gnu. May be repeated.
         #[arg(long = "agent-bin", value_name = "[TRIPLE=]PATH")]
         agent_bins: Vec<String>,
+        /// Use a prebuilt MSI custom action DLL (packaging/msi-ca) instead of
+        /// compiling it: TRIPLE=PATH, e.g. x86_64-pc-windows-gnu=x.dll. May
+        /// be repeated.
+        #[arg(long = "msi-ca-bin", value_name = "TRIPLE=PATH")]
+        msi_ca_bins: Vec<String>,
         /// Armoured OpenPGP secret key for rpm signatures (also
         /// OMNIPACK_OPENPGP_KEY / OMNIPACK_OPENPGP_KEY_FILE; passphrase in
         /// OMNIPACK_OPENPGP_PASSPHRASE).
@@ -267,6 +272,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             out,
             manifest,
             agent_bins,
+            msi_ca_bins,
             openpgp_key,
             authenticode,
             apple,
@@ -284,6 +290,13 @@ fn run(command: Command) -> anyhow::Result<()> {
                 };
                 bins.insert(triple, path);
             }
+            let mut ca_bins = BTreeMap::new();
+            for spec in msi_ca_bins {
+                let (triple, path) = spec
+                    .split_once('=')
+                    .with_context(|| format!("--msi-ca-bin `{spec}`: expected TRIPLE=PATH"))?;
+                ca_bins.insert(triple.to_string(), PathBuf::from(path));
+            }
             let formats = if formats.is_empty() { Format::ALL.to_vec() } else { formats };
             let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let release = build::run(&BuildOptions {
@@ -291,6 +304,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 out: out.clone(),
                 formats,
                 agent_bins: bins,
+                msi_ca_bins: ca_bins,
                 openpgp_key,
                 authenticode,
                 timestamp_urls,

@@ -16,6 +16,8 @@ pub struct BuildContext {
     pub manifest_path: PathBuf,
     /// The agent executable per Rust target triple.
     pub agent: std::collections::BTreeMap<String, Arc<[u8]>>,
+    /// The MSI custom action DLL (packaging/msi-ca) per Windows triple.
+    pub msi_ca: std::collections::BTreeMap<String, Arc<[u8]>>,
     /// Seconds since the epoch stamped on every file and header.
     pub source_date: u64,
     /// OpenPGP key for formats signed with OpenPGP (rpm).
@@ -34,6 +36,14 @@ impl BuildContext {
             .cloned()
             .ok_or_else(|| PackageError::MissingAgent(triple.to_string()))
     }
+
+    pub fn msi_ca_for(&self, target: &Target) -> Result<Arc<[u8]>, PackageError> {
+        let triple = target.arch.rust_triple(target.platform);
+        self.msi_ca
+            .get(triple)
+            .cloned()
+            .ok_or_else(|| PackageError::MissingMsiCa(triple.to_string()))
+    }
 }
 
 pub struct Built {
@@ -47,6 +57,8 @@ pub struct Built {
 pub enum PackageError {
     #[error("no agent binary was built for {0}")]
     MissingAgent(String),
+    #[error("no MSI custom action DLL was built for {0}")]
+    MissingMsiCa(String),
     #[error(transparent)]
     Render(#[from] crate::templates::RenderError),
     #[error("{0}")]

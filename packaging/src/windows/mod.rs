@@ -17,12 +17,15 @@ impl Packager for MsiPackager {
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
         let p = &ctx.manifest.product;
         let mut agent = ctx.agent_for(target)?.to_vec();
+        let mut check_dll = ctx.msi_ca_for(target)?.to_vec();
         // The executable is signed before it goes into the cabinet, so the
-        // installed file carries its own signature.
+        // installed file carries its own signature; so is the custom action
+        // DLL that msiexec loads from the Binary table.
         if let Some(signer) = &ctx.authenticode {
             agent = signer.sign_bytes(&agent, "exe").map_err(|e| PackageError::Invalid(e.to_string()))?;
+            check_dll = signer.sign_bytes(&check_dll, "dll").map_err(|e| PackageError::Invalid(e.to_string()))?;
         }
-        let db = product::compile(ctx, target, &agent)?;
+        let db = product::compile(ctx, target, &agent, &check_dll)?;
         let mut bytes = db.to_bytes().map_err(|e| PackageError::Invalid(format!("MSI database: {e}")))?;
         let mut signed = None;
         if let Some(signer) = &ctx.authenticode {

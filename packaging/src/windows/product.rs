@@ -18,12 +18,18 @@ const REMEMBER_ROOT: i32 = 2; // HKEY_LOCAL_MACHINE
 const LOCATOR_RAW: i32 = 2;
 const LOCATOR_64: i32 = 16;
 /// Custom action types: 51 sets a property, 19 stops with an error message,
-/// 18 runs an installed executable (here deferred, in the system context).
+/// 18 runs an installed executable (here deferred, in the system context),
+/// 1 calls a DLL from the Binary table (immediate).
 const CA_SET_PROPERTY: i32 = 51;
 const CA_ERROR: i32 = 19;
 const CA_EXE_DEFERRED_SYSTEM: i32 = 18 | 0x400 | 0x800;
-/// Accumulates the settings whose values are refused.
+const CA_DLL: i32 = 1;
+/// Accumulates the settings whose values are refused (written by the
+/// custom action DLL, packaging/msi-ca).
 const INVALID: &str = "INVALIDSETTINGS";
+/// The custom action DLL's Binary row, and the property holding its rules.
+const CHECK_BINARY: &str = "OmnipackCA";
+const CHECK_RULES: &str = "OmnipackAnswerRules";
 
 fn err(e: impl std::fmt::Display) -> PackageError {
     PackageError::Invalid(format!("MSI: {e}"))
@@ -39,13 +45,17 @@ struct Ids {
     component_ns: String,
 }
 
-fn ids(m: &Manifest, target: &Target, agent: &[u8]) -> Ids {
+fn ids(m: &Manifest, target: &Target, packaged: &[&[u8]]) -> Ids {
     let base = format!("{}/{}", m.product.upgrade_code, target.arch_word());
     // A hotfix line (2.1.0, 2.1.1, …) keeps one ProductCode so a patch can
     // carry it forward; a new major.minor gets a new one (major upgrade).
     let line: Vec<&str> = m.product.version.split('.').take(2).collect();
     let product_code = guid::guid("product-code", &format!("{base}/{}", line.join(".")));
-    let content = hex::encode(Sha256::new().chain_update(agent).chain_update(format!("{m:?}")).finalize());
+    let mut content = Sha256::new();
+    for bytes in packaged {
+        content.update(bytes);
+    }
+    let content = hex::encode(content.chain_update(format!("{m:?}")).finalize());
     let package_code = guid::guid("package-code", &format!("{product_code}/{content}"));
     Ids { product_code, package_code, component_ns: base }
 }
@@ -162,11 +172,33 @@ impl Builder {
     }
 }
 
-pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Database, PackageError> {
+/// Every setting's property checked before anything is installed, by the
+/// same Rust rule the agent runs: the DLL custom action `CheckAnswers`
+/// (after the defaults at 500+, at 600, in both sequences) reads the rules
+/// from the `OmnipackAnswerRules` property and appends each refusal to
+/// INVALIDSETTINGS, which `RefuseInvalidSettings` (700) turns into an error.
+/// Not on uninstall: a stale remembered value must not block a removal.
+fn answer_checks(b: &mut Builder, settings: &[&Setting], check_dll: &[u8]) -> Result<(), PackageError> {
+    let rules: Vec<serde_json::Value> = settings
+        .iter()
+        .map(|s| serde_json::json!({"property": s.msi_property, "name": s.name, "secret": s.secret, "kind": s.kind}))
+        .collect();
+    let rules = serde_json::to_string(&rules).map_err(err)?;
+    b.prop(CHECK_RULES, &rules)?;
+    b.row(schema::binary(), vec![CHECK_BINARY.into(), Value::Binary(check_dll.to_vec())])?;
+    b.custom_action("CheckAnswers", CA_DLL, CHECK_BINARY, "CheckAnswers")?;
+    b.both("CheckAnswers", Some("NOT (REMOVE~=\"ALL\")"), 600)?;
+    b.custom_action("RefuseInvalidSettings", CA_ERROR, "", &format!("Invalid installer properties, nothing was installed: [{INVALID}]"))?;
+    b.both("RefuseInvalidSettings", Some(INVALID), 700)
+}
+
+/// `check_dll`: the custom action DLL (packaging/msi-ca) built for the
+/// package's architecture.
+pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8], check_dll: &[u8]) -> Result<Database, PackageError> {
     let m = &ctx.manifest;
     let p = &m.product;
     let x64 = target.arch == Arch::X86_64;
-    let mut b = Builder { db: Database::new(PackageKind::Installer), ids: ids(m, target, agent), x64, files: Vec::new() };
+    let mut b = Builder { db: Database::new(PackageKind::Installer), ids: ids(m, target, &[agent, check_dll]), x64, files: Vec::new() };
     let d = dirs(m)?;
     let layout = m.layout(Platform::Windows);
 
@@ -273,7 +305,8 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
     }
 
     // Settings: remembered in the registry, written to the installer-answers
-    // file through IniFile rows, validated before anything is installed.
+    // file through IniFile rows, validated before anything is installed
+    // (`answer_checks`).
     // Secrets are listed in MsiHiddenProperties and never remembered: the
     // key is readable by every user, and a value there is plain text.
     let remember_key = format!("SOFTWARE\\{}\\{}\\Settings", p.vendor, p.name);
@@ -320,18 +353,8 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8]) -> Result<Data
             b.custom_action(&format!("Default{i}"), CA_SET_PROPERTY, prop, default)?;
             b.both(&format!("Default{i}"), Some(&format!("NOT {prop}")), 500 + i as i32)?;
         }
-        if let Some(cond) = conditions::invalid(prop, &s.kind) {
-            // Collect every bad value into one property, so the log (which
-            // lists final property values) and the error name all of them.
-            // A secret's value is never part of the message.
-            let shown = if s.secret { String::new() } else { format!("=[{prop}]") };
-            let note = format!("[{INVALID}]{prop}{shown} (expected {}); ", conditions::allowed(&s.kind));
-            b.custom_action(&format!("Invalid.{prop}"), CA_SET_PROPERTY, INVALID, &note)?;
-            b.both(&format!("Invalid.{prop}"), Some(&cond), 600 + i as i32)?;
-        }
     }
-    b.custom_action("RefuseInvalidSettings", CA_ERROR, "", &format!("Invalid installer properties, nothing was installed: [{INVALID}]"))?;
-    b.both("RefuseInvalidSettings", Some(INVALID), 700)?;
+    answer_checks(&mut b, &settings, check_dll)?;
     // A legacy client's settings, read from its registry key.
     let mut n = 0;
     for l in &m.legacy {
