@@ -13,6 +13,7 @@ pub mod chroot;
 pub mod corpus;
 pub mod fixtures;
 pub mod macos;
+pub mod msi_rules;
 pub mod probes;
 pub mod scenario;
 pub mod wine;
@@ -227,13 +228,27 @@ pub fn windows_agent(triple: &str) -> PathBuf {
     p
 }
 
+/// The MSI custom action DLL (packaging/msi-ca) cross-built by scripts/test
+/// (profile `msi-ca`: release with LTO, as omnipack builds it).
+pub fn msi_ca_dll(triple: &str) -> PathBuf {
+    let p = profile_dir().parent().unwrap().join(triple).join("msi-ca/omnipack_msi_ca.dll");
+    assert!(
+        p.is_file(),
+        "{} is missing: build it with `cargo build --profile msi-ca -p omnipack-msi-ca --target {triple}` (scripts/test does)",
+        p.display()
+    );
+    p
+}
+
 /// Builds the MSIs of `manifest` into `fixtures/<name>` (cached like dist()).
 pub fn msi_build(manifest: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let dir = fixtures_dir().join(name);
     let _lock = lock(name);
     let x64 = windows_agent("x86_64-pc-windows-gnu");
     let x86 = windows_agent("i686-pc-windows-gnu");
-    let newest = [omnipack(), x64.clone(), x86.clone(), manifest.to_path_buf()]
+    let ca64 = msi_ca_dll("x86_64-pc-windows-gnu");
+    let ca32 = msi_ca_dll("i686-pc-windows-gnu");
+    let newest = [omnipack(), x64.clone(), x86.clone(), ca64.clone(), ca32.clone(), manifest.to_path_buf()]
         .iter()
         .map(|p| mtime(p))
         .max()
@@ -250,6 +265,10 @@ pub fn msi_build(manifest: &Path, name: &str, extra: &[&str]) -> PathBuf {
             .arg(format!("x86_64-pc-windows-gnu={}", x64.display()))
             .arg("--agent-bin")
             .arg(format!("i686-pc-windows-gnu={}", x86.display()))
+            .arg("--msi-ca-bin")
+            .arg(format!("x86_64-pc-windows-gnu={}", ca64.display()))
+            .arg("--msi-ca-bin")
+            .arg(format!("i686-pc-windows-gnu={}", ca32.display()))
             .args(extra));
         assert!(
             out.status.success(),
