@@ -111,7 +111,9 @@ fn msidump_and_msiextract_and_cabextract_accept_the_package() {
     let m = msi("x64");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("dump")).unwrap();
+    // msidump writes Binary-table streams under ./Binary, whatever -d says.
     ok(tool("msidump")
+        .current_dir(tmp.path())
         .arg("-t")
         .arg("-s")
         .arg("-d")
@@ -229,8 +231,9 @@ fn local_tsa(pki: &Path, work: &Path) -> (String, std::thread::JoinHandle<()>) {
     std::fs::write(work.join("tsa-serial"), "01\n").unwrap();
     let (pki, work) = (pki.to_path_buf(), work.to_path_buf());
     let handle = std::thread::spawn(move || {
-        // Two architectures, each signing the executable and then the MSI.
-        for _ in 0..4 {
+        // Two architectures, each signing the executable, the custom action
+        // DLL and then the MSI.
+        for _ in 0..6 {
             let Ok((stream, _)) = listener.accept() else { return };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut len = 0;
@@ -312,6 +315,10 @@ fn pkcs12_key_and_rfc3161_timestamp() {
             "i686-pc-windows-gnu={}",
             windows_agent("i686-pc-windows-gnu").display()
         ))
+        .arg("--msi-ca-bin")
+        .arg(format!("x86_64-pc-windows-gnu={}", msi_ca_dll("x86_64-pc-windows-gnu").display()))
+        .arg("--msi-ca-bin")
+        .arg(format!("i686-pc-windows-gnu={}", msi_ca_dll("i686-pc-windows-gnu").display()))
         .arg("--authenticode-pkcs12")
         .arg(&p12)
         .args(["--timestamp-url", &url]));
@@ -354,6 +361,10 @@ fn pkcs12_key_and_rfc3161_timestamp() {
             "i686-pc-windows-gnu={}",
             windows_agent("i686-pc-windows-gnu").display()
         ))
+        .arg("--msi-ca-bin")
+        .arg(format!("x86_64-pc-windows-gnu={}", msi_ca_dll("x86_64-pc-windows-gnu").display()))
+        .arg("--msi-ca-bin")
+        .arg(format!("i686-pc-windows-gnu={}", msi_ca_dll("i686-pc-windows-gnu").display()))
         .arg("--authenticode-pkcs12")
         .arg(&p12));
     assert!(!out.status.success());
