@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use outpost_manifest::{Manifest, Platform, Setting, SettingType};
-use outpost_tests::msi_rules::{default_baseline, disagreements, msi_verdicts, msi_verdicts_utf16};
+use outpost_tests::msi_rules::{default_baseline, disagreements, msi_verdicts, msi_verdicts_one_by_one, msi_verdicts_utf16};
 use outpost_tests::wine::Prefix;
 use outpost_tests::*;
 
@@ -131,6 +131,14 @@ fn probe_rows_are_refused_before_install_initialize_and_nothing_is_installed() {
             assert!(shown.is_empty(), "the log shows the secret: {shown:?}");
         }
     }
+    // Rules it cannot read fail the install (closed), before anything.
+    let mst = w.path().join("no-rules.mst");
+    transform(&msi, "OmnipackAnswerRules", "not json", &mst);
+    let m = w.msiexec(&["/i", &msi.display().to_string(), "/qn", &format!("TRANSFORMS={}", w.win_path(&mst))]);
+    m.expect_code(1603);
+    assert_eq!(m.failed_action().as_deref(), Some("CheckAnswers"), "{m}");
+    assert!(m.log_has("CheckAnswers: the property OmnipackAnswerRules cannot be read"), "{m}");
+    assert!(!action_started(&m.log, "InstallInitialize"), "{m}");
     // Nothing changed: no product, no program or data folder, no answers.
     assert!(products(&w).is_empty(), "ARP entries: {:?}", products(&w));
     for dir in ["C:\\Program Files\\Outpost", "C:\\ProgramData\\Outpost"] {
@@ -267,6 +275,16 @@ fn check_answers_agrees_with_canonicalize() {
         }
     }
     assert!(compared > 500, "only {compared} refusals compared");
+    // msi_verdicts checks many values per run of the action under stand-in
+    // properties; one value per run, under the property's own name, gives
+    // the same answers and texts.
+    for s in one_per_kind(&m).iter().filter(|s| s.msi_property == "SWITCH" || s.secret) {
+        let values: Vec<Vec<u8>> = values_for(&s.kind, 7).into_iter().step_by(6).collect();
+        let started = std::time::Instant::now();
+        let single = msi_verdicts_one_by_one(&w, &msi, &baseline, &s.msi_property, &values);
+        eprintln!("{}: {} values one per run in {:.1} s", s.msi_property, values.len(), started.elapsed().as_secs_f64());
+        assert_eq!(msi_verdicts(&w, &msi, &baseline, &s.msi_property, &values), single, "{}", s.msi_property);
+    }
     // An unpaired surrogate, which only the Windows API can produce.
     let mut lone: Vec<u16> = "switch.example:443".encode_utf16().collect();
     lone.insert(2, 0xD800);

@@ -15,6 +15,8 @@
  *                   property can hold them); then PROP is restored
  *   try16 PROP HEX  as try, HEX being UTF-16 code units (4 hex digits each,
  *                   big-endian), so that unpaired surrogates can be tried
+ *   check           clears INVALIDSETTINGS, runs CheckAnswers with the
+ *                   properties as they are, prints a line as try does
  * Output is UTF-8; CR and LF in the refusal text are printed as \r and \n.
  * LOGFILE, when given, receives the msi.dll log (MsiEnableLog, verbose).
  * Exit code 0 when every record was understood.
@@ -121,11 +123,10 @@ static void put_line_utf8(const WCHAR *w)
     free(buf);
 }
 
-static void try_value(MSIHANDLE h, const WCHAR *prop, const WCHAR *value)
+static void check(MSIHANDLE h)
 {
-    WCHAR *before = get_property(h, prop), *invalid;
+    WCHAR *invalid;
     UINT r;
-    MsiSetPropertyW(h, prop, value);
     MsiSetPropertyW(h, INVALID, L"");
     r = MsiDoActionW(h, L"CheckAnswers");
     invalid = get_property(h, INVALID);
@@ -139,10 +140,17 @@ static void try_value(MSIHANDLE h, const WCHAR *prop, const WCHAR *value)
     }
     else
         puts("ok");
-    MsiSetPropertyW(h, prop, before);
     MsiSetPropertyW(h, INVALID, L"");
-    free(before);
     free(invalid);
+}
+
+static void try_value(MSIHANDLE h, const WCHAR *prop, const WCHAR *value)
+{
+    WCHAR *before = get_property(h, prop);
+    MsiSetPropertyW(h, prop, value);
+    check(h);
+    MsiSetPropertyW(h, prop, before);
+    free(before);
 }
 
 /* The whole file, NUL-terminated. */
@@ -168,6 +176,7 @@ static int record(MSIHANDLE h, char *line, unsigned char *bytes)
     WCHAR *wprop, *value;
     int n;
     if (!verb) return 0;
+    if (!strcmp(verb, "check") && !prop) { check(h); return 0; }
     if (!prop) { fprintf(stderr, "bad record: %s\n", verb); return 1; }
     if (!hex) hex = "-";
     wprop = widen(prop);
