@@ -43,6 +43,12 @@ pub const MACOS_MIN_VERSION: &str = "11.0";
 /// opt-level "z" (see the workspace Cargo.toml).
 pub const MSI_CA_PROFILE: &str = "msi-ca";
 
+/// The glibc the Linux agent is linked against (`cargo zigbuild --target
+/// x86_64-unknown-linux-gnu.2.17`): RHEL 7's, the oldest C library of the
+/// Linux releases the product lists. The packages' libc dependencies are
+/// read back from the binary (`crate::linux::deps`), so they follow it.
+pub const LINUX_GLIBC_MIN_VERSION: &str = "2.17";
+
 /// Builds the MSI custom action DLL (`omnipack-msi-ca`) for a Windows
 /// `triple` and returns its path.
 pub fn build_msi_ca(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
@@ -68,20 +74,25 @@ pub fn build_msi_ca(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
 pub fn build_agent(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
     let mut cmd = Command::new(cargo());
     cmd.current_dir(&ws.root);
+    let mut cargo_target = triple.to_string();
     if triple.ends_with("-apple-darwin") {
         // Without it zig stamps its own newest macOS as the minimum, and the
         // agent would refuse to start on every older release.
         cmd.env("MACOSX_DEPLOYMENT_TARGET", MACOS_MIN_VERSION).arg("zigbuild");
+    } else if triple.ends_with("-linux-gnu") {
+        // zigbuild drops the suffix again: the output is target/<triple>/release.
+        cmd.arg("zigbuild");
+        cargo_target = format!("{triple}.{LINUX_GLIBC_MIN_VERSION}");
     } else {
         cmd.arg("build");
     }
     let status = cmd
-        .args(["--release", "--locked", "-p", "outpost-agent", "--target", triple])
+        .args(["--release", "--locked", "-p", "outpost-agent", "--target", &cargo_target])
         .status()
         .with_context(|| format!("running cargo for the agent ({triple})"))?;
     if !status.success() {
-        let hint = if triple.ends_with("-apple-darwin") {
-            " (Apple targets need `cargo zigbuild`: scripts/build installs ziglang and cargo-zigbuild from PyPI)"
+        let hint = if triple.ends_with("-apple-darwin") || triple.ends_with("-linux-gnu") {
+            " (Apple and Linux targets need `cargo zigbuild`: scripts/build installs ziglang and cargo-zigbuild from PyPI)"
         } else {
             ""
         };
