@@ -35,9 +35,13 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// The oldest macOS the agent runs on: the Mach-O's `minos` and the pkg's
-/// `allowed-os-versions` both come from here.
-pub const MACOS_MIN_VERSION: &str = "11.0";
+/// The oldest macOS the agent's x86_64 slice runs on (its Mach-O `minos`,
+/// `MACOSX_DEPLOYMENT_TARGET` when it is built), and so the pkg's
+/// `allowed-os-versions`: the product supports macOS 10.14 Mojave.
+pub const MACOS_X86_64_MIN_VERSION: &str = "10.14";
+
+/// The oldest macOS the arm64 slice runs on: Apple Silicon starts at 11.0.
+pub const MACOS_ARM64_MIN_VERSION: &str = "11.0";
 
 /// The cargo profile of the MSI custom action DLL: release with LTO and
 /// opt-level "z" (see the workspace Cargo.toml).
@@ -69,16 +73,24 @@ pub fn build_msi_ca(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
 
 /// Builds `outpost-agent` for `triple` with the release profile and returns
 /// the executable's path. Apple targets go through `cargo zigbuild` (zig is
-/// the linker, so no SDK or Mac is needed); `universal2-apple-darwin` builds
-/// both slices and joins them.
+/// the linker, so no SDK or Mac is needed), each with its own deployment
+/// target; `universal2-apple-darwin` builds both slices apart and joins them
+/// (see `crate::macos::universal`).
 pub fn build_agent(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
+    use crate::macos::universal;
+    if triple == universal::UNIVERSAL2 {
+        return build_universal_agent(ws);
+    }
     let mut cmd = Command::new(cargo());
     cmd.current_dir(&ws.root);
     let mut cargo_target = triple.to_string();
-    if triple.ends_with("-apple-darwin") {
+    let apple = universal::Arch::from_rust_triple(triple);
+    if let Some(arch) = apple {
         // Without it zig stamps its own newest macOS as the minimum, and the
         // agent would refuse to start on every older release.
-        cmd.env("MACOSX_DEPLOYMENT_TARGET", MACOS_MIN_VERSION).arg("zigbuild");
+        cmd.env("MACOSX_DEPLOYMENT_TARGET", arch.min_version()).arg("zigbuild");
+    } else if triple.ends_with("-apple-darwin") {
+        bail!("no macOS deployment target is defined for {triple}: build x86_64-apple-darwin, aarch64-apple-darwin or universal2-apple-darwin");
     } else if triple.ends_with("-linux-gnu") {
         // zigbuild drops the suffix again: the output is target/<triple>/release.
         cmd.arg("zigbuild");
@@ -107,5 +119,36 @@ pub fn build_agent(ws: &Workspace, triple: &str) -> anyhow::Result<PathBuf> {
     if !Path::new(&path).is_file() {
         bail!("cargo reported success but {} does not exist", path.display());
     }
+    if let Some(arch) = apple {
+        let data = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        universal::check_thin(&data, arch).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    Ok(path)
+}
+
+/// The x86_64 agent for macOS 10.14 and the arm64 agent for 11.0, joined into
+/// `<target>/universal2-apple-darwin/release/outpost-agent` (where
+/// `cargo zigbuild --target universal2-apple-darwin` used to put it).
+fn build_universal_agent(ws: &Workspace) -> anyhow::Result<PathBuf> {
+    use crate::macos::universal::{self, Arch};
+    let mut slices = Vec::new();
+    for arch in [Arch::X86_64, Arch::Arm64] {
+        let path = build_agent(ws, arch.rust_triple())?;
+        slices.push(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+    }
+    let fat = universal::join(&slices[0], &slices[1]).map_err(anyhow::Error::msg)?;
+    let dir = ws.target_dir.join(universal::UNIVERSAL2).join("release");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("outpost-agent");
+    // Written whole, then renamed: a reader never sees half an executable.
+    let tmp = dir.join(format!(".outpost-agent.{}", std::process::id()));
+    std::fs::write(&tmp, &fat).with_context(|| format!("writing {}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("chmod {}", tmp.display()))?;
+    }
+    std::fs::rename(&tmp, &path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(path)
 }

@@ -142,6 +142,14 @@ enum Command {
         #[arg(long, default_value = "packaging/outpost.toml")]
         manifest: PathBuf,
     },
+    /// Compile the agent for one target as `build` does and print the
+    /// executable's path, for `build --agent-bin` (universal2-apple-darwin:
+    /// the x86_64 slice for macOS 10.14 and the arm64 one for 11.0, joined).
+    Agent {
+        /// A Rust target triple, or universal2-apple-darwin.
+        #[arg(long, value_name = "TRIPLE")]
+        target: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -451,6 +459,12 @@ fn run(command: Command) -> anyhow::Result<()> {
                 m.features.len(),
                 m.settings.len()
             );
+            Ok(())
+        }
+        Command::Agent { target } => {
+            let ws = omnipack::cargo::workspace()?;
+            let path = omnipack::cargo::build_agent(&ws, &target)?;
+            println!("{}", path.display());
             Ok(())
         }
     }

@@ -146,7 +146,9 @@ pub fn omnipack_build(out: &Path, extra: &[&str]) -> Output {
         .args(extra))
 }
 
-/// The universal macOS agent cross-built by scripts/test (release, zig).
+/// The universal macOS agent cross-built by scripts/test (release, zig) as
+/// omnipack builds it: the x86_64 slice for macOS 10.14 and the arm64 slice
+/// for 11.0, joined.
 pub fn macos_agent() -> PathBuf {
     let p = profile_dir()
         .parent()
@@ -154,7 +156,7 @@ pub fn macos_agent() -> PathBuf {
         .join("universal2-apple-darwin/release/outpost-agent");
     assert!(
         p.is_file(),
-        "{} is missing: build it with `MACOSX_DEPLOYMENT_TARGET=11.0 cargo zigbuild --release -p outpost-agent --target universal2-apple-darwin` (scripts/test does)",
+        "{} is missing: build it with `cargo run -p omnipack -- agent --target universal2-apple-darwin` (scripts/test does)",
         p.display()
     );
     p

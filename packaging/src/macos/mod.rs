@@ -16,6 +16,7 @@
 //! payload files on upgrade.
 
 pub mod mobileconfig;
+pub mod universal;
 
 use std::path::Path;
 
@@ -23,7 +24,7 @@ use outpost_manifest::{settings_file, ConfigOnRemoval, Manifest, Platform};
 use serde::Serialize;
 
 use crate::answers_sh::{script_context, sh_safe};
-use crate::cargo::MACOS_MIN_VERSION;
+use crate::cargo::MACOS_X86_64_MIN_VERSION;
 use crate::packager::{BuildContext, Built, PackageError, Packager};
 use crate::pkg::{Choice, ComponentPackage, Customize, Distribution, ProductArchive, Tree};
 use crate::service::{launchd, ServiceSpec};
@@ -40,6 +41,9 @@ impl Packager for PkgPackager {
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
         let m = &ctx.manifest;
         let mut agent = ctx.agent_for(target)?.to_vec();
+        // The Distribution allows every macOS from the x86_64 minimum on: an
+        // agent (e.g. from --agent-bin) that needs more would not start.
+        universal::check_universal(&agent).map_err(|e| PackageError::Invalid(format!("pkg: {e}")))?;
         // Each slice is signed before it goes into the payload, so the
         // installed file carries its own signature (Gatekeeper and
         // notarization look at the binary, not only the pkg).
@@ -201,7 +205,9 @@ pub fn product_archive(m: &Manifest, agent: Vec<u8>) -> Result<ProductArchive, P
     let mut d = Distribution::new(&m.product.name);
     d.product_id = Some(m.product.bundle_id.clone());
     d.product_version = Some(version.clone());
-    d.min_os_version = Some(MACOS_MIN_VERSION.to_string());
+    // The x86_64 slice's minimum: Installer on an Intel Mac with 10.14 may
+    // proceed; an Apple Silicon Mac always has 11.0 or later, the arm64 one.
+    d.min_os_version = Some(MACOS_X86_64_MIN_VERSION.to_string());
     d.customize = Customize::Allow;
     d.choices = choices;
     let mut archive = ProductArchive::new(d);
