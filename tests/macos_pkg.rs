@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{Cursor, Write as _};
+use std::io::{Cursor, Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -453,7 +453,7 @@ fn flat_package_reads_the_product_and_its_components(pkg: PathBuf) {
     let dist = x.path().join("Distribution");
     assert_eq!(
         xpath(&dist, "string(/installer-gui-script/allowed-os-versions/os-version/@min)"),
-        "11.0"
+        "10.14"
     );
     for id in [CLIENT, PLATFORM] {
         let member = xpath(&dist, &format!("string(/installer-gui-script/pkg-ref[@id='{id}'])"));
@@ -662,7 +662,9 @@ fn the_agent_is_universal_and_each_slice_is_signed_with_the_hardened_runtime() {
         );
         let target = m.find_targeting().unwrap().expect("no build version");
         assert_eq!(target.platform, apple_codesign::Platform::MacOs, "{arch}");
-        assert_eq!(target.minimum_os_version.to_string(), "11.0.0", "{arch}: minos");
+        // Apple Silicon starts at macOS 11; the Intel slice goes back to 10.14.
+        let minos = if arch == "x86_64" { "10.14.0" } else { "11.0.0" };
+        assert_eq!(target.minimum_os_version.to_string(), minos, "{arch}: minos");
 
         let sig = m
             .code_signature()
@@ -713,6 +715,235 @@ fn the_agent_is_universal_and_each_slice_is_signed_with_the_hardened_runtime() {
         .map(ToString::to_string)
         .collect();
     assert!(problems.is_empty(), "verify_macho_data:\n{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// Mach-O load commands, read here: the oldest macOS each slice starts on
+
+const FAT_MAGIC: u32 = 0xcafe_babe;
+const MH_MAGIC_64: u32 = 0xfeed_facf;
+const LC_REQ_DYLD: u32 = 0x8000_0000;
+const LC_SYMTAB: u32 = 0x2;
+const LC_VERSION_MIN_MACOSX: u32 = 0x24;
+const PLATFORM_MACOS: u32 = 1;
+const N_STAB: u8 = 0xe0;
+const N_TYPE: u8 = 0x0e;
+const N_EXT: u8 = 0x01;
+const N_WEAK_REF: u16 = 0x0040;
+
+/// Load commands dyld must understand (LC_REQ_DYLD set) that macOS 10.14's
+/// dyld knows: LC_LOAD_WEAK_DYLIB, LC_RPATH, LC_REEXPORT_DYLIB,
+/// LC_DYLD_INFO_ONLY, LC_LOAD_UPWARD_DYLIB, LC_MAIN. Not LC_DYLD_EXPORTS_TRIE
+/// (0x80000033) or LC_DYLD_CHAINED_FIXUPS (0x80000034): an older dyld refuses
+/// a binary that requires a command it does not know.
+const REQUIRED_COMMANDS_10_14: [u32; 6] = [0x8000_0018, 0x8000_001c, 0x8000_001f, 0x8000_0022, 0x8000_0023, 0x8000_0028];
+
+/// What one slice's header and load commands say.
+#[derive(Debug)]
+struct SliceCommands {
+    arch: &'static str,
+    /// (which command, minimum macOS as major.minor.patch)
+    min_os: Vec<(&'static str, (u32, u32, u32))>,
+    required: Vec<u32>,
+    /// Undefined external symbols: (name, weak).
+    imports: Vec<(String, bool)>,
+}
+
+fn u32_at(d: &[u8], at: usize, big: bool) -> u32 {
+    let b: [u8; 4] = d[at..at + 4].try_into().unwrap();
+    if big {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    }
+}
+
+fn version_nibbles(v: u32) -> (u32, u32, u32) {
+    (v >> 16, (v >> 8) & 0xff, v & 0xff)
+}
+
+/// The slices of a fat Mach-O (fat_header and fat_arch are big-endian;
+/// offsets are aligned as each fat_arch says).
+fn fat_slices(data: &[u8]) -> Vec<&[u8]> {
+    assert_eq!(u32_at(data, 0, true), FAT_MAGIC, "the agent is not a universal (fat) Mach-O");
+    let n = u32_at(data, 4, true) as usize;
+    (0..n)
+        .map(|i| {
+            let at = 8 + 20 * i;
+            let (offset, size, align) = (
+                u32_at(data, at + 8, true) as usize,
+                u32_at(data, at + 12, true) as usize,
+                u32_at(data, at + 16, true),
+            );
+            assert!(offset % (1usize << align) == 0 && align >= 12, "slice {i}: offset {offset}, align 2^{align}");
+            assert!(offset + size <= data.len(), "slice {i} runs past the end");
+            &data[offset..offset + size]
+        })
+        .collect()
+}
+
+/// Walks a 64-bit little-endian Mach-O's load commands.
+fn load_commands(slice: &[u8]) -> SliceCommands {
+    assert_eq!(u32_at(slice, 0, false), MH_MAGIC_64, "not a 64-bit Mach-O slice");
+    let arch = match u32_at(slice, 4, false) {
+        CPU_TYPE_X86_64 => "x86_64",
+        CPU_TYPE_ARM64 => "arm64",
+        other => panic!("unexpected CPU type {other:#x}"),
+    };
+    let ncmds = u32_at(slice, 16, false) as usize;
+    let sizeofcmds = u32_at(slice, 20, false) as usize;
+    let mut out = SliceCommands {
+        arch,
+        min_os: Vec::new(),
+        required: Vec::new(),
+        imports: Vec::new(),
+    };
+    let mut at = 32;
+    for _ in 0..ncmds {
+        let (cmd, size) = (u32_at(slice, at, false), u32_at(slice, at + 4, false) as usize);
+        assert!(size >= 8 && size % 8 == 0 && at + size <= 32 + sizeofcmds, "{arch}: bad load command at {at}");
+        match cmd {
+            LC_BUILD_VERSION => {
+                assert_eq!(u32_at(slice, at + 8, false), PLATFORM_MACOS, "{arch}: LC_BUILD_VERSION platform");
+                out.min_os.push(("LC_BUILD_VERSION", version_nibbles(u32_at(slice, at + 12, false))));
+            }
+            LC_VERSION_MIN_MACOSX => {
+                out.min_os.push(("LC_VERSION_MIN_MACOSX", version_nibbles(u32_at(slice, at + 8, false))));
+            }
+            LC_SYMTAB => {
+                let (symoff, nsyms) = (u32_at(slice, at + 8, false) as usize, u32_at(slice, at + 12, false) as usize);
+                let stroff = u32_at(slice, at + 16, false) as usize;
+                for i in 0..nsyms {
+                    let n = symoff + 16 * i;
+                    let (strx, kind) = (u32_at(slice, n, false) as usize, slice[n + 4]);
+                    let desc = u16::from_le_bytes([slice[n + 6], slice[n + 7]]);
+                    if kind & N_STAB == 0 && kind & N_TYPE == 0 && kind & N_EXT != 0 {
+                        let name = &slice[stroff + strx..];
+                        let name = &name[..name.iter().position(|&b| b == 0).unwrap()];
+                        out.imports.push((String::from_utf8(name.to_vec()).unwrap(), desc & N_WEAK_REF != 0));
+                    }
+                }
+            }
+            _ if cmd & LC_REQ_DYLD != 0 => out.required.push(cmd),
+            _ => {}
+        }
+        at += size;
+    }
+    out
+}
+
+/// The agent as apple-flat-package's reader gets it out of the client
+/// component's Payload (through the XAR and the gzip'd cpio).
+fn agent_via_flat_package(pkg: &Path) -> Vec<u8> {
+    let mut reader = PkgReader::new(File::open(pkg).unwrap()).unwrap();
+    for c in reader.component_packages().unwrap() {
+        if c.package_info().map(|i| i.identifier.as_str()) != Some(CLIENT) {
+            continue;
+        }
+        let mut cpio = c.payload_reader().unwrap().expect("no Payload");
+        while let Some(h) = cpio.next() {
+            if h.unwrap().name() == AGENT {
+                let mut agent = Vec::new();
+                cpio.read_to_end(&mut agent).unwrap();
+                return agent;
+            }
+        }
+    }
+    panic!("{}: no {AGENT} in {CLIENT}", pkg.display());
+}
+
+#[test]
+fn the_x86_64_slice_starts_on_macos_10_14_the_arm64_slice_on_11_and_the_distribution_allows_10_14() {
+    for pkg in [unsigned_pkg(), signed_pkg()] {
+        let agent = agent_via_flat_package(&pkg);
+        // bsdtar + GNU cpio get the same bytes.
+        let (_x, root) = client_payload(&pkg);
+        assert!(read(&root.join(AGENT)) == agent, "{}: readers disagree on the agent", pkg.display());
+
+        let mut seen = BTreeMap::new();
+        for slice in fat_slices(&agent) {
+            let lc = load_commands(slice);
+            // One version command, so no dyld picks another minimum.
+            assert_eq!(lc.min_os.len(), 1, "{}: {:?}", lc.arch, lc.min_os);
+            seen.insert(lc.arch, lc.min_os[0].1);
+            let unknown: Vec<String> = lc
+                .required
+                .iter()
+                .filter(|c| lc.arch == "x86_64" && !REQUIRED_COMMANDS_10_14.contains(c))
+                .map(|c| format!("{c:#x}"))
+                .collect();
+            assert!(unknown.is_empty(), "{}: load commands macOS 10.14's dyld does not know: {unknown:?}", lc.arch);
+        }
+        assert_eq!(
+            seen,
+            BTreeMap::from([("arm64", (11, 0, 0)), ("x86_64", (10, 14, 0))]),
+            "{}: minimum macOS per slice",
+            pkg.display()
+        );
+
+        // Installer lets 10.14 in: the x86_64 slice's minimum.
+        let x = extract(&pkg);
+        let dist = x.path().join("Distribution");
+        assert_eq!(
+            xpath(&dist, "string(/installer-gui-script/allowed-os-versions/os-version/@min)"),
+            "10.14"
+        );
+        assert_eq!(xpath(&dist, "count(/installer-gui-script/allowed-os-versions/os-version)"), "1");
+    }
+}
+
+/// tests/golden/macos-imports.txt: symbol, first macOS with it (`-`: older
+/// than the SDK's availability annotations), how that was checked.
+fn checked_imports() -> BTreeMap<String, Option<(u32, u32)>> {
+    let text = std::fs::read_to_string(workspace_root().join("tests/golden/macos-imports.txt")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            let (name, since) = (f.next().unwrap(), f.next().unwrap_or_else(|| panic!("`{l}`: no version")));
+            let since = (since != "-").then(|| {
+                let (a, b) = since.split_once('.').unwrap_or_else(|| panic!("`{l}`: version"));
+                (a.parse().unwrap(), b.parse().unwrap())
+            });
+            (name.to_string(), since)
+        })
+        .collect()
+}
+
+#[test]
+fn each_slice_imports_only_symbols_its_oldest_macos_has() {
+    let checked = checked_imports();
+    let agent = agent_via_flat_package(&signed_pkg());
+    for slice in fat_slices(&agent) {
+        let lc = load_commands(slice);
+        let max = if lc.arch == "x86_64" { (10, 14) } else { (11, 0) };
+        assert!(lc.imports.len() > 50, "{}: only {} imports read", lc.arch, lc.imports.len());
+        let mut problems = Vec::new();
+        // A weak import is resolved at run time and may be missing.
+        for (name, _) in lc.imports.iter().filter(|(_, weak)| !weak) {
+            match checked.get(name) {
+                None => problems.push(format!("{name}: not in tests/golden/macos-imports.txt")),
+                Some(Some(since)) if *since > max => {
+                    problems.push(format!("{name}: macOS {}.{} is newer than {}.{}", since.0, since.1, max.0, max.1))
+                }
+                Some(_) => {}
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "{} slice: imports not known to exist on macOS {}.{}:\n{}\n\
+             Find each one's declaration in the macOS SDK headers (zig ships them: \
+             lib/libc/include/any-darwin-any) and add it to tests/golden/macos-imports.txt with the \
+             version of its availability annotation; one newer than {}.{} must be looked up at run \
+             time (dlsym, as Rust's std does) instead.",
+            lc.arch,
+            max.0,
+            max.1,
+            problems.join("\n"),
+            max.0,
+            max.1
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
