@@ -321,7 +321,10 @@ fn pkcs12_key_and_rfc3161_timestamp() {
         .arg(format!("i686-pc-windows-gnu={}", msi_ca_dll("i686-pc-windows-gnu").display()))
         .arg("--authenticode-pkcs12")
         .arg(&p12)
-        .args(["--timestamp-url", &url]));
+        .args(["--timestamp-url", &url])
+        // One SHA-256 signature with an RFC 3161 time stamp, as before the
+        // legacy SHA-1 one (tests/windows_signatures.rs has the dual case).
+        .arg("--legacy-sha1=off"));
     let _ = tsa.join();
     assert!(out.status.success(), "{}", text(&out));
     let release: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("release.json")).unwrap()).unwrap();
@@ -344,6 +347,7 @@ fn pkcs12_key_and_rfc3161_timestamp() {
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert_contains(&t, "Timestamp Server Signature verification: ok");
+    assert_eq!(outpost_tests::authenticode::assert_single_sha256(&m).timestamps, 1);
 
     // A wrong password fails the build with a clear message and no output.
     let out = run(tool(omnipack())

@@ -1,6 +1,7 @@
 //! Hotfix patches (.msp) made by omnipack's MSP writer from two MSIs of one
 //! hotfix line (2.1.0 → 2.1.1, one ProductCode), checked with msitools and
-//! osslsigncode, then applied and removed under Wine's msiexec.
+//! osslsigncode (a SHA-1 signature with a nested SHA-256 one), then applied
+//! and removed under Wine's msiexec.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,22 +52,17 @@ fn make_patch(out: &Path) -> (PathBuf, String, String) {
     (msp, product, code)
 }
 
+/// Signs the patch as `omnipack patch` does (its Authenticode signer, the
+/// throwaway key, --legacy-sha1 on): a SHA-1 signature with a nested
+/// SHA-256 one, both verified by osslsigncode.
 fn sign(msp: &Path) -> PathBuf {
-    let keys = test_key_dir().join("authenticode");
+    use omnipack::sign::authenticode::{Authenticode, AuthenticodeKey, Timestamp};
+    let _ = dist_windows(); // makes the throwaway PKI
+    let key = AuthenticodeKey::Throwaway(test_key_dir().join("authenticode"));
+    let signer = Authenticode::new(key, Timestamp::None, "Outpost Client", "https://outpost.example/").unwrap().with_legacy_sha1(true);
     let signed = msp.with_extension("signed.msp");
-    let _ = std::fs::remove_file(&signed);
-    let out = run(tool("osslsigncode")
-        .args(["sign", "-h", "sha256", "-certs"])
-        .arg(keys.join("test-codesign.pem"))
-        .arg("-key")
-        .arg(keys.join("test-codesign.key"))
-        .arg("-in")
-        .arg(msp)
-        .arg("-out")
-        .arg(&signed));
-    assert!(out.status.success(), "osslsigncode sign: {}", text(&out));
-    let out = run(tool("osslsigncode").arg("verify").arg("-CAfile").arg(test_authenticode_ca()).arg("-in").arg(&signed));
-    assert!(out.status.success(), "osslsigncode verify: {}", text(&out));
+    signer.sign_file(msp, &signed).unwrap_or_else(|e| panic!("signing {}: {e}", msp.display()));
+    outpost_tests::authenticode::assert_dual(&signed, false);
     signed
 }
 

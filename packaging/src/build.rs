@@ -34,6 +34,9 @@ pub struct BuildOptions {
     pub authenticode: Option<AuthenticodeKey>,
     /// RFC 3161 time-stamp authorities for Authenticode signatures.
     pub timestamp_urls: Vec<String>,
+    /// Authenticode: a SHA-1 signature with a nested SHA-256 one, for
+    /// legacy Windows; false: one SHA-256 signature.
+    pub legacy_sha1: bool,
     /// Developer ID Application and Installer identities; None: throwaway.
     pub apple_application: Option<AppleKeySource>,
     pub apple_installer: Option<AppleKeySource>,
@@ -99,7 +102,8 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         } else {
             Timestamp::Url(opts.timestamp_urls.clone())
         };
-        let signer = Authenticode::new(key, timestamp, &manifest.product.name, &manifest.product.homepage)?;
+        let signer =
+            Authenticode::new(key, timestamp, &manifest.product.name, &manifest.product.homepage)?.with_legacy_sha1(opts.legacy_sha1);
         if signer.is_test_key() {
             warn!("no Authenticode key configured: signing with a THROWAWAY TEST CERTIFICATE");
             eprintln!(

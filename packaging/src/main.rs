@@ -200,6 +200,25 @@ struct AuthenticodeArgs {
     /// OMNIPACK_TIMESTAMP_URL.
     #[arg(long = "timestamp-url", value_name = "URL", env = "OMNIPACK_TIMESTAMP_URL")]
     timestamp_urls: Vec<String>,
+    /// Dual signatures for legacy Windows (on by default, for both MSIs):
+    /// every executable, DLL, MSI, MST and MSP gets a SHA-1 signature, the
+    /// one Windows XP/Vista/Server 2003/2008 read, with the SHA-256 one nested
+    /// in it (as signtool /as and osslsigncode -nest make). With
+    /// --timestamp-url the SHA-1 one gets a legacy Authenticode time stamp
+    /// (the authority must answer those too) and the SHA-256 one RFC 3161.
+    /// --legacy-sha1=off: one SHA-256 signature.
+    #[arg(
+        long,
+        value_name = "on|off",
+        env = "OMNIPACK_LEGACY_SHA1",
+        default_value = "on",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "on",
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["on", "off"]), |v| v == "on"),
+        action = clap::ArgAction::Set
+    )]
+    legacy_sha1: bool,
 }
 
 impl AuthenticodeArgs {
@@ -232,6 +251,7 @@ fn assist_signer(
         return Ok(None);
     }
     let timestamp_urls = authenticode.timestamp_urls.clone();
+    let legacy_sha1 = authenticode.legacy_sha1;
     let key = match authenticode.key()? {
         Some(k) => k,
         None => AuthenticodeKey::Throwaway(
@@ -245,7 +265,7 @@ fn assist_signer(
     } else {
         Timestamp::Url(timestamp_urls)
     };
-    let signer = Authenticode::new(key, ts, &m.product.name, &m.product.homepage)?;
+    let signer = Authenticode::new(key, ts, &m.product.name, &m.product.homepage)?.with_legacy_sha1(legacy_sha1);
     if signer.is_test_key() {
         eprintln!("\n  *** TEST-SIGNED: signed with a throwaway certificate. Do not deploy it. ***\n");
     }
@@ -289,6 +309,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         } => {
             let (apple_application, apple_installer) = (apple.application.map(apple_key), apple.installer.map(apple_key));
             let timestamp_urls = authenticode.timestamp_urls.clone();
+            let legacy_sha1 = authenticode.legacy_sha1;
             let authenticode = authenticode.key()?;
             let mut bins = BTreeMap::new();
             for spec in agent_bins {
@@ -316,6 +337,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 openpgp_key,
                 authenticode,
                 timestamp_urls,
+                legacy_sha1,
                 apple_application,
                 apple_installer,
                 apple_timestamp_url: apple.timestamp_url,

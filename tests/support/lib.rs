@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 pub use outpost_test_tools::tool;
 
+pub mod authenticode;
 pub mod chroot;
 pub mod corpus;
 pub mod fixtures;

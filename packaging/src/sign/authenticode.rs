@@ -2,6 +2,16 @@
 //! SHA-256, optional RFC 3161 timestamp, keys from PKCS#12, PEM or a PKCS#11
 //! token. With no key configured, a throwaway test CA and code-signing
 //! certificate are generated under the target directory.
+//!
+//! With `legacy_sha1` (the default of `--legacy-sha1`) a file gets two
+//! signatures, as `signtool sign /fd sha1 /t` then `signtool sign /as /fd
+//! sha256 /tr` make them: a SHA-1 one (the primary, the only one Windows XP,
+//! Vista, Server 2003 and 2008 read), time-stamped with a legacy Authenticode
+//! counter-signature (`osslsigncode -t`; those systems do not read RFC 3161
+//! tokens), and a SHA-256 one nested in its unsigned attributes
+//! (szOID_NESTED_SIGNATURE, 1.3.6.1.4.1.311.2.4.1; `osslsigncode -nest`),
+//! time-stamped with RFC 3161 (`-ts`). Windows 7 and later verify the nested
+//! SHA-256 signature.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,6 +52,20 @@ pub struct Authenticode {
     /// Shown by Windows as the signed content's description and URL.
     pub description: String,
     pub url: String,
+    /// A SHA-1 signature with the SHA-256 one nested in it (see the module
+    /// comment); false: one SHA-256 signature.
+    legacy_sha1: bool,
+}
+
+/// One `osslsigncode sign` pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The only signature: SHA-256, RFC 3161 time stamp.
+    Sha256,
+    /// The primary of a dual signature: SHA-1, legacy Authenticode time stamp.
+    LegacySha1,
+    /// Nested into the primary: SHA-256, RFC 3161 time stamp.
+    NestedSha256,
 }
 
 /// A throwaway PKI: root CA, code-signing leaf, and a TSA leaf.
@@ -201,7 +225,18 @@ impl Authenticode {
             timestamp,
             description: description.into(),
             url: url.into(),
+            legacy_sha1: false,
         })
+    }
+
+    /// Dual signatures (SHA-1 with a nested SHA-256) when `on`.
+    pub fn with_legacy_sha1(mut self, on: bool) -> Authenticode {
+        self.legacy_sha1 = on;
+        self
+    }
+
+    pub fn legacy_sha1(&self) -> bool {
+        self.legacy_sha1
     }
 
     pub fn test_pki(&self) -> Option<&TestPki> {
@@ -212,11 +247,32 @@ impl Authenticode {
         self.test.is_some()
     }
 
-    /// Signs `input` into `output` (an .exe, .msi, .msp or .mst).
+    /// Signs `input` into `output` (an .exe, .dll, .msi, .msp or .mst):
+    /// one SHA-256 signature, or with `legacy_sha1` a SHA-1 one with a
+    /// SHA-256 one nested in it.
     pub fn sign_file(&self, input: &Path, output: &Path) -> Result<(), SignError> {
+        if !self.legacy_sha1 {
+            return self.sign_pass(input, output, Pass::Sha256);
+        }
+        // osslsigncode tells an MSI from a PE by its content; the name keeps
+        // the extension anyway, as osslsigncode's messages show it.
+        let dir = tempfile::tempdir().map_err(|e| SignError::Sign(e.to_string()))?;
+        let name = input.file_name().map_or("input".into(), |n| n.to_string_lossy().into_owned());
+        let primary = dir.path().join(format!("sha1-{name}"));
+        self.sign_pass(input, &primary, Pass::LegacySha1)?;
+        self.sign_pass(&primary, output, Pass::NestedSha256)
+    }
+
+    fn sign_pass(&self, input: &Path, output: &Path, pass: Pass) -> Result<(), SignError> {
         let mut cmd = Command::new("osslsigncode");
-        cmd.arg("sign")
-            .args(["-h", "sha256", "-n", &self.description, "-i", &self.url]);
+        cmd.arg("sign");
+        if pass == Pass::NestedSha256 {
+            // Appended to the SHA-1 signature's unsigned attributes as
+            // szOID_NESTED_SIGNATURE; the SHA-1 one stays the primary.
+            cmd.arg("-nest");
+        }
+        let digest = if pass == Pass::LegacySha1 { "sha1" } else { "sha256" };
+        cmd.args(["-h", digest, "-n", &self.description, "-i", &self.url]);
         // The password goes through a 0600 file, never the command line.
         let mut _pass_file = None;
         match (&self.key, &self.test) {
@@ -249,11 +305,16 @@ impl Authenticode {
         match &self.timestamp {
             Timestamp::None => {}
             Timestamp::Url(urls) => {
+                // Legacy Authenticode (-t) for the SHA-1 primary: Windows XP,
+                // Vista, Server 2003 and 2008 read only that kind; RFC 3161
+                // (-ts) for a SHA-256 signature.
+                let flag = if pass == Pass::LegacySha1 { "-t" } else { "-ts" };
                 for u in urls {
-                    cmd.args(["-ts", u]);
+                    cmd.args([flag, u]);
                 }
             }
             Timestamp::LocalTsa { certs, key, time } => {
+                // osslsigncode's built-in authority makes RFC 3161 tokens only.
                 cmd.arg("-TSA-certs").arg(certs).arg("-TSA-key").arg(key);
                 if let Some(t) = time {
                     cmd.args(["-TSA-time", &t.to_string()]);
@@ -262,7 +323,18 @@ impl Authenticode {
         }
         let _ = std::fs::remove_file(output);
         cmd.arg("-in").arg(input).arg("-out").arg(output);
-        run(&mut cmd, &format!("osslsigncode sign {}", input.display()))
+        let what = match pass {
+            Pass::Sha256 => format!("osslsigncode sign {}", input.display()),
+            Pass::LegacySha1 => format!("osslsigncode sign (SHA-1 signature, --legacy-sha1) {}", input.display()),
+            Pass::NestedSha256 => format!("osslsigncode sign -nest (nested SHA-256 signature) {}", input.display()),
+        };
+        run(&mut cmd, &what).map_err(|e| match (e, &self.timestamp, pass) {
+            (SignError::Sign(m), Timestamp::Url(_), Pass::LegacySha1) => SignError::Sign(format!(
+                "{m}\n(the SHA-1 signature is time-stamped with a legacy Authenticode request to the --timestamp-url: \
+                 use an authority that answers those as well as RFC 3161 ones, or --legacy-sha1=off)"
+            )),
+            (e, ..) => e,
+        })
     }
 
     /// Signs bytes (written to a temporary file named with `extension`).
