@@ -775,7 +775,10 @@ fn fat_slices(data: &[u8]) -> Vec<&[u8]> {
                 u32_at(data, at + 12, true) as usize,
                 u32_at(data, at + 16, true),
             );
-            assert!(offset % (1usize << align) == 0 && align >= 12, "slice {i}: offset {offset}, align 2^{align}");
+            assert!(
+                offset % (1usize << align) == 0 && align >= 12,
+                "slice {i}: offset {offset}, align 2^{align}"
+            );
             assert!(offset + size <= data.len(), "slice {i} runs past the end");
             &data[offset..offset + size]
         })
@@ -801,14 +804,23 @@ fn load_commands(slice: &[u8]) -> SliceCommands {
     let mut at = 32;
     for _ in 0..ncmds {
         let (cmd, size) = (u32_at(slice, at, false), u32_at(slice, at + 4, false) as usize);
-        assert!(size >= 8 && size % 8 == 0 && at + size <= 32 + sizeofcmds, "{arch}: bad load command at {at}");
+        assert!(
+            size >= 8 && size % 8 == 0 && at + size <= 32 + sizeofcmds,
+            "{arch}: bad load command at {at}"
+        );
         match cmd {
             LC_BUILD_VERSION => {
-                assert_eq!(u32_at(slice, at + 8, false), PLATFORM_MACOS, "{arch}: LC_BUILD_VERSION platform");
-                out.min_os.push(("LC_BUILD_VERSION", version_nibbles(u32_at(slice, at + 12, false))));
+                assert_eq!(
+                    u32_at(slice, at + 8, false),
+                    PLATFORM_MACOS,
+                    "{arch}: LC_BUILD_VERSION platform"
+                );
+                out.min_os
+                    .push(("LC_BUILD_VERSION", version_nibbles(u32_at(slice, at + 12, false))));
             }
             LC_VERSION_MIN_MACOSX => {
-                out.min_os.push(("LC_VERSION_MIN_MACOSX", version_nibbles(u32_at(slice, at + 8, false))));
+                out.min_os
+                    .push(("LC_VERSION_MIN_MACOSX", version_nibbles(u32_at(slice, at + 8, false))));
             }
             LC_SYMTAB => {
                 let (symoff, nsyms) = (u32_at(slice, at + 8, false) as usize, u32_at(slice, at + 12, false) as usize);
@@ -820,7 +832,8 @@ fn load_commands(slice: &[u8]) -> SliceCommands {
                     if kind & N_STAB == 0 && kind & N_TYPE == 0 && kind & N_EXT != 0 {
                         let name = &slice[stroff + strx..];
                         let name = &name[..name.iter().position(|&b| b == 0).unwrap()];
-                        out.imports.push((String::from_utf8(name.to_vec()).unwrap(), desc & N_WEAK_REF != 0));
+                        out.imports
+                            .push((String::from_utf8(name.to_vec()).unwrap(), desc & N_WEAK_REF != 0));
                     }
                 }
             }
@@ -858,7 +871,11 @@ fn the_x86_64_slice_starts_on_macos_10_14_the_arm64_slice_on_11_and_the_distribu
         let agent = agent_via_flat_package(&pkg);
         // bsdtar + GNU cpio get the same bytes.
         let (_x, root) = client_payload(&pkg);
-        assert!(read(&root.join(AGENT)) == agent, "{}: readers disagree on the agent", pkg.display());
+        assert!(
+            read(&root.join(AGENT)) == agent,
+            "{}: readers disagree on the agent",
+            pkg.display()
+        );
 
         let mut seen = BTreeMap::new();
         for slice in fat_slices(&agent) {
@@ -872,7 +889,11 @@ fn the_x86_64_slice_starts_on_macos_10_14_the_arm64_slice_on_11_and_the_distribu
                 .filter(|c| lc.arch == "x86_64" && !REQUIRED_COMMANDS_10_14.contains(c))
                 .map(|c| format!("{c:#x}"))
                 .collect();
-            assert!(unknown.is_empty(), "{}: load commands macOS 10.14's dyld does not know: {unknown:?}", lc.arch);
+            assert!(
+                unknown.is_empty(),
+                "{}: load commands macOS 10.14's dyld does not know: {unknown:?}",
+                lc.arch
+            );
         }
         assert_eq!(
             seen,
@@ -888,7 +909,10 @@ fn the_x86_64_slice_starts_on_macos_10_14_the_arm64_slice_on_11_and_the_distribu
             xpath(&dist, "string(/installer-gui-script/allowed-os-versions/os-version/@min)"),
             "10.14"
         );
-        assert_eq!(xpath(&dist, "count(/installer-gui-script/allowed-os-versions/os-version)"), "1");
+        assert_eq!(
+            xpath(&dist, "count(/installer-gui-script/allowed-os-versions/os-version)"),
+            "1"
+        );
     }
 }
 
@@ -923,9 +947,10 @@ fn each_slice_imports_only_symbols_its_oldest_macos_has() {
         for (name, _) in lc.imports.iter().filter(|(_, weak)| !weak) {
             match checked.get(name) {
                 None => problems.push(format!("{name}: not in tests/golden/macos-imports.txt")),
-                Some(Some(since)) if *since > max => {
-                    problems.push(format!("{name}: macOS {}.{} is newer than {}.{}", since.0, since.1, max.0, max.1))
-                }
+                Some(Some(since)) if *since > max => problems.push(format!(
+                    "{name}: macOS {}.{} is newer than {}.{}",
+                    since.0, since.1, max.0, max.1
+                )),
                 Some(_) => {}
             }
         }

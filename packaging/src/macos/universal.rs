@@ -203,7 +203,16 @@ mod tests {
         }
         let mut v = Vec::new();
         let subtype = if cputype == CPU_TYPE_X86_64 { 3 } else { 0 };
-        for x in [0xfeed_facf, cputype, subtype, 2 /* MH_EXECUTE */, 1, cmd.len() as u32, 0, 0] {
+        for x in [
+            0xfeed_facf,
+            cputype,
+            subtype,
+            2, /* MH_EXECUTE */
+            1,
+            cmd.len() as u32,
+            0,
+            0,
+        ] {
             le(&mut v, x);
         }
         v.extend(cmd);
@@ -241,8 +250,14 @@ mod tests {
         assert_eq!(
             s,
             [
-                Slice { arch: Arch::X86_64, min_os: (10, 14, 0) },
-                Slice { arch: Arch::Arm64, min_os: (11, 0, 0) },
+                Slice {
+                    arch: Arch::X86_64,
+                    min_os: (10, 14, 0)
+                },
+                Slice {
+                    arch: Arch::Arm64,
+                    min_os: (11, 0, 0)
+                },
             ]
         );
         check_universal(&fat).unwrap();
@@ -275,7 +290,10 @@ mod tests {
         // The old build: both slices for 11.0.
         let fat = join(&thin(CPU_TYPE_X86_64, LC_BUILD_VERSION, (11, 0, 0), 10), &arm).unwrap();
         let e = check_universal(&fat).unwrap_err();
-        assert!(e.contains("x86_64 slice needs macOS 11.0") && e.contains("allows 10.14"), "{e}");
+        assert!(
+            e.contains("x86_64 slice needs macOS 11.0") && e.contains("allows 10.14"),
+            "{e}"
+        );
         // Older than the minimum is fine.
         let fat = join(&thin(CPU_TYPE_X86_64, LC_VERSION_MIN_MACOSX, (10, 12, 0), 10), &arm).unwrap();
         check_universal(&fat).unwrap();
