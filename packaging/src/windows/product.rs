@@ -192,6 +192,54 @@ fn answer_checks(b: &mut Builder, settings: &[&Setting], check_dll: &[u8]) -> Re
     b.both("RefuseInvalidSettings", Some(INVALID), 700)
 }
 
+/// The Windows versions the product supports (shared notes,
+/// platforms.md), named by every refusal below.
+const SUPPORTED_WINDOWS: &str = "Windows 10, Windows 11, Windows Server 2016, Windows Server 2019 or Windows Server 2022";
+/// The first build of Windows 10 (1507); 8.1 and Server 2012 R2 are 9600.
+const FIRST_WINDOWS_10_BUILD: i32 = 10240;
+
+/// Which Windows the package installs on. No agent is shipped for Windows
+/// below 10: Rust's standard library needs Windows 10 since 1.78 (it
+/// imports `ProcessPrng` from bcryptprimitives.dll), so on Vista to 8.1 /
+/// Server 2008 to 2012 R2 the service could not start; XP and Server 2003
+/// (NT 5.x) are refused by the product itself. Each gets its own message.
+///
+/// `VersionNT` tells NT 5.x from 6.x but not 8.1 from 10: msiexec is not
+/// manifested for Windows 10, so Windows Installer reports `VersionNT` 603
+/// and `WindowsBuild` 9600 on Windows 10 and 11. The real version comes from
+/// the registry (AppSearch, 64-bit view on x64): `CurrentBuildNumber`
+/// (REG_SZ, every NT; >= 10240 from Windows 10 on) and
+/// `CurrentMajorVersionNumber` (REG_DWORD, read back as `#10`; Windows 10
+/// and later only on Windows, though Wine writes it for every version).
+/// Either one saying 10 is enough; nothing found refuses (fails closed).
+///
+/// Every condition starts with `Installed`: a repair, a patch or an
+/// uninstall of the installed product is never blocked. LaunchConditions
+/// runs right after AppSearch, before the CheckAnswers DLL, which (Rust,
+/// like the agent) could not even be loaded on those systems.
+fn launch_conditions(b: &mut Builder, product: &str) -> Result<(), PackageError> {
+    let locator = LOCATOR_RAW + if b.x64 { LOCATOR_64 } else { 0 };
+    let key = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion";
+    for (signature, value, prop) in [("OsBuild", "CurrentBuildNumber", "OUTPOSTOSBUILD"), ("OsMajor", "CurrentMajorVersionNumber", "OUTPOSTOSMAJOR")] {
+        b.row(schema::reg_locator(), vec![signature.into(), REMEMBER_ROOT.into(), key.into(), value.into(), locator.into()])?;
+        b.row(schema::app_search(), vec![prop.into(), signature.into()])?;
+    }
+    let refusals = [
+        ("Installed OR VersionNT>=600".to_string(), format!("{product} cannot be installed on Windows XP or Windows Server 2003; it needs {SUPPORTED_WINDOWS}. Nothing was installed.")),
+        (
+            format!("Installed OR VersionNT<600 OR VersionNT>603 OR OUTPOSTOSMAJOR=\"#10\" OR OUTPOSTOSBUILD>={FIRST_WINDOWS_10_BUILD}"),
+            format!("{product} needs {SUPPORTED_WINDOWS}: its service cannot run on Windows Vista to 8.1 or Windows Server 2008 to 2012 R2. Nothing was installed."),
+        ),
+    ];
+    for (condition, message) in refusals {
+        b.row(schema::launch_condition(), vec![condition.into(), message.into()])?;
+    }
+    if b.x64 {
+        b.row(schema::launch_condition(), vec!["Installed OR VersionNT64".into(), format!("This package of {product} is for 64-bit Windows; use the x86 package.").into()])?;
+    }
+    Ok(())
+}
+
 /// `check_dll`: the custom action DLL (packaging/msi-ca) built for the
 /// package's architecture.
 pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8], check_dll: &[u8]) -> Result<Database, PackageError> {
@@ -212,7 +260,13 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8], check_dll: &[u
     s.revision_number = Some(b.ids.package_code.clone());
     s.create_time = Some(FileTime::from_unix_seconds(ctx.source_date));
     s.last_save_time = Some(FileTime::from_unix_seconds(ctx.source_date));
-    s.page_count = Some(500);
+    // Minimum Windows Installer 2.0 (the floor for a 64-bit package), not
+    // 5.0: XP and Server 2003 have 3.1, Vista and Server 2008 at most 4.5,
+    // and a package asking for more is refused by Windows Installer itself
+    // ("install a newer Windows Installer", 1613) before our launch
+    // conditions can say why. Supported systems all have 5.0, and the one
+    // 5.0 action (MsiConfigureServices) is conditioned on VersionMsi.
+    s.page_count = Some(200);
     s.word_count = Some(2); // compressed, long file names
     s.creating_application = Some("omnipack".into());
     s.security = Some(2);
@@ -436,16 +490,13 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8], check_dll: &[u
     b.custom_action("BlockDowngrade", CA_ERROR, "", &format!("A newer version of {} is already installed; uninstall it first to go back.", p.name))?;
     b.both("BlockDowngrade", Some("NEWERVERSIONDETECTED AND NOT Installed"), 11)?;
 
-    b.row(schema::launch_condition(), vec!["Installed OR VersionNT>=603".into(), format!("{} requires Windows 10, Windows Server 2016 or later.", p.name).into()])?;
-    if x64 {
-        b.row(schema::launch_condition(), vec!["Installed OR VersionNT64".into(), format!("This package of {} is for 64-bit Windows; use the x86 package.", p.name).into()])?;
-    }
+    launch_conditions(&mut b, &p.name)?;
 
     // Standard actions.
     for (a, c, n) in [
         ("FindRelatedProducts", None, 10),
         ("AppSearch", None, 200),
-        ("LaunchConditions", None, 710),
+        ("LaunchConditions", None, 250),
         ("ValidateProductID", None, 720),
         ("CostInitialize", None, 800),
         ("FileCost", None, 900),
