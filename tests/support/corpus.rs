@@ -185,7 +185,7 @@ fn ipv6(rng: &mut fastrand::Rng) -> String {
 const NASTY: &[&[u8]] = &[
     b"\n", b"\r", b"\t", b"\x0b", b"\x1b", b"\x7f", b"\x01", b" ", b":", b"[", b"]", b".", b"-", b"/", b"\\", b"@", b"%", b"*", b"?",
     b"#", b"=", b"'", b"\"", b"$", b"`", b";", b"|", b"&", b"0", b"9", b"a", b"Z", b"\xc3\xa9", b"\xc2\xa0", b"\xe2\x80\xa8",
-    b"\xef\xbb\xbf", b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xc3", b"\xf0\x9f\x98\x80",
+    b"\xef\xbb\xbf", b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\xef\xbf\xbd", b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xc3", b"\xf0\x9f\x98\x80",
 ];
 
 fn mutate(v: &mut Vec<u8>, rng: &mut fastrand::Rng) {
@@ -280,6 +280,8 @@ const FILE_PIECES: &[&[u8]] = &[
     b"\xef\xbb\xbf[Settings]",
     b"TemporaryDirectory=/t\xc3\xa9mp",
     b"TemporaryDirectory=/t\xffmp",
+    b"TemporaryDirectory=/t\xef\xbf\xbemp",
+    b"; U+FFFF \xef\xbf\xbf in a comment",
     b"Switch=a:1\xc2\xa0",
     b"\xc2\xa0Switch=a:1",
     b"Switch=a:1\x0b",

@@ -7,6 +7,7 @@
 //! A value is accepted when all of these hold, checked in this order:
 //! 1. it is UTF-8 with no ASCII control character (U+0000-U+001F, U+007F):
 //!    a newline would add a line to a settings file, and no setting needs one;
+//!    nor U+FFFE or U+FFFF, which are not characters;
 //! 2. it is at most [`Rule::max_bytes`] bytes long (UTF-8), or empty when
 //!    [`Rule::empty_ok`];
 //! 3. a non-empty value matches [`Rule::pattern`] as a whole;
@@ -46,6 +47,10 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     ControlCharacter(char),
+    /// U+FFFE or U+FFFF: valid UTF-8, yet not characters; macOS's iconv
+    /// (libiconv 1.11) refuses them where glibc's passes them, so the rule
+    /// refuses them everywhere.
+    NonCharacter(char),
     Empty,
     TooLong(usize),
     Pattern,
@@ -157,6 +162,9 @@ impl Rule {
     pub fn check(&self, raw: &str) -> Result<(), Refusal> {
         if let Some(c) = raw.chars().find(char::is_ascii_control) {
             return Err(Refusal::ControlCharacter(c));
+        }
+        if let Some(c) = raw.chars().find(|c| matches!(c, '\u{fffe}' | '\u{ffff}')) {
+            return Err(Refusal::NonCharacter(c));
         }
         if raw.is_empty() {
             return if self.empty_ok { Ok(()) } else { Err(Refusal::Empty) };

@@ -52,6 +52,7 @@ impl SettingType {
     pub fn canonicalize(&self, raw: &str, platform: Platform) -> Result<String, String> {
         // Messages quote at most ~100 characters of what was given.
         self.rule(platform).check(raw).map_err(|refusal| match refusal {
+            Refusal::NonCharacter(c) => format!("not text: U+{:04X} is not a character", u32::from(c)),
             Refusal::ControlCharacter(c) => {
                 format!("a value must be a single line without control characters (found U+{:04X})", u32::from(c))
             }

@@ -37,7 +37,7 @@ impl EntryError {
 ///
 /// The grammar, which the Unix installers' pre-check (`answers.sh`) follows
 /// byte for byte and a differential test holds them to: UTF-8 text (the
-/// caller refuses anything else) without NUL; a byte-order mark at the very
+/// caller refuses anything else) without NUL, U+FFFE or U+FFFF; a byte-order mark at the very
 /// start is ignored; lines end at `\n`, and one `\r` at the end of a line (the
 /// last one too) is dropped;
 /// spaces and tabs around a line, a key and a value are insignificant (no
@@ -61,6 +61,14 @@ pub fn parse(text: &str) -> (Vec<Entry>, Vec<EntryError>) {
                 line,
                 key: None,
                 reason: "contains a NUL byte".into(),
+            });
+            continue;
+        }
+        if raw.contains(['\u{fffe}', '\u{ffff}']) {
+            errors.push(EntryError {
+                line,
+                key: None,
+                reason: "contains U+FFFE or U+FFFF, which are not characters".into(),
             });
             continue;
         }

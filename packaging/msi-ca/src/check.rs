@@ -57,6 +57,7 @@ pub fn refusal(rule: &AnswerRule, value: &[u16]) -> Option<String> {
 fn secret_reason(kind: &SettingType, raw: &str) -> String {
     match kind.rule(Platform::Windows).check(raw) {
         Err(Refusal::ControlCharacter(_)) => "a value must be a single line without control characters".into(),
+        Err(Refusal::NonCharacter(c)) => format!("not text: U+{:04X} is not a character", u32::from(c)),
         Err(Refusal::Empty) => "must not be empty".into(),
         Err(Refusal::TooLong(max)) => format!("must be at most {max} bytes"),
         Err(Refusal::OutOfRange(_, min, max)) => format!("out of range; allowed: {min}..={max}"),

@@ -27,6 +27,10 @@ op_get() {
 op_ctl=$(printf '\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037\177_')
 op_ctl=${op_ctl%_}
 op_high=$(printf '{{ high_bytes }}')
+# U+FFFE and U+FFFF in UTF-8: not characters (the schema refuses them; so
+# does macOS's iconv, where glibc's lets them through).
+op_fffe=$(printf '\357\277\276')
+op_ffff=$(printf '\357\277\277')
 op_lower() { printf '%s' "$1" | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz'; }
 
 # op_check NAME SOURCE VALUE CANON MAX_BYTES EMPTY_OK PATTERN MIN MAX ALLOWED [VALUE...]:
@@ -42,6 +46,8 @@ op_check() {
     shift
     case "$_v" in
     *["$op_ctl"]*) op_msg="$_s: $_n: a value must be a single line without control characters"; return 1 ;;
+    *"$op_fffe"*|*"$op_ffff"*)
+        op_msg="$_s: $_n: not text: U+FFFE and U+FFFF are not characters"; return 1 ;;
     *["$op_high"]*)
         # To UTF-16, not UTF-8: glibc's UTF-8 to UTF-8 passes code points
         # above U+10FFFF, which no UTF-16 can hold.
@@ -104,6 +110,8 @@ op_read() {
     : > "$op_tmp/errors"
     if [ "$(tr -d '\000' < "$1" | wc -c)" -ne "$(wc -c < "$1")" ]; then
         echo "$1: contains a NUL byte" > "$op_tmp/errors"
+    elif grep -qF -e "$op_fffe" -e "$op_ffff" "$1"; then
+        echo "$1: contains U+FFFE or U+FFFF, which are not characters" > "$op_tmp/errors"
     elif ! iconv -f UTF-8 -t UTF-16 < "$1" >/dev/null 2>&1; then
         echo "$1: not UTF-8 text" > "$op_tmp/errors"
     else
