@@ -378,22 +378,6 @@ fn install_over_every_legacy_client() {
 }
 
 #[test]
-fn older_windows_is_refused_by_the_launch_condition() {
-    let w = Prefix::new();
-    let out = w.wine(&["winecfg", "-v", "win7"], &[]);
-    assert!(out.status.success(), "winecfg -v win7: {}", text(&out));
-    let (code, log) = w.run(&["/i", &msi(&dist_windows(), "outpost-2.1.0-x64.msi"), "/qn"]);
-    expect(
-        code == 1603,
-        &format!("install on Windows 7 exited {code}, expected 1603"),
-        &log,
-    );
-    expect(log.contains("LaunchConditions"), "the launch conditions did not run", &log);
-    assert!(!w.host("C:\\Program Files\\Outpost").exists());
-    assert!(w.products().is_empty());
-}
-
-#[test]
 fn repair_keeps_settings() {
     let w = Prefix::new();
     let m = msi(&dist_windows(), "outpost-2.1.0-x64.msi");
