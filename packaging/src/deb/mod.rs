@@ -22,6 +22,14 @@ use tarball::Tarball;
 
 pub struct DebPackager;
 
+/// Where the deb installs the systemd unit: where debhelper put units until
+/// compat 14. deb-systemd-helper before init-system-helpers 1.52 (Ubuntu
+/// 18.04 has 1.51) looks for units only in /etc/systemd/system and
+/// /lib/systemd/system, and 18.04's /lib is not merged into /usr, so a unit
+/// in /usr/lib would never be enabled there. On merged-/usr systems this is
+/// the same directory as /usr/lib/systemd/system.
+pub const UNIT_DIR: &str = "/lib/systemd/system";
+
 /// xz preset dpkg-deb uses by default.
 const XZ_PRESET: u32 = 6;
 
@@ -37,7 +45,7 @@ impl Packager for DebPackager {
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
         let m = &ctx.manifest;
         let p = &m.product;
-        let lp = linux::build(ctx, target)?;
+        let lp = linux::build(ctx, target, UNIT_DIR)?;
         let version = version(ctx);
         let mtime = ctx.source_date;
 
@@ -151,15 +159,17 @@ fn depends(elf: &deps::ElfDeps) -> Result<String, PackageError> {
         })?;
         pkgs.insert(pkg);
     }
-    let mut out: Vec<String> = pkgs
+    let out: Vec<String> = pkgs
         .into_iter()
         .map(|pkg| match (pkg, elf.glibc) {
             ("libc6", Some((maj, min))) => format!("libc6 (>= {maj}.{min})"),
             (pkg, _) => pkg.to_string(),
         })
         .collect();
-    // deb-systemd-helper / deb-systemd-invoke, as dh_installsystemd's snippets need.
-    out.push("init-system-helpers (>= 1.54~)".into());
+    // No init-system-helpers: it is Essential, and the scripts use only what
+    // its 1.51 (Ubuntu 18.04) has, as dh_installsystemd adds no dependency
+    // either. `(>= 1.54~)` is what dh_installinit adds for `invoke-rc.d
+    // --skip-systemd-native`, which we do not use.
     Ok(out.join(", "))
 }
 

@@ -65,7 +65,8 @@ pub fn debian_package(soname: &str) -> Option<&'static str> {
         "libc.so.6" | "libm.so.6" | "libpthread.so.0" | "libdl.so.2" | "librt.so.1" | "ld-linux-x86-64.so.2" | "libutil.so.1" => {
             Some("libc6")
         }
-        "libgcc_s.so.1" => Some("libgcc-s1"),
+        // libgcc1 before Debian 11 / Ubuntu 20.04.
+        "libgcc_s.so.1" => Some("libgcc-s1 | libgcc1"),
         _ => None,
     }
 }

@@ -20,7 +20,9 @@ pub struct LinuxPackage {
     pub doc_dir: String,
 }
 
-pub fn build(ctx: &BuildContext, target: &Target) -> Result<LinuxPackage, PackageError> {
+/// The payload both formats share; `unit_dir` is where the format installs
+/// the systemd unit (see `crate::deb::UNIT_DIR`).
+pub fn build(ctx: &BuildContext, target: &Target, unit_dir: &str) -> Result<LinuxPackage, PackageError> {
     let m = &ctx.manifest;
     let layout = m.layout(Platform::Linux);
     let agent = ctx.agent_for(target)?;
@@ -46,7 +48,11 @@ pub fn build(ctx: &BuildContext, target: &Target) -> Result<LinuxPackage, Packag
             logrotate(&layout.log_dir)?.into_bytes(),
             0o644,
         )
-        .file(&systemd::unit_path(&spec), systemd::render_unit(&spec)?.into_bytes(), 0o644)
+        .file(
+            &format!("{unit_dir}/{}", systemd::unit_name(&spec)),
+            systemd::render_unit(&spec)?.into_bytes(),
+            0o644,
+        )
         .dir(&layout.state_dir, 0o755)
         .dir(&layout.log_dir, 0o755);
     Ok(LinuxPackage {

@@ -24,7 +24,7 @@ impl Packager for RpmPackager {
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
         let m = &ctx.manifest;
         let p = &m.product;
-        let lp = linux::build(ctx, target)?;
+        let lp = linux::build(ctx, target, crate::service::systemd::UNIT_DIR)?;
         let arch = target.arch_word();
         let release = p.revision.to_string();
         let sde = u32::try_from(ctx.source_date).map_err(|_| PackageError::Invalid("SOURCE_DATE_EPOCH is past 2106".into()))?;
@@ -81,6 +81,9 @@ impl Packager for RpmPackager {
             b.with_dir_entry(FileOptions::dir(&dir).permissions(0o755).user("root").group("root"))?;
         }
 
+        // What rpmbuild declares for an xz payload: an rpm without xz then
+        // says so instead of failing to unpack (rpm 4.11 has it, 5.2-1).
+        b.requires(Dependency::rpmlib("PayloadIsXz", "5.2-1"));
         for soname in &lp.deps.needed {
             b.requires(Dependency::any(format!("{soname}()(64bit)")));
         }
