@@ -1,7 +1,6 @@
 //! The deb and rpm as built by `omnipack build`, checked with lintian,
 //! dpkg-deb, rpmlint, rpm and rpmkeys.
 
-
 use outpost_tests::*;
 use sha2::{Digest, Sha256};
 
@@ -42,8 +41,8 @@ fn dpkg_deb_shows_what_the_manifest_says() {
         "Conflicts: outpost-platform-agent, outpost-wakeup",
         "Breaks: outpost-platform-agent (<< 3.0), outpost-wakeup (<< 2.0)",
         "Replaces: outpost-platform-agent (<< 3.0), outpost-wakeup (<< 2.0)",
-        "init-system-helpers (>= 1.54~)",
-        "libc6 (>= 2.",
+        // The agent is linked against glibc 2.17 and needs nothing else.
+        " Depends: libc6 (>= 2.17)\n",
     ] {
         assert_contains(&info, field);
     }
@@ -76,7 +75,8 @@ fn dpkg_deb_shows_what_the_manifest_says() {
     for line in [
         "-rwxr-xr-x root/root",
         " usr/bin/outpost-agent\n",
-        " usr/lib/systemd/system/outpost.service\n",
+        // Where init-system-helpers 1.51's deb-systemd-helper finds it (see deb::UNIT_DIR).
+        " lib/systemd/system/outpost.service\n",
         " usr/share/outpost/defaults.conf\n",
         "-rw-r--r-- root/root",
         " etc/outpost/outpost.conf\n",
@@ -223,7 +223,7 @@ fn systemd_accepts_the_unit() {
     let root = tempfile::tempdir().unwrap();
     ok(tool("dpkg-deb").arg("-x").arg(&deb).arg(root.path()));
     // Point ExecStart at the extracted binary so verify can check it exists.
-    let unit = std::fs::read_to_string(root.path().join("usr/lib/systemd/system/outpost.service")).unwrap();
+    let unit = std::fs::read_to_string(root.path().join("lib/systemd/system/outpost.service")).unwrap();
     assert_contains(&unit, "ExecStart=/usr/bin/outpost-agent run");
     let local = root.path().join("outpost.service");
     std::fs::write(
@@ -236,4 +236,299 @@ fn systemd_accepts_the_unit() {
     .unwrap();
     let out = run(tool("systemd-analyze").arg("verify").arg(&local));
     assert!(out.status.success(), "systemd-analyze verify:\n{}", text(&out));
+}
+
+/// The oldest glibc of the Linux releases the product lists (RHEL 7.9).
+const GLIBC_FLOOR: (u32, u32, u32) = (2, 17, 0);
+
+/// Every `GLIBC_x.y[.z]` symbol version `objdump -T` shows for `bin`.
+fn glibc_versions(bin: &std::path::Path) -> std::collections::BTreeSet<(u32, u32, u32)> {
+    let dump = ok(tool("objdump").arg("-T").arg(bin));
+    let mut found = std::collections::BTreeSet::new();
+    for (i, _) in dump.match_indices("GLIBC_") {
+        let v: String = dump[i + 6..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let n: Vec<u32> = v.split('.').filter_map(|p| p.parse().ok()).collect();
+        if n.len() >= 2 {
+            found.insert((n[0], n[1], n.get(2).copied().unwrap_or(0)));
+        }
+    }
+    found
+}
+
+/// Issue 14's must-show: the agent inside the deb and inside the rpm needs no
+/// glibc symbol version above 2.17, and the packages' libc dependencies,
+/// read back from the binary, say 2.17.
+#[test]
+fn the_packaged_agent_needs_glibc_2_17_at_most() {
+    let dist = dist();
+    let tmp = tempfile::tempdir().unwrap();
+    let from_deb = tmp.path().join("deb");
+    ok(tool("dpkg-deb").arg("-x").arg(artifact(&dist, "deb").path).arg(&from_deb));
+    let from_rpm = tmp.path().join("rpm");
+    std::fs::create_dir(&from_rpm).unwrap();
+    ok(tool("bsdtar")
+        .arg("-C")
+        .arg(&from_rpm)
+        .arg("-xf")
+        .arg(artifact(&dist, "rpm").path)
+        .arg("./usr/bin/outpost-agent"));
+    for (format, root) in [("deb", &from_deb), ("rpm", &from_rpm)] {
+        let bin = root.join("usr/bin/outpost-agent");
+        let versions = glibc_versions(&bin);
+        let highest = *versions
+            .last()
+            .unwrap_or_else(|| panic!("{format}: objdump -T shows no GLIBC_ version"));
+        eprintln!("{format}: highest glibc symbol version GLIBC_{}.{}", highest.0, highest.1);
+        let above: Vec<_> = versions.iter().filter(|v| **v > GLIBC_FLOOR).collect();
+        assert!(
+            above.is_empty(),
+            "{format}: the agent needs glibc versions above 2.17: {above:?}"
+        );
+        // What omnipack's own reader derives the dependencies from.
+        let deps = omnipack::linux::deps::read(&std::fs::read(&bin).unwrap()).unwrap();
+        assert_eq!(deps.glibc, Some((2, 17)), "{format}: {deps:?}");
+    }
+    let deb = artifact(&dist, "deb").path;
+    assert_eq!(
+        ok(tool("dpkg-deb").arg("-f").arg(&deb).arg("Depends")).trim(),
+        "libc6 (>= 2.17)"
+    );
+    let requires = ok(tool("rpm")
+        .args(["-qp", "--nosignature", "--requires"])
+        .arg(artifact(&dist, "rpm").path));
+    assert_contains(&requires, "libc.so.6(GLIBC_2.17)(64bit)");
+    let glibc_reqs: Vec<&str> = requires.lines().filter(|l| l.contains("(GLIBC_")).collect();
+    assert_eq!(glibc_reqs, ["libc.so.6(GLIBC_2.17)(64bit)"], "{requires}");
+}
+
+/// The deb's Depends and Recommends can be met by Debian 10 (buster) and
+/// Ubuntu 18.04 (bionic): the versions those releases ship (their archives'
+/// Packages files), compared by dpkg itself.
+#[test]
+fn deb_relations_are_satisfiable_on_debian_10_and_ubuntu_18_04() {
+    const RELEASES: &[(&str, &[(&str, &str)])] = &[
+        (
+            "Debian 10",
+            &[
+                ("libc6", "2.28-10+deb10u1"),
+                ("libgcc1", "1:8.3.0-6"),
+                ("logrotate", "3.14.0-4"),
+                ("init-system-helpers", "1.56+nmu1"),
+            ],
+        ),
+        (
+            "Ubuntu 18.04",
+            &[
+                ("libc6", "2.27-3ubuntu1"),
+                ("libgcc1", "1:8-20180414-1ubuntu2"),
+                ("logrotate", "3.11.0-0.1ubuntu1"),
+                ("init-system-helpers", "1.51"),
+            ],
+        ),
+    ];
+    let deb = artifact(&dist(), "deb").path;
+    for field in ["Depends", "Pre-Depends", "Recommends"] {
+        let value = ok(tool("dpkg-deb").arg("-f").arg(&deb).arg(field));
+        for relation in value.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            for (release, packages) in RELEASES {
+                let met = relation.split('|').map(str::trim).any(|alt| {
+                    let name = alt.split_whitespace().next().unwrap();
+                    let Some((_, have)) = packages.iter().find(|(p, _)| *p == name) else {
+                        return false;
+                    };
+                    match alt.split_once('(') {
+                        None => true,
+                        Some((_, rest)) => {
+                            let (op, version) = rest.trim_end_matches(')').trim().split_once(' ').unwrap();
+                            let op = match op {
+                                ">=" => "ge",
+                                "<=" => "le",
+                                "=" => "eq",
+                                ">>" => "gt",
+                                "<<" => "lt",
+                                other => panic!("relation operator {other}"),
+                            };
+                            run(tool("dpkg").args(["--compare-versions", have, op, version.trim()]))
+                                .status
+                                .success()
+                        }
+                    }
+                });
+                assert!(met, "{release} cannot meet `{field}: {relation}`");
+            }
+        }
+    }
+    // The maintainer scripts call only deb-systemd-helper actions that
+    // init-system-helpers 1.51 (Ubuntu 18.04) has, and no invoke-rc.d
+    // --skip-systemd-native (1.54, what dh_installinit's Pre-Depends is for).
+    const HELPER_1_51: &[&str] = &[
+        "enable",
+        "disable",
+        "purge",
+        "mask",
+        "unmask",
+        "is-enabled",
+        "was-enabled",
+        "debian-installed",
+        "update-state",
+        "reenable",
+    ];
+    let ctl = tempfile::tempdir().unwrap();
+    ok(tool("dpkg-deb").arg("-e").arg(&deb).arg(ctl.path()));
+    for script in ["preinst", "postinst", "prerm", "postrm"] {
+        let text = std::fs::read_to_string(ctl.path().join(script)).unwrap();
+        assert!(!text.contains("--skip-systemd-native"), "{script}");
+        for line in text.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+            for (i, _) in line.match_indices("deb-systemd-helper ") {
+                // `command -v deb-systemd-helper`, `[ -x /usr/bin/deb-systemd-helper ]`: not calls.
+                if line[..i].ends_with("command -v ") || line[..i].ends_with('/') {
+                    continue;
+                }
+                let action = line[i..].split_whitespace().skip(1).find(|w| !w.starts_with("--")).unwrap();
+                assert!(
+                    HELPER_1_51.contains(&action),
+                    "{script}: deb-systemd-helper {action} in: {line}"
+                );
+            }
+        }
+    }
+}
+
+/// rpm 4.11's `rpmlibProvides[]` (lib/rpmds.c at rpm-4.11.3-release, commit
+/// 7b5db7d98e024ebc582242712e56e603616144c0 of
+/// github.com/rpm-software-management/rpm): the rpmlib() features RHEL 7's
+/// rpm can install, with the versions it provides. PayloadIsBzip2,
+/// PayloadIsXz, PayloadIsLzma, BuiltinLuaScripts and FileCaps depend on its
+/// build options, all on in RHEL 7.
+const RPM_4_11_RPMLIB: &[(&str, &str)] = &[
+    ("rpmlib(VersionedDependencies)", "3.0.3-1"),
+    ("rpmlib(CompressedFileNames)", "3.0.4-1"),
+    ("rpmlib(PayloadIsBzip2)", "3.0.5-1"),
+    ("rpmlib(PayloadIsXz)", "5.2-1"),
+    ("rpmlib(PayloadIsLzma)", "4.4.2-1"),
+    ("rpmlib(PayloadFilesHavePrefix)", "4.0-1"),
+    ("rpmlib(ExplicitPackageProvide)", "4.0-1"),
+    ("rpmlib(HeaderLoadSortsTags)", "4.0.1-1"),
+    ("rpmlib(ScriptletInterpreterArgs)", "4.0.3-1"),
+    ("rpmlib(PartialHardlinkSets)", "4.0.4-1"),
+    ("rpmlib(ConcurrentAccess)", "4.1-1"),
+    ("rpmlib(BuiltinLuaScripts)", "4.2.2-1"),
+    ("rpmlib(FileDigests)", "4.6.0-1"),
+    ("rpmlib(FileCaps)", "4.6.1-1"),
+    ("rpmlib(ScriptletExpansion)", "4.9.0-1"),
+    ("rpmlib(TildeInVersions)", "4.10.0-1"),
+];
+
+/// Issue 14's must-show: the rpm is one RHEL 7's rpm 4.11 reads and
+/// installs: only rpmlib() features it has, no rich (boolean) dependencies,
+/// an xz payload, and a v4 RSA/SHA-256 header signature by a v4 RSA key,
+/// with the issuer key ID 4.11 looks the key up by.
+#[test]
+fn rpm_is_readable_and_installable_by_rpm_4_11() {
+    let rpm = artifact(&dist(), "rpm").path;
+    let q = |args: &[&str]| ok(tool("rpm").args(["-qp", "--nosignature"]).args(args).arg(&rpm));
+    let requires = q(&["--requires"]);
+    let rpmlib: Vec<&str> = requires.lines().filter(|l| l.starts_with("rpmlib(")).collect();
+    eprintln!("rpmlib requirements:\n  {}", rpmlib.join("\n  "));
+    assert!(rpmlib.iter().any(|r| r.starts_with("rpmlib(PayloadIsXz)")), "{requires}");
+    for r in &rpmlib {
+        let (name, version) = r
+            .split_once(" <= ")
+            .unwrap_or_else(|| panic!("`{r}`: expected rpmlib(X) <= V"));
+        let known = RPM_4_11_RPMLIB.iter().find(|(n, _)| *n == name);
+        assert!(known.is_some(), "rpm 4.11 does not have {name}");
+        assert_eq!(known.unwrap().1, version, "{name}: rpm 4.11 provides {}", known.unwrap().1);
+    }
+    for query in [
+        "--requires",
+        "--provides",
+        "--obsoletes",
+        "--conflicts",
+        "--recommends",
+        "--suggests",
+        "--supplements",
+        "--enhances",
+    ] {
+        let deps = q(&[query]);
+        assert!(
+            !deps.lines().any(|l| l.trim_start().starts_with('(')),
+            "rich dependency in {query}:\n{deps}"
+        );
+    }
+    assert_eq!(q(&["--qf", "%{PAYLOADCOMPRESSOR} %{PAYLOADFORMAT}"]), "xz cpio");
+
+    // The header signature: RSA/SHA-256 in the tag 4.11 checks (RSAHEADER),
+    // nothing in the header+payload tags an old rpm would try instead.
+    let sig = q(&["--qf", "%{RSAHEADER:pgpsig}"]);
+    assert!(sig.starts_with("RSA/SHA256, "), "{sig}");
+    assert_eq!(
+        q(&["--qf", "%{SIGPGP:pgpsig}|%{DSAHEADER:pgpsig}|%{SIGGPG:pgpsig}"]),
+        "(none)|(none)|(none)"
+    );
+    let packet = hex::decode(q(&["--qf", "%{RSAHEADER}"]).trim()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let sig_file = home.path().join("header.sig");
+    std::fs::write(&sig_file, &packet).unwrap();
+    let list = |file: &std::path::Path| ok(tool("gpg").arg("--homedir").arg(home.path()).arg("--list-packets").arg(file));
+    let packets = list(&sig_file);
+    assert_contains(&packets, ":signature packet: algo 1,");
+    assert_contains(&packets, "\tversion 4,");
+    assert_contains(&packets, "digest algo 8,");
+    assert_contains(&packets, "hashed subpkt 16 len 8 (issuer key ID ");
+    assert!(
+        !packets.contains("critical"),
+        "4.11 cannot honour critical subpackets:\n{packets}"
+    );
+    // The key the tests sign with: a v4 RSA primary key, armoured with the
+    // CRC line 4.11's armour reader insists on.
+    let key = test_public_key();
+    let packets = list(&key);
+    assert_contains(&packets, ":public key packet:\n\tversion 4, algo 1,");
+    assert_contains(&packets, "pkey[0]: [4096 bits]");
+    let armour = std::fs::read_to_string(&key).unwrap();
+    let crc = armour.lines().rev().nth(1).unwrap_or_default();
+    assert!(
+        crc.starts_with('=') && crc.len() == 5,
+        "no CRC-24 line before the armour's end:\n{armour}"
+    );
+}
+
+/// The scriptlets run on RHEL 7's systemd 219: only systemctl commands and
+/// options it has (no `--now`, added in 220).
+#[test]
+fn rpm_scriptlets_use_only_what_systemd_219_has() {
+    const VERBS_219: &[&str] = &[
+        "daemon-reload",
+        "enable",
+        "disable",
+        "start",
+        "stop",
+        "restart",
+        "try-restart",
+        "preset",
+        "is-enabled",
+        "is-active",
+    ];
+    const OPTIONS_219: &[&str] = &["--no-reload", "--system", "--quiet", "--no-block"];
+    let rpm = artifact(&dist(), "rpm").path;
+    let scripts = ok(tool("rpm").args(["-qp", "--nosignature", "--scripts"]).arg(&rpm));
+    let mut calls = 0;
+    for line in scripts.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        for (i, _) in line.match_indices("systemctl ") {
+            if line[..i].ends_with("command -v ") {
+                continue;
+            }
+            calls += 1;
+            let words: Vec<&str> = line[i..].split_whitespace().skip(1).collect();
+            let verb = words.iter().find(|w| !w.starts_with("--")).unwrap();
+            assert!(VERBS_219.contains(verb), "systemctl {verb} in: {line}");
+            for opt in words.iter().take_while(|w| w.starts_with("--")) {
+                assert!(OPTIONS_219.contains(opt), "systemctl {opt} in: {line}");
+            }
+        }
+    }
+    assert!(calls >= 5, "{scripts}");
 }

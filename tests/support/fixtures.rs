@@ -26,7 +26,7 @@ fn build_from(manifest: &Path, name: &str) -> PathBuf {
     let dir = fixtures_dir().join(name);
     let _lock = lock(name);
     let stamp = dir.join("release.json");
-    let newest = [omnipack(), agent(), manifest.to_path_buf()]
+    let newest = [omnipack(), linux_agent(), manifest.to_path_buf()]
         .iter()
         .map(|p| mtime(p))
         .max()

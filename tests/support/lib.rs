@@ -110,17 +110,20 @@ pub fn mtime(p: &Path) -> SystemTime {
         .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
-/// The agent stripped, as the release profile ships it (the
-/// debug build is 50 MB and would make every package test slow).
-pub fn stripped_agent() -> PathBuf {
-    let out = fixtures_dir().join("outpost-agent.stripped");
-    let _lock = lock("stripped-agent");
-    if mtime(&out) < mtime(&agent()) {
-        let tmp = out.with_extension("tmp");
-        ok(tool("strip").arg("-o").arg(&tmp).arg(agent()));
-        std::fs::rename(&tmp, &out).unwrap();
-    }
-    out
+/// The Linux agent the deb and rpm tests package, built by scripts/test as
+/// omnipack builds it: release (stripped), linked against glibc 2.17 by
+/// `cargo zigbuild --target x86_64-unknown-linux-gnu.2.17`.
+pub fn linux_agent() -> PathBuf {
+    let p = profile_dir()
+        .parent()
+        .unwrap()
+        .join("x86_64-unknown-linux-gnu/release/outpost-agent");
+    assert!(
+        p.is_file(),
+        "{} is missing: build it with `cargo run -p omnipack -- agent --target x86_64-unknown-linux-gnu` (scripts/test does)",
+        p.display()
+    );
+    p
 }
 
 /// An exclusive lock shared by all test processes, released on drop.
@@ -141,7 +144,7 @@ pub fn omnipack_build(out: &Path, extra: &[&str]) -> Output {
         .arg("--out")
         .arg(out)
         .arg("--agent-bin")
-        .arg(stripped_agent())
+        .arg(linux_agent())
         .arg("--agent-bin")
         .arg(format!("universal2-apple-darwin={}", macos_agent().display()))
         .args(extra))
@@ -170,7 +173,7 @@ pub fn dist() -> PathBuf {
     let _lock = lock("dist");
     let manifest = workspace_root().join("packaging/outpost.toml");
     let stamp = dir.join("release.json");
-    let newest_input = [omnipack(), agent(), manifest, macos_agent()]
+    let newest_input = [omnipack(), linux_agent(), manifest, macos_agent()]
         .iter()
         .map(|p| mtime(p))
         .max()
