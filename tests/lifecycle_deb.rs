@@ -1,8 +1,8 @@
 //! Debian lifecycle through apt, from the signed repository that
 //! `omnipack publish` writes, in a throwaway debootstrap root per scenario.
 
-use outpost_tests::chroot::Root;
 use outpost_test_tools::tool;
+use outpost_tests::chroot::Root;
 use outpost_tests::fixtures::{self, CURRENT, PREVIOUS};
 use outpost_tests::scenario::Scenario;
 
@@ -24,7 +24,10 @@ const VOLATILE: &[&str] = &[
 /// A root with the repository as an apt source: deb822, `Signed-By:` the
 /// armoured key, the Debian mirror removed so nothing comes from the network.
 fn apt_root(name: &'static str) -> Scenario {
-    let root = Root::new();
+    apt_root_in(name, Root::new())
+}
+
+fn apt_root_in(name: &'static str, root: Root) -> Scenario {
     let repo = fixtures::repo();
     copy_dir(&repo, &root.host("/srv/repo"));
     let _ = std::fs::remove_file(root.host("/etc/apt/sources.list"));
@@ -36,10 +39,19 @@ fn apt_root(name: &'static str) -> Scenario {
     );
     let s = Scenario::new(name, root);
     s.step("apt-get update");
-    s.ok(
-        s.root.exec(&[], &["apt-get", "-q", "--error-on=any", "update"]),
-        "apt-get --error-on=any update",
-    );
+    // buster's apt 1.8 has no --error-on; its warnings are checked below.
+    let update: &[&str] = if s.root.release().0 == "buster" {
+        &["apt-get", "-q", "update"]
+    } else {
+        &["apt-get", "-q", "--error-on=any", "update"]
+    };
+    let out = s.ok(s.root.exec(&[], update), &update.join(" "));
+    if let Some(l) = out
+        .lines()
+        .find(|l| l.starts_with("W:") || l.starts_with("E:") || l.starts_with("Err:"))
+    {
+        s.fail(format!("apt-get update: `{l}`"));
+    }
     s
 }
 
@@ -71,7 +83,7 @@ fn check_installed(s: &Scenario, version: &str) {
     s.file("/usr/bin/outpost-agent", 0o755);
     s.file("/usr/share/outpost/defaults.conf", 0o644);
     s.file("/etc/outpost/outpost.conf", 0o644);
-    s.file("/usr/lib/systemd/system/outpost.service", 0o644);
+    s.file("/lib/systemd/system/outpost.service", 0o644);
     s.file("/var/lib/outpost", 0o755);
     s.file("/var/log/outpost", 0o755);
     s.file("/etc/systemd/system/multi-user.target.wants/outpost.service", 0o777);
@@ -101,7 +113,7 @@ fn fresh_install_with_defaults() {
 
     s.step("apt-get remove outpost");
     s.ok(apt(&s, &[], &["remove", "outpost"]), "apt-get remove");
-    s.absent("/usr/lib/systemd/system/outpost.service");
+    s.absent("/lib/systemd/system/outpost.service");
     s.absent("/usr/bin/outpost-agent");
     s.file("/etc/outpost/outpost.conf", 0o644);
     if !status(&s, "outpost").starts_with("deinstall ok config-files") {
@@ -160,7 +172,7 @@ fn over_legacy(name: &'static str, legacy: &str, legacy_version: &str, unit: &st
     if status(&s, legacy) != format!("install ok installed {legacy_version}") {
         s.fail(format!("legacy status `{}`", status(&s, legacy)));
     }
-    s.file(&format!("/usr/lib/systemd/system/{unit}"), 0o644);
+    s.file(&format!("/lib/systemd/system/{unit}"), 0o644);
     if let Some((conf, line)) = legacy_conf {
         // The administrator had configured the legacy client.
         let text = s.root.read(conf).unwrap_or_else(|| s.fail(format!("file {conf}: missing")));
@@ -178,7 +190,7 @@ fn over_legacy(name: &'static str, legacy: &str, legacy_version: &str, unit: &st
     if !(status.is_empty() || status.starts_with("deinstall ok config-files")) {
         s.fail(format!("legacy package still installed: `{status}`"));
     }
-    s.absent(&format!("/usr/lib/systemd/system/{unit}"));
+    s.absent(&format!("/lib/systemd/system/{unit}"));
     s.absent(&format!("/etc/systemd/system/multi-user.target.wants/{unit}"));
     s.absent(&format!("/usr/bin/{legacy}"));
     check_installed(&s, CURRENT);
@@ -350,4 +362,61 @@ fn altered_repository_is_refused() {
         );
         s.has(&out, "signature", "apt names the signature problem");
     }
+}
+
+/// Issue 14's must-show: the oldest Debian root debootstrap reaches here
+/// (`scripts/prepare-chroot oldest`: buster, else bullseye) installs the deb
+/// with apt from the signed repository, and the agent (linked against glibc
+/// 2.17) runs there.
+#[test]
+fn oldest_debian_installs_from_the_signed_repository_and_runs_the_agent() {
+    let root = Root::oldest();
+    let (codename, version) = root.release();
+    assert!(
+        ["buster", "bullseye"].contains(&codename.as_str()),
+        "the oldest root is `{codename}` {version}, expected buster or bullseye"
+    );
+    let libc = String::from_utf8_lossy(&root.exec(&[], &["dpkg-query", "-W", "-f", "${Version}", "libc6"]).stdout).into_owned();
+    eprintln!("oldest Debian root: {codename} ({version}), libc6 {libc}");
+    let s = apt_root_in("deb on the oldest Debian root", root);
+    s.step(&format!("apt-get install outpost on {codename}"));
+    let out = s.ok(apt(&s, &[], &["install", "outpost"]), "apt-get install outpost");
+    s.has(&out, &format!("outpost ({CURRENT})"), "apt installs the current release");
+    check_installed(&s, CURRENT);
+
+    s.step(&format!("outpost-agent config show on {codename}"));
+    let shown = s.ok(
+        s.root.exec(&[], &["outpost-agent", "config", "show"]),
+        "outpost-agent config show",
+    );
+    s.has(&shown, "switch.outpost.example:443", "the built-in Switch");
+    s.setting("Module.Platform.Enabled", "true", "defaults");
+
+    s.step(&format!("apt-get purge outpost on {codename}"));
+    s.ok(apt(&s, &[], &["purge", "outpost"]), "apt-get purge");
+    s.absent("/usr/bin/outpost-agent");
+    s.absent("/etc/systemd/system/multi-user.target.wants/outpost.service");
+}
+
+/// init-system-helpers is Essential and no longer a declared dependency: the
+/// scripts use its commands only when they are there, so a root without
+/// deb-systemd-helper and deb-systemd-invoke installs, removes and purges.
+#[test]
+fn installs_and_purges_without_the_systemd_helpers() {
+    let s = apt_root("deb without deb-systemd-helper");
+    for helper in ["/usr/bin/deb-systemd-helper", "/usr/bin/deb-systemd-invoke"] {
+        std::fs::rename(s.root.host(helper), s.root.host(&format!("{helper}.away"))).unwrap();
+    }
+    s.step("apt-get install outpost");
+    s.ok(apt(&s, &[], &["install", "outpost"]), "apt-get install outpost");
+    s.file("/usr/bin/outpost-agent", 0o755);
+    s.file("/lib/systemd/system/outpost.service", 0o644);
+    s.absent("/etc/systemd/system/multi-user.target.wants/outpost.service");
+    s.setting("Switch", "switch.outpost.example:443", "defaults");
+    s.step("apt-get remove outpost");
+    s.ok(apt(&s, &[], &["remove", "outpost"]), "apt-get remove");
+    s.step("apt-get purge outpost");
+    s.ok(apt(&s, &[], &["purge", "outpost"]), "apt-get purge");
+    s.absent("/etc/outpost");
+    s.absent("/var/lib/outpost");
 }

@@ -7,16 +7,31 @@ use std::process::Output;
 
 use crate::{ok, run};
 
-/// The cached tarball of the minbase root.
-pub fn tarball() -> PathBuf {
-    let cache = match std::env::var_os("OMNIPACK_CACHE") {
+fn cache() -> PathBuf {
+    match std::env::var_os("OMNIPACK_CACHE") {
         Some(c) => PathBuf::from(c),
         None => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/omnipack"),
-    };
-    let p = std::env::var_os("OUTPOST_TEST_CHROOT_TAR").map_or_else(|| cache.join("bookworm-minbase.tar"), PathBuf::from);
+    }
+}
+
+/// The cached tarball of the minbase root.
+pub fn tarball() -> PathBuf {
+    let p = std::env::var_os("OUTPOST_TEST_CHROOT_TAR").map_or_else(|| cache().join("bookworm-minbase.tar"), PathBuf::from);
     assert!(
         p.is_file(),
         "{} is missing: run scripts/prepare-chroot (scripts/test does)",
+        p.display()
+    );
+    p
+}
+
+/// The cached tarball of the oldest Debian root debootstrap could make here
+/// (`scripts/prepare-chroot oldest`: buster, else bullseye).
+pub fn oldest_tarball() -> PathBuf {
+    let p = cache().join("oldest-minbase.tar");
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/prepare-chroot oldest (scripts/test does)",
         p.display()
     );
     p
@@ -29,13 +44,35 @@ pub struct Root {
 const PATH: &str = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 
 impl Root {
+    /// A fresh bookworm root.
     pub fn new() -> Root {
+        Root::unpack(&tarball())
+    }
+
+    /// A fresh root of the oldest Debian suite prepared (see `oldest_tarball`).
+    pub fn oldest() -> Root {
+        Root::unpack(&oldest_tarball())
+    }
+
+    fn unpack(tarball: &Path) -> Root {
         let dir = tempfile::Builder::new()
             .prefix("root-")
             .tempdir_in(crate::fixtures_dir())
             .unwrap();
-        ok(tool("tar").arg("-C").arg(dir.path()).arg("-xf").arg(tarball()));
+        ok(tool("tar").arg("-C").arg(dir.path()).arg("-xf").arg(tarball));
         Root { dir }
+    }
+
+    /// The root's Debian release: `VERSION_CODENAME` and `VERSION_ID` of /etc/os-release.
+    pub fn release(&self) -> (String, String) {
+        let text = self.read("/etc/os-release").unwrap_or_default();
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .map(|v| v.trim_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        (field("VERSION_CODENAME"), field("VERSION_ID"))
     }
 
     pub fn path(&self) -> &Path {
