@@ -379,17 +379,33 @@ fn oldest_debian_installs_from_the_signed_repository_and_runs_the_agent() {
     let libc = String::from_utf8_lossy(&root.exec(&[], &["dpkg-query", "-W", "-f", "${Version}", "libc6"]).stdout).into_owned();
     eprintln!("oldest Debian root: {codename} ({version}), libc6 {libc}");
     let s = apt_root_in("deb on the oldest Debian root", root);
-    s.step(&format!("apt-get install outpost on {codename}"));
-    let out = s.ok(apt(&s, &[], &["install", "outpost"]), "apt-get install outpost");
+    // The answers pre-check runs on this release's dash, mawk, grep and iconv:
+    // a bad staged file is refused, a good one and a variable are applied.
+    s.root
+        .write("/etc/outpost/install-answers.conf", "[Settings]\nSwich=a.example:443\n");
+    s.step(&format!("apt-get install outpost on {codename}, a bad staged answer"));
+    let out = s.refused(apt(&s, &[], &["install", "outpost"]), "apt-get install with `Swich=`");
+    s.has(&out, "key `Swich`: unknown setting for linux", "the pre-check's refusal");
+    s.root.write(
+        "/etc/outpost/install-answers.conf",
+        "[Settings]\nSwitch=staged.corp.example:443\n",
+    );
+    s.step(&format!("OUTPOST_LOGLEVEL=debug apt-get install outpost on {codename}"));
+    let out = s.ok(
+        apt(&s, &[("OUTPOST_LOGLEVEL", "debug")], &["install", "outpost"]),
+        "apt-get install outpost",
+    );
     s.has(&out, &format!("outpost ({CURRENT})"), "apt installs the current release");
     check_installed(&s, CURRENT);
+    s.setting("Switch", "staged.corp.example:443", "answers");
+    s.setting("LogLevel", "debug", "answers");
 
     s.step(&format!("outpost-agent config show on {codename}"));
     let shown = s.ok(
         s.root.exec(&[], &["outpost-agent", "config", "show"]),
         "outpost-agent config show",
     );
-    s.has(&shown, "switch.outpost.example:443", "the built-in Switch");
+    s.has(&shown, "staged.corp.example:443", "the answered Switch");
     s.setting("Module.Platform.Enabled", "true", "defaults");
 
     s.step(&format!("apt-get purge outpost on {codename}"));
