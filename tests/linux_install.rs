@@ -261,7 +261,7 @@ fn bad_values_refuse_the_install(pm: Pm) {
     assert!(!out.status.success(), "install with an unknown staged key succeeded");
     assert_contains(
         &text(&out),
-        "/etc/outpost/install-answers.conf: key `Swich`: unknown setting for linux; allowed: Switch,",
+        "/etc/outpost/install-answers.conf:2: key `Swich`: unknown setting for linux; allowed: Switch,",
     );
     assert!(!pm.installed(&root));
 }
