@@ -121,7 +121,7 @@ fn msidump_and_msiextract_and_cabextract_accept_the_package() {
         .arg(&m));
     assert!(tmp.path().join("dump/File.idt").is_file());
     ok(tool("msiextract").arg("-C").arg(tmp.path().join("x")).arg(&m));
-    let root = find(&tmp.path().join("x"), "outpost-agent.exe")
+    let root = find_file(&tmp.path().join("x"), "outpost-agent.exe")
         .expect("agent extracted")
         .parent()
         .unwrap()
@@ -144,21 +144,6 @@ fn msidump_and_msiextract_and_cabextract_accept_the_package() {
     assert_contains(&t, "All done, no errors.");
 }
 
-/// msiextract names ProgramFilesFolder differently per architecture; find
-/// the file wherever it put it.
-fn find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            if let Some(f) = find(&p, name) {
-                return Some(f);
-            }
-        } else if p.file_name().is_some_and(|n| n == name) {
-            return Some(p);
-        }
-    }
-    None
-}
 
 fn verify(path: &Path) -> std::process::Output {
     run(tool("osslsigncode")
@@ -178,7 +163,7 @@ fn authenticode_signatures_verify_and_tampering_is_detected() {
         assert!(out.status.success(), "{arch} msi: {}", text(&out));
         // The executable inside was signed before it went into the cabinet.
         ok(tool("msiextract").arg("-C").arg(tmp.path().join(arch)).arg(&m));
-        let exe = find(&tmp.path().join(arch), "outpost-agent.exe").expect("agent extracted");
+        let exe = find_file(&tmp.path().join(arch), "outpost-agent.exe").expect("agent extracted");
         let out = verify(&exe);
         assert!(out.status.success(), "{arch} exe: {}", text(&out));
         // One changed byte in the database (a property value) breaks it.

@@ -169,7 +169,7 @@ pub fn msi_executables(msi: &Path, dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
     let out = run(tool("msiextract").arg("-C").arg(dir).arg(msi));
     assert!(out.status.success(), "msiextract {}: {}", msi.display(), text(&out));
-    let exe = find(dir, "outpost-agent.exe").unwrap_or_else(|| panic!("no outpost-agent.exe in {}", msi.display()));
+    let exe = crate::find_file(dir, "outpost-agent.exe").unwrap_or_else(|| panic!("no outpost-agent.exe in {}", msi.display()));
     let out = run(tool("msiinfo").arg("extract").arg(msi).arg("Binary.OmnipackCA"));
     assert!(
         out.status.success() && out.stdout.starts_with(b"MZ"),
@@ -182,19 +182,6 @@ pub fn msi_executables(msi: &Path, dir: &Path) -> (PathBuf, PathBuf) {
     (exe, dll)
 }
 
-fn find(dir: &Path, name: &str) -> Option<PathBuf> {
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            if let Some(f) = find(&p, name) {
-                return Some(f);
-            }
-        } else if p.file_name().is_some_and(|n| n == name) {
-            return Some(p);
-        }
-    }
-    None
-}
 
 /// A time-stamp authority on 127.0.0.1 for as long as it lives.
 pub struct Tsa {

@@ -308,3 +308,19 @@ pub fn mingw_build(source: &str, out_name: &str, gcc: &str, extra: &[&str]) -> P
     }
     out
 }
+
+/// The first file named `name` anywhere under `dir` (msiextract names
+/// ProgramFilesFolder differently per architecture).
+pub fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_file(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
