@@ -48,7 +48,9 @@ fn fixture() -> &'static Fixture {
         ] {
             require_tool(tool, pkg);
         }
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pkg_formats");
+        // One folder per process: nextest runs every test in a process of
+        // its own, and a shared folder was emptied under a running test.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pkg_formats-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let archive = product_archive(XarChecksum::Sha1);
