@@ -14,12 +14,17 @@ apt_need() {
         command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
     done
     [ -z "$missing" ] && return 0
-    echo ">> installing:$missing" >&2
+    # shellcheck disable=SC2086
+    apt_install $missing
+}
+
+# apt_install PACKAGE...: apt-get install, as root or through sudo.
+apt_install() {
+    echo ">> installing: $*" >&2
     sudo_=; [ "$(id -u)" = 0 ] || sudo_=sudo
     $sudo_ apt-get update -q -o DPkg::Lock::Timeout=300
-    # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q --no-install-recommends \
-        -o DPkg::Lock::Timeout=300 $missing
+        -o DPkg::Lock::Timeout=300 "$@"
 }
 
 # zig_need: cargo-zigbuild and zig (PyPI) in a venv under the cache, on PATH.
@@ -28,6 +33,8 @@ zig_need() {
     venv="$OMNIPACK_CACHE/zig"
     if [ ! -x "$venv/bin/cargo-zigbuild" ] || ! "$venv/bin/python" -m ziglang version >/dev/null 2>&1; then
         echo ">> installing ziglang and cargo-zigbuild into $venv" >&2
+        # Debian's python3 cannot make a venv (no ensurepip) without python3-venv.
+        python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
         python3 -m venv "$venv"
         "$venv/bin/pip" install -q --disable-pip-version-check 'ziglang==0.17.1' 'cargo-zigbuild==0.24.0'
     fi
