@@ -427,7 +427,11 @@ fn the_agent_comes_back_after_a_switch_restart() {
     let id = registered_id(&f, &a);
     f.switch.stop();
     let s = a.wait_status("the link down", |s| link(s)["phase"] == "waiting");
-    assert_contains(link(&s)["last_error"].as_str().unwrap(), "1001");
+    // The Switch's going-away close (1001), or, when the first reconnect
+    // (spread over 0-3 s) came before this status was read, the refusal
+    // of the stopped Switch's port.
+    let why = link(&s)["last_error"].as_str().unwrap().to_string();
+    assert!(why.contains("1001") || why.contains("Connection refused"), "{why}");
     f.switch.restart();
     f.switch.wait_hellos(2, REGISTER).unwrap();
     f.switch.wait_registered(1, REGISTER).unwrap();
