@@ -22,6 +22,14 @@ fn omnipack_ok(args: &[&str]) -> String {
     t
 }
 
+/// `omnipack patch EXTRA... --from OLD --to NEW --out OUT`.
+fn patch_args<'a>(old: &'a Path, new: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["patch"];
+    args.extend(extra);
+    args.extend(["--from", s(old), "--to", s(new), "--out", s(out)]);
+    args
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -105,16 +113,7 @@ fn legacy_sha1_off_signs_once_with_sha256() {
         dist_windows().join("outpost-2.1.0-x64.msi"),
         dist_2_1_1().join("outpost-2.1.1-x64.msi"),
     );
-    omnipack_ok(&[
-        "patch",
-        "--legacy-sha1=off",
-        "--from",
-        s(&old),
-        "--to",
-        s(&new),
-        "--out",
-        s(&msp),
-    ]);
+    omnipack_ok(&patch_args(&old, &new, &msp, &["--legacy-sha1=off"]));
     assert_single_sha256(&msp);
 }
 
@@ -136,15 +135,8 @@ fn transforms_and_patches_are_dual_signed() {
     }
     // patch, on its own.
     let msp = tmp.path().join("outpost-2.1.1-x86.msp");
-    omnipack_ok(&[
-        "patch",
-        "--from",
-        s(&previous.join("outpost-2.1.0-x86.msi")),
-        "--to",
-        s(&current.join("outpost-2.1.1-x86.msi")),
-        "--out",
-        s(&msp),
-    ]);
+    let (old, new) = (previous.join("outpost-2.1.0-x86.msi"), current.join("outpost-2.1.1-x86.msi"));
+    omnipack_ok(&patch_args(&old, &new, &msp, &[]));
     let v = assert_dual(&msp, false);
     eprintln!("{}", v.output);
 }
@@ -209,10 +201,10 @@ fn timestamps_legacy_on_sha1_and_rfc3161_on_the_nested_sha256() {
 
     // patch and assist (transforms).
     let msp = tmp.path().join("outpost-2.1.1-x64.msp");
-    let mut args = vec!["patch", "--timestamp-url", &tsa.url, "--out", s(&msp)];
     let (old, new) = (previous.join("outpost-2.1.0-x64.msi"), current.join("outpost-2.1.1-x64.msi"));
-    args.extend(["--from", s(&old), "--to", s(&new)]);
-    args.extend(&key);
+    let mut extra = vec!["--timestamp-url", tsa.url.as_str()];
+    extra.extend(&key);
+    let args = patch_args(&old, &new, &msp, &extra);
     omnipack_ok(&args);
     assert_dual(&msp, true);
     let f = answers(tmp.path());
@@ -244,35 +236,22 @@ fn an_authority_without_legacy_time_stamps_fails_the_sha1_signature_clearly() {
     let tsa = Tsa::start(false);
     let (old, new) = (previous.join("outpost-2.1.0-x64.msi"), current.join("outpost-2.1.1-x64.msi"));
     let msp = tmp.path().join("refused.msp");
-    let out = run(tool(omnipack()).current_dir(workspace_root()).args([
-        "patch",
-        "--timestamp-url",
-        &tsa.url,
-        "--from",
-        s(&old),
-        "--to",
-        s(&new),
-        "--out",
-        s(&msp),
-    ]));
+    let out =
+        run(tool(omnipack())
+            .current_dir(workspace_root())
+            .args(patch_args(&old, &new, &msp, &["--timestamp-url", &tsa.url])));
     let t = text(&out);
     assert!(!out.status.success(), "signed without a legacy time stamp:\n{t}");
     assert_contains(&t, "SHA-1 signature");
     assert_contains(&t, "--legacy-sha1=off");
     assert!(!msp.exists(), "a failed patch left {}", msp.display());
     // With the option off the same authority is enough.
-    omnipack_ok(&[
-        "patch",
-        "--legacy-sha1=off",
-        "--timestamp-url",
-        &tsa.url,
-        "--from",
-        s(&old),
-        "--to",
-        s(&new),
-        "--out",
-        s(&msp),
-    ]);
+    omnipack_ok(&patch_args(
+        &old,
+        &new,
+        &msp,
+        &["--legacy-sha1=off", "--timestamp-url", &tsa.url],
+    ));
     let v = assert_single_sha256(&msp);
     assert_eq!(v.timestamps, 1, "{}", v.output);
     assert_eq!(
