@@ -22,6 +22,9 @@
 //! Integers are limited to 18 digits by their pattern, so that no validator
 //! (an `i64`, a shell's `intmax_t`, `expr`) can overflow before the range check.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
 use crate::{Platform, SettingType};
 
 /// Largest magnitude an integer setting can have: 18 decimal digits.
@@ -139,7 +142,12 @@ impl SettingType {
             ),
             SettingType::HostPort => exact(format!("({}|\\[{}\\]):{PORT}", host_name(), ipv6()), HOST_PORT_MAX_BYTES),
             SettingType::HttpsUrl => exact(
-                format!("{}://({}|\\[{}\\])(:{PORT})?([/?#][!-~]*)?", caseless("https"), host_name(), ipv6()),
+                format!(
+                    "{}://({}|\\[{}\\])(:{PORT})?([/?#][!-~]*)?",
+                    caseless("https"),
+                    host_name(),
+                    ipv6()
+                ),
                 URL_MAX_BYTES,
             ),
             SettingType::AbsolutePath { allow_empty } => Rule {
@@ -173,8 +181,7 @@ impl Rule {
             return Err(Refusal::TooLong(self.max_bytes));
         }
         if let Some(p) = &self.pattern {
-            let re = regex_lite::Regex::new(&format!("^({p})$")).expect("the rule patterns are tested to compile");
-            if !re.is_match(raw) {
+            if !compiled(p).is_match(raw) {
                 return Err(Refusal::Pattern);
             }
         }
@@ -187,6 +194,21 @@ impl Rule {
         }
         Ok(())
     }
+}
+
+/// The anchored regex of `pattern`, compiled once per process: a rule is
+/// checked per value (the MSI custom action checks every property, the
+/// differential tests thousands of values), and compiling dominated it.
+fn compiled(pattern: &str) -> regex_lite::Regex {
+    static CACHE: OnceLock<Mutex<HashMap<String, regex_lite::Regex>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    cache
+        .entry(pattern.to_string())
+        .or_insert_with(|| regex_lite::Regex::new(&format!("^({pattern})$")).expect("the rule patterns are tested to compile"))
+        .clone()
 }
 
 #[cfg(test)]
@@ -213,17 +235,48 @@ mod tests {
                 regex_lite::Regex::new(r.pattern.as_deref().unwrap()).unwrap();
             }
         }
-        regex_lite::Regex::new(SettingType::AbsolutePath { allow_empty: false }.rule(Platform::Windows).pattern.as_deref().unwrap()).unwrap();
+        regex_lite::Regex::new(
+            SettingType::AbsolutePath { allow_empty: false }
+                .rule(Platform::Windows)
+                .pattern
+                .as_deref()
+                .unwrap(),
+        )
+        .unwrap();
     }
 
     #[test]
     fn ipv6_pattern_agrees_with_the_standard_library() {
         let re = regex_lite::Regex::new(&format!("^{}$", ipv6())).unwrap();
         let samples = [
-            "::", "::1", "1::", "fd00::5", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1::8", "::ffff:10.0.0.1",
-            "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "1", "1:2", ":::", "1:::2", "1::2::3", "12345::", "g::", "::1.2.3",
-            "::1.2.3.256", "::01.2.3.4", "1:2:3:4:5:6:7:8:9", "::ffff:1.2.3.4:5", "fe80::1%eth0", "0000:0000::0", "a:b:c:d:e:f:0:1",
-            "1:2:3:4:5::1.2.3.4", "1:2:3:4:5:6::1.2.3.4",
+            "::",
+            "::1",
+            "1::",
+            "fd00::5",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1::8",
+            "::ffff:10.0.0.1",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "1",
+            "1:2",
+            ":::",
+            "1:::2",
+            "1::2::3",
+            "12345::",
+            "g::",
+            "::1.2.3",
+            "::1.2.3.256",
+            "::01.2.3.4",
+            "1:2:3:4:5:6:7:8:9",
+            "::ffff:1.2.3.4:5",
+            "fe80::1%eth0",
+            "0000:0000::0",
+            "a:b:c:d:e:f:0:1",
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:6::1.2.3.4",
         ];
         for s in samples {
             assert_eq!(re.is_match(s), s.parse::<std::net::Ipv6Addr>().is_ok(), "{s}");
@@ -247,7 +300,17 @@ mod tests {
         for ok in ["switch.example.com:443", "10.0.0.5:65535", "[fd00::5]:443", "a:1"] {
             assert!(accepts(&k, ok), "{ok}");
         }
-        for bad in ["[1]:443", "a.example:99999", "a.example:0", "a.example:", "a_b:1", "-a:1", "a..b:1", "[::1]", "a:01x"] {
+        for bad in [
+            "[1]:443",
+            "a.example:99999",
+            "a.example:0",
+            "a.example:",
+            "a_b:1",
+            "-a:1",
+            "a..b:1",
+            "[::1]",
+            "a:01x",
+        ] {
             assert!(!accepts(&k, bad), "{bad}");
         }
     }
@@ -255,12 +318,25 @@ mod tests {
     #[test]
     fn https_urls_need_a_host_and_no_credentials() {
         let k = SettingType::HttpsUrl;
-        for ok in ["https://a.example", "HTTPS://a.example:8443/x?y#z", "https://[::1]/", "https://a.example/b@c"] {
+        for ok in [
+            "https://a.example",
+            "HTTPS://a.example:8443/x?y#z",
+            "https://[::1]/",
+            "https://a.example/b@c",
+        ] {
             assert!(accepts(&k, ok), "{ok}");
             let u = url::Url::parse(ok).unwrap();
             assert!(u.host_str().is_some_and(|h| !h.is_empty()) && u.username().is_empty(), "{ok}");
         }
-        for bad in ["http://a.example", "https://", "https:///a", "https://u:p@a.example/", "https://a.example:99999/", "https://a b/", "https://a.example\\@evil/"] {
+        for bad in [
+            "http://a.example",
+            "https://",
+            "https:///a",
+            "https://u:p@a.example/",
+            "https://a.example:99999/",
+            "https://a b/",
+            "https://a.example\\@evil/",
+        ] {
             assert!(!accepts(&k, bad), "{bad}");
         }
     }
