@@ -17,6 +17,7 @@ pub mod macos;
 pub mod msi_rules;
 pub mod probes;
 pub mod scenario;
+pub mod stand_ins;
 pub mod wine;
 
 /// A fixed SOURCE_DATE_EPOCH so packages are reproducible across tests.
