@@ -13,6 +13,7 @@ use outpost_manifest::Manifest;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
+use crate::output::Staging;
 use crate::packager::{packager, BuildContext, Built};
 use crate::release::{Artifact, Release, FILE_NAME};
 use crate::sign::apple::{AppleKeySource, AppleSigner};
@@ -233,47 +234,23 @@ fn package_all(ctx: &BuildContext, targets: &[Target], progress: bool) -> anyhow
     results.into_iter().collect()
 }
 
-/// Writes everything into a sibling temporary folder, then swaps it in.
+/// Writes everything into a staging folder beside `out`, then swaps it in.
 fn publish(
     out: &Path,
     built: &[(Target, Built)],
     public_key: Option<&(String, String)>,
     release: &Release,
 ) -> anyhow::Result<()> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".omnipack-staging-")
-        .tempdir_in(&parent)
-        .context("creating staging folder")?;
+    let staging = Staging::new(out)?;
     for (_, b) in built {
-        std::fs::write(staging.path().join(&b.file_name), &b.bytes).with_context(|| format!("writing {}", b.file_name))?;
+        staging.write(&b.file_name, &b.bytes)?;
     }
     // The public half of the signing key, for `rpm --import`.
     if let Some((name, key)) = public_key {
-        std::fs::write(staging.path().join(name), key)?;
+        staging.write(name, key.as_bytes())?;
     }
     let json = serde_json::to_string_pretty(release)? + "\n";
-    std::fs::write(staging.path().join(FILE_NAME), json)?;
-
-    let old = parent.join(format!(".omnipack-old-{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).with_context(|| format!("moving the previous {} aside", out.display()))?;
-    }
-    let staged = staging.keep();
-    if let Err(e) = std::fs::rename(&staged, out) {
-        // Put the previous output back rather than leave nothing.
-        if old.exists() {
-            let _ = std::fs::rename(&old, out);
-        }
-        let _ = std::fs::remove_dir_all(&staged);
-        return Err(e).with_context(|| format!("moving the new packages into {}", out.display()));
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
-    }
+    staging.write(FILE_NAME, json.as_bytes())?;
+    staging.swap_in()?;
     Ok(())
 }

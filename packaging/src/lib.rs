@@ -11,6 +11,7 @@ pub mod answers_sh;
 pub mod linux;
 pub mod macos;
 pub mod msi;
+pub mod output;
 pub mod packager;
 pub mod pkg;
 pub mod publish;

@@ -65,6 +65,12 @@ pub enum PackageError {
     Invalid(String),
     #[error("rpm: {0}")]
     Rpm(#[from] ::rpm::Error),
+    #[error("MSI: {0}")]
+    Msi(#[from] crate::msi::MsiError),
+    #[error("pkg: {0}")]
+    Pkg(#[from] crate::pkg::PkgError),
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -29,12 +29,8 @@ impl RepoError {
     }
 }
 
-/// Writes `data` to `path` through a temporary file and a rename, so a
+/// Writes `data` to `path` atomically (`crate::output::write_atomic`), so a
 /// client never reads half an index.
 pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> Result<(), RepoError> {
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir).map_err(RepoError::io(dir))?;
-    let tmp = path.with_file_name(format!(".{}.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
-    std::fs::write(&tmp, data).map_err(RepoError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(RepoError::io(path))
+    crate::output::write_atomic(path, data).map_err(|e| RepoError::Io { path: e.path, source: e.source })
 }
