@@ -2,8 +2,6 @@
 //! only when what it installs changes (a redesign of omnipack must give
 //! byte-identical packages), and one content model feeds every format.
 
-use std::process::Command;
-
 use outpost_tests::stand_ins::{self, sha256_hex};
 use outpost_tests::*;
 
@@ -16,7 +14,7 @@ use outpost_tests::*;
 fn unsigned_packages_are_byte_identical_to_the_golden_build() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("dist");
-    let mut cmd = Command::new(omnipack());
+    let mut cmd = tool(omnipack());
     cmd.args(["build", "--unsigned", "--out"])
         .arg(&out)
         .args(stand_ins::build_args(&tmp.path().join("bin")))

@@ -1,9 +1,31 @@
-//! The programs tests may run by name: `tools.list`, read by `scripts/test`
-//! to install them and by [`tool`] to refuse any other. A program given by
-//! path (a binary this workspace built, one inside a test root) is not a
-//! tool and is always allowed.
+//! What both test suites share: `tests/` (crate `outpost-tests`) and
+//! omnipack's own integration tests in `packaging/tests/` (a
+//! dev-dependency of `omnipack`).
+//!
+//! - The programs tests may run by name: `tools.list`, read by
+//!   `scripts/test` to install them and by [`tool`] to refuse any other. A
+//!   program given by path (a binary this workspace built, one inside a test
+//!   root) is not a tool and is always allowed.
+//! - Running them: [`run`], [`checked`], [`ok`], [`text`], [`pipe`],
+//!   [`run_with_input`], [`require`].
+//! - Reading archives with readers we did not write: [`archive`] (GNU cpio,
+//!   7-Zip and libarchive listings, `ls -l` modes, `cksum`).
+//!
+//! This crate depends on nothing, omnipack least of all: a dev-dependency
+//! of `omnipack` that depends on `omnipack` makes a dependency cycle, and
+//! the unit tests of `omnipack` would then see two copies of every omnipack
+//! type. What needs omnipack's types (hand-built MSI databases, the stand-in
+//! agent binaries) lives beside omnipack's tests in
+//! `packaging/tests/common/`, which those tests take in with `mod common;`
+//! and `tests/support/lib.rs` takes in by path: one source, compiled
+//! against the one omnipack each crate already has.
 
 use std::process::Command;
+
+pub mod archive;
+mod run;
+
+pub use run::{checked, find_file, ok, pipe, require, run, run_with_input, text};
 
 const LIST: &str = include_str!("../tools.list");
 
