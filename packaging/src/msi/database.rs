@@ -177,7 +177,7 @@ impl Table {
             return Err(err("a key column cannot be set; remove the row and push a new one".into()));
         }
         let value = value.into().normalized();
-        check_value(col, &value, None).map_err(err)?;
+        check_value(col, &value, None, err)?;
         let Some(row) = self.rows.get_mut(&key) else {
             return Err(err("no row has this key".into()));
         };
@@ -265,10 +265,7 @@ impl Database {
             ));
         }
         let summary = self.summary.to_bytes()?;
-        let cp = codepage::for_writing(self.summary.codepage).map_err(|reason| MsiError::Summary {
-            field: "codepage",
-            reason,
-        })?;
+        let cp = codepage::for_writing(self.summary.codepage)?;
 
         // Check every table, row and name first: nothing half-written.
         let mut binaries: BTreeMap<String, (&[u8], String)> = BTreeMap::new();
@@ -438,12 +435,8 @@ impl Database {
                 .map(|t| t.columns().to_vec())
                 .unwrap_or_default()
                 .iter()
-                .map(|c| ColumnDef::from_msi(c, foreign_keys.get(&(name.clone(), c.name().to_string())).cloned()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|reason| MsiError::Schema {
-                    table: name.clone(),
-                    reason,
-                })?;
+                .map(|c| ColumnDef::from_msi(&name, c, foreign_keys.get(&(name.clone(), c.name().to_string())).cloned()))
+                .collect::<Result<Vec<_>, _>>()?;
             let def = TableDef {
                 name: name.clone(),
                 columns,
@@ -582,7 +575,7 @@ fn check_row(def: &TableDef, row: &[Value], cp: Option<::msi::CodePage>) -> Resu
         });
     }
     for (col, value) in def.columns.iter().zip(row) {
-        check_value(col, value, cp).map_err(|reason| MsiError::Value {
+        check_value(col, value, cp, |reason| MsiError::Value {
             table: def.name.clone(),
             column: col.name.clone(),
             row: row_label(def, row),
@@ -592,42 +585,50 @@ fn check_row(def: &TableDef, row: &[Value], cp: Option<::msi::CodePage>) -> Resu
     Ok(())
 }
 
-/// What msi.dll and the `msi` crate would refuse, said up front.
-fn check_value(col: &ColumnDef, value: &Value, cp: Option<::msi::CodePage>) -> Result<(), String> {
+/// What msi.dll and the `msi` crate would refuse, said up front. Only the
+/// caller knows which table and row the value belongs to, so `refuse` turns
+/// a reason into the error that names them (and builds the row label only
+/// when something is refused).
+fn check_value(
+    col: &ColumnDef,
+    value: &Value,
+    cp: Option<::msi::CodePage>,
+    refuse: impl Fn(String) -> MsiError,
+) -> Result<(), MsiError> {
     let in_set = |v: String| {
         if col.set.is_empty() || col.set.contains(&v) {
             Ok(())
         } else {
-            Err(format!("{value} is not one of the allowed values {}", col.set.join(";")))
+            Err(refuse(format!("{value} is not one of the allowed values {}", col.set.join(";"))))
         }
     };
     let in_range = |i: i32| match col.range {
-        Some((min, max)) if i < min || i > max => Err(format!("{i} is outside {min}..={max}")),
+        Some((min, max)) if i < min || i > max => Err(refuse(format!("{i} is outside {min}..={max}"))),
         _ => Ok(()),
     };
     match (col.ty, value) {
         (ColumnType::Binary, v) if v.is_null() => {
-            Err("a binary column needs data (the msi crate cannot write a NULL stream)".into())
+            Err(refuse("a binary column needs data (the msi crate cannot write a NULL stream)".into()))
         }
         (_, v) if v.is_null() => {
             if col.nullable {
                 Ok(())
             } else {
-                Err("NULL (or an empty string, which Windows Installer stores as NULL) in a column that is not nullable".into())
+                Err(refuse("NULL (or an empty string, which Windows Installer stores as NULL) in a column that is not nullable".into()))
             }
         }
         (ColumnType::Int16, Value::Int(i)) => {
             if *i <= i32::from(i16::MIN) || *i > i32::from(i16::MAX) {
-                return Err(format!(
+                return Err(refuse(format!(
                     "{i} does not fit a 16-bit column (-32767..=32767; -32768 means NULL)"
-                ));
+                )));
             }
             in_range(*i)?;
             in_set(i.to_string())
         }
         (ColumnType::Int32, Value::Int(i)) => {
             if *i == i32::MIN {
-                return Err(format!("{i} means NULL in a 32-bit column"));
+                return Err(refuse(format!("{i} means NULL in a 32-bit column")));
             }
             in_range(*i)?;
             in_set(i.to_string())
@@ -635,24 +636,25 @@ fn check_value(col: &ColumnDef, value: &Value, cp: Option<::msi::CodePage>) -> R
         (ColumnType::Str(max), Value::Str(s)) => {
             let len = s.chars().count();
             if max > 0 && len > usize::from(max) {
-                return Err(format!("{len} characters; the column holds at most {max}"));
+                return Err(refuse(format!("{len} characters; the column holds at most {max}")));
             }
             if let Some(category) = col.category {
                 match category {
-                    ::msi::Category::Filename => filename::check_filename_value(s)?,
-                    ::msi::Category::DefaultDir => filename::check_default_dir_value(s)?,
-                    c if !c.validate(s) => return Err(format!("{value} is not a valid {c}")),
-                    _ => {}
+                    ::msi::Category::Filename => filename::check_filename_value(s),
+                    ::msi::Category::DefaultDir => filename::check_default_dir_value(s),
+                    c if !c.validate(s) => return Err(refuse(format!("{value} is not a valid {c}"))),
+                    _ => Ok(()),
                 }
+                .map_err(|e| refuse(e.to_string()))?;
             }
             in_set(s.clone())?;
             match cp {
-                Some(cp) => codepage::check(cp, s),
+                Some(cp) => codepage::check(cp, s).map_err(|e| refuse(e.to_string())),
                 None => Ok(()),
             }
         }
         (ColumnType::Binary, Value::Binary(_)) => Ok(()),
-        (_, v) => Err(format!("{v} does not fit a column of type {}", col.idt_type())),
+        (_, v) => Err(refuse(format!("{v} does not fit a column of type {}", col.idt_type()))),
     }
 }
 

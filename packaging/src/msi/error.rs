@@ -32,6 +32,12 @@ pub enum MsiError {
     /// A file or directory name that Windows Installer cannot use.
     #[error("file name `{name}`: {reason}")]
     Filename { name: String, reason: String },
+    /// A string the code page cannot hold. `at` names its first character
+    /// that does not survive the round trip (or the string, when only the
+    /// whole fails); the caller wraps this in the table cell or summary
+    /// field the string belongs to.
+    #[error("{at} cannot be encoded in code page {codepage}")]
+    Unencodable { at: String, codepage: i32 },
     /// The bytes are not a database this layer can read or write.
     #[error("{context}: {reason}")]
     Format { context: String, reason: String },
@@ -42,6 +48,14 @@ impl MsiError {
         MsiError::Format {
             context: context.into(),
             reason: reason.to_string(),
+        }
+    }
+
+    /// The summary's (and so the database's) code page is unusable.
+    pub(crate) fn codepage(reason: impl Into<String>) -> MsiError {
+        MsiError::Summary {
+            field: "codepage",
+            reason: reason.into(),
         }
     }
 

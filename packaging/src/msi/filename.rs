@@ -124,24 +124,28 @@ fn join(short: String, long: &str) -> String {
 }
 
 /// Validates a `Filename`-category value: `short` or `short|long`.
-pub(crate) fn check_filename_value(value: &str) -> Result<(), String> {
+pub(crate) fn check_filename_value(value: &str) -> Result<(), MsiError> {
     match value.split_once('|') {
         Some((short, long)) => {
             if !is_short_name(short) {
-                return Err(format!("`{short}` before `|` is not a valid 8.3 short name"));
+                return Err(MsiError::Filename {
+                    name: short.to_string(),
+                    reason: "is not a valid 8.3 short name (the part before `|`)".into(),
+                });
             }
-            check_long_name(long).map_err(|e| e.to_string())
+            check_long_name(long)
         }
         None if is_short_name(value) => Ok(()),
-        None => Err(format!(
-            "`{value}` is not an 8.3 name; write `short|long` (omnipack::msi::filename::file_name makes one)"
-        )),
+        None => Err(MsiError::Filename {
+            name: value.to_string(),
+            reason: "is not an 8.3 name; write `short|long` (omnipack::msi::filename::file_name makes one)".into(),
+        }),
     }
 }
 
 /// Validates a `DefaultDir` value: `target[:source]`, each part `.`, an
 /// identifier (root directories such as `SourceDir`) or a file name value.
-pub(crate) fn check_default_dir_value(value: &str) -> Result<(), String> {
+pub(crate) fn check_default_dir_value(value: &str) -> Result<(), MsiError> {
     for part in value.splitn(2, ':') {
         if part == "." || ::msi::Category::Identifier.validate(part) {
             continue;

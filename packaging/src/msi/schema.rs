@@ -181,16 +181,22 @@ impl ColumnDef {
     }
 
     /// The definition the `msi` crate rebuilt from `_Columns` and
-    /// `_Validation`; it does not expose KeyTable/KeyColumn, so the caller
-    /// passes them in from its own read of `_Validation`.
-    pub(crate) fn from_msi(column: &::msi::Column, foreign_key: Option<(String, i16)>) -> Result<ColumnDef, String> {
+    /// `_Validation` for a column of `table`; it does not expose
+    /// KeyTable/KeyColumn, so the caller passes them in from its own read of
+    /// `_Validation`.
+    pub(crate) fn from_msi(
+        table: &str,
+        column: &::msi::Column,
+        foreign_key: Option<(String, i16)>,
+    ) -> Result<ColumnDef, MsiError> {
         let ty = match column.coltype() {
             ::msi::ColumnType::Int16 => ColumnType::Int16,
             ::msi::ColumnType::Int32 => ColumnType::Int32,
             ::msi::ColumnType::Binary => ColumnType::Binary,
-            ::msi::ColumnType::Str(n) => {
-                ColumnType::Str(u16::try_from(n).map_err(|_| format!("string width {n} is larger than 65535"))?)
-            }
+            ::msi::ColumnType::Str(n) => ColumnType::Str(u16::try_from(n).map_err(|_| MsiError::Schema {
+                table: table.to_string(),
+                reason: format!("string width {n} is larger than 65535"),
+            })?),
         };
         Ok(ColumnDef {
             name: column.name().to_string(),

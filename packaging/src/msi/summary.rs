@@ -172,10 +172,7 @@ impl SummaryInfo {
 
     /// The property-set stream, properties in PID order.
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, MsiError> {
-        let cp = codepage::for_writing(self.codepage).map_err(|reason| MsiError::Summary {
-            field: "codepage",
-            reason,
-        })?;
+        let cp = codepage::for_writing(self.codepage)?;
         let codepage = i16::try_from(self.codepage).map_err(|_| MsiError::Summary {
             field: "codepage",
             reason: format!("{} does not fit VT_I2", self.codepage),
@@ -183,9 +180,9 @@ impl SummaryInfo {
         let mut props: Vec<(u32, Prop)> = vec![(1, Prop::I2(codepage))];
         for (pid, s) in self.strings() {
             if let Some(s) = s {
-                codepage::check(cp, s).map_err(|reason| MsiError::Summary {
+                codepage::check(cp, s).map_err(|e| MsiError::Summary {
                     field: field_name(pid),
-                    reason,
+                    reason: e.to_string(),
                 })?;
                 props.push((pid, Prop::Str(cp.encode(s))));
             }
@@ -296,10 +293,7 @@ impl SummaryInfo {
                 };
             }
         }
-        let cp = codepage::for_reading(codepage).map_err(|reason| MsiError::Summary {
-            field: "codepage",
-            reason,
-        })?;
+        let cp = codepage::for_reading(codepage)?;
         let mut s = SummaryInfo {
             codepage,
             ..SummaryInfo::default()

@@ -861,7 +861,7 @@ impl Encoder<'_> {
         Ok(match (col.ty, value) {
             (ColumnType::Str(_), Value::Null) => Field::Str(0),
             (ColumnType::Str(_), Value::Str(s)) => {
-                codepage::check(self.pool.cp, s).map_err(bad)?;
+                codepage::check(self.pool.cp, s).map_err(|e| bad(e.to_string()))?;
                 Field::Str(self.pool.intern(s))
             }
             (ColumnType::Int16, Value::Null) => Field::I2(0),
@@ -944,10 +944,7 @@ fn check_stream_name(encoded: &str, shown: &str) -> Result<(), MsiError> {
 /// from `options` (PID 7/8/9/16 from `set` and `options`). The same inputs
 /// always give the same bytes.
 pub fn encode(base: &Database, set: &TransformSet, options: &TransformOptions) -> Result<Vec<u8>, MsiError> {
-    let cp = codepage::for_writing(base.summary.codepage).map_err(|reason| MsiError::Summary {
-        field: "codepage",
-        reason,
-    })?;
+    let cp = codepage::for_writing(base.summary.codepage)?;
     let summary = transform_summary(base, set, options)?.to_bytes()?;
     let mut enc = Encoder {
         pool: Pool {
