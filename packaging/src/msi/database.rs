@@ -599,7 +599,10 @@ fn check_value(
         if col.set.is_empty() || col.set.contains(&v) {
             Ok(())
         } else {
-            Err(refuse(format!("{value} is not one of the allowed values {}", col.set.join(";"))))
+            Err(refuse(format!(
+                "{value} is not one of the allowed values {}",
+                col.set.join(";")
+            )))
         }
     };
     let in_range = |i: i32| match col.range {
@@ -607,14 +610,16 @@ fn check_value(
         _ => Ok(()),
     };
     match (col.ty, value) {
-        (ColumnType::Binary, v) if v.is_null() => {
-            Err(refuse("a binary column needs data (the msi crate cannot write a NULL stream)".into()))
-        }
+        (ColumnType::Binary, v) if v.is_null() => Err(refuse(
+            "a binary column needs data (the msi crate cannot write a NULL stream)".into(),
+        )),
         (_, v) if v.is_null() => {
             if col.nullable {
                 Ok(())
             } else {
-                Err(refuse("NULL (or an empty string, which Windows Installer stores as NULL) in a column that is not nullable".into()))
+                Err(refuse(
+                    "NULL (or an empty string, which Windows Installer stores as NULL) in a column that is not nullable".into(),
+                ))
             }
         }
         (ColumnType::Int16, Value::Int(i)) => {

@@ -112,8 +112,41 @@ const VT_I4: u16 = 3;
 const VT_LPSTR: u16 = 30;
 const VT_FILETIME: u16 = 64;
 
+// Property ids of the summary information set.
+const PID_CODEPAGE: u32 = 1;
+const PID_TITLE: u32 = 2;
+const PID_SUBJECT: u32 = 3;
+const PID_AUTHOR: u32 = 4;
+const PID_KEYWORDS: u32 = 5;
+const PID_COMMENTS: u32 = 6;
+const PID_TEMPLATE: u32 = 7;
+const PID_LAST_SAVED_BY: u32 = 8;
+const PID_REVISION_NUMBER: u32 = 9;
+const PID_LAST_PRINTED: u32 = 11;
+const PID_CREATE_TIME: u32 = 12;
+const PID_LAST_SAVE_TIME: u32 = 13;
+const PID_PAGE_COUNT: u32 = 14;
+const PID_WORD_COUNT: u32 = 15;
+const PID_CHARACTER_COUNT: u32 = 16;
+const PID_CREATING_APPLICATION: u32 = 18;
+const PID_SECURITY: u32 = 19;
+
+/// The stream's first field: 0xFFFE, little-endian.
+const BYTE_ORDER_MARK: u16 = 0xfffe;
+// Where the header keeps the number of property sets, the first set's
+// FMTID and the offset of its section.
+const SET_COUNT_AT: usize = 24;
+const FMTID_AT: usize = 28;
+const SECTION_OFFSET_AT: usize = 44;
 /// Header (28 bytes) plus one FMTID/offset pair (20 bytes).
 const SECTION_OFFSET: usize = 48;
+/// A section starts with its size and property count; then one (PID,
+/// offset) pair per property.
+const SECTION_HEADER_LEN: usize = 8;
+const ENTRY_LEN: usize = 8;
+/// More properties than any summary holds: a corrupt count, not a list to
+/// allocate for.
+const MAX_PROPERTIES: usize = 1024;
 
 enum Prop {
     I2(i16),
@@ -122,26 +155,56 @@ enum Prop {
     Time(u64),
 }
 
+impl Prop {
+    /// The typed value as the section stores it, padded to 4 bytes.
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Prop::I2(v) => {
+                put_u32(out, u32::from(VT_I2));
+                out.extend_from_slice(&v.to_le_bytes());
+                out.extend_from_slice(&[0, 0]);
+            }
+            Prop::I4(v) => {
+                put_u32(out, u32::from(VT_I4));
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            Prop::Str(bytes) => {
+                put_u32(out, u32::from(VT_LPSTR));
+                put_u32(out, bytes.len() as u32 + 1);
+                out.extend_from_slice(bytes);
+                out.push(0);
+                while out.len() % 4 != 0 {
+                    out.push(0);
+                }
+            }
+            Prop::Time(t) => {
+                put_u32(out, u32::from(VT_FILETIME));
+                out.extend_from_slice(&t.to_le_bytes());
+            }
+        }
+    }
+}
+
 /// Field names for messages, by PID.
 fn field_name(pid: u32) -> &'static str {
     match pid {
-        1 => "codepage",
-        2 => "title",
-        3 => "subject",
-        4 => "author",
-        5 => "keywords",
-        6 => "comments",
-        7 => "template",
-        8 => "last_saved_by",
-        9 => "revision_number",
-        11 => "last_printed",
-        12 => "create_time",
-        13 => "last_save_time",
-        14 => "page_count",
-        15 => "word_count",
-        16 => "character_count",
-        18 => "creating_application",
-        19 => "security",
+        PID_CODEPAGE => "codepage",
+        PID_TITLE => "title",
+        PID_SUBJECT => "subject",
+        PID_AUTHOR => "author",
+        PID_KEYWORDS => "keywords",
+        PID_COMMENTS => "comments",
+        PID_TEMPLATE => "template",
+        PID_LAST_SAVED_BY => "last_saved_by",
+        PID_REVISION_NUMBER => "revision_number",
+        PID_LAST_PRINTED => "last_printed",
+        PID_CREATE_TIME => "create_time",
+        PID_LAST_SAVE_TIME => "last_save_time",
+        PID_PAGE_COUNT => "page_count",
+        PID_WORD_COUNT => "word_count",
+        PID_CHARACTER_COUNT => "character_count",
+        PID_CREATING_APPLICATION => "creating_application",
+        PID_SECURITY => "security",
         _ => "unknown property",
     }
 }
@@ -158,26 +221,49 @@ impl SummaryInfo {
 
     fn strings(&self) -> [(u32, &Option<String>); 9] {
         [
-            (2, &self.title),
-            (3, &self.subject),
-            (4, &self.author),
-            (5, &self.keywords),
-            (6, &self.comments),
-            (7, &self.template),
-            (8, &self.last_saved_by),
-            (9, &self.revision_number),
-            (18, &self.creating_application),
+            (PID_TITLE, &self.title),
+            (PID_SUBJECT, &self.subject),
+            (PID_AUTHOR, &self.author),
+            (PID_KEYWORDS, &self.keywords),
+            (PID_COMMENTS, &self.comments),
+            (PID_TEMPLATE, &self.template),
+            (PID_LAST_SAVED_BY, &self.last_saved_by),
+            (PID_REVISION_NUMBER, &self.revision_number),
+            (PID_CREATING_APPLICATION, &self.creating_application),
+        ]
+    }
+
+    fn times(&self) -> [(u32, Option<FileTime>); 3] {
+        [
+            (PID_LAST_PRINTED, self.last_printed),
+            (PID_CREATE_TIME, self.create_time),
+            (PID_LAST_SAVE_TIME, self.last_save_time),
+        ]
+    }
+
+    fn ints(&self) -> [(u32, Option<i32>); 4] {
+        [
+            (PID_PAGE_COUNT, self.page_count),
+            (PID_WORD_COUNT, self.word_count),
+            (PID_CHARACTER_COUNT, self.character_count),
+            (PID_SECURITY, self.security),
         ]
     }
 
     /// The property-set stream, properties in PID order.
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, MsiError> {
+        Ok(property_set(&self.properties()?))
+    }
+
+    /// The properties that are set, strings encoded in the code page (and
+    /// refused by field when they do not fit it), in PID order.
+    fn properties(&self) -> Result<Vec<(u32, Prop)>, MsiError> {
         let cp = codepage::for_writing(self.codepage)?;
         let codepage = i16::try_from(self.codepage).map_err(|_| MsiError::Summary {
             field: "codepage",
             reason: format!("{} does not fit VT_I2", self.codepage),
         })?;
-        let mut props: Vec<(u32, Prop)> = vec![(1, Prop::I2(codepage))];
+        let mut props: Vec<(u32, Prop)> = vec![(PID_CODEPAGE, Prop::I2(codepage))];
         for (pid, s) in self.strings() {
             if let Some(s) = s {
                 codepage::check(cp, s).map_err(|e| MsiError::Summary {
@@ -187,172 +273,186 @@ impl SummaryInfo {
                 props.push((pid, Prop::Str(cp.encode(s))));
             }
         }
-        for (pid, t) in [(11, self.last_printed), (12, self.create_time), (13, self.last_save_time)] {
+        for (pid, t) in self.times() {
             if let Some(t) = t {
                 props.push((pid, Prop::Time(t.0)));
             }
         }
-        for (pid, i) in [
-            (14, self.page_count),
-            (15, self.word_count),
-            (16, self.character_count),
-            (19, self.security),
-        ] {
+        for (pid, i) in self.ints() {
             if let Some(i) = i {
                 props.push((pid, Prop::I4(i)));
             }
         }
         props.sort_by_key(|(pid, _)| *pid);
-
-        let mut values = Vec::new();
-        let mut index = Vec::new();
-        let table_len = 8 + 8 * props.len();
-        for (pid, prop) in &props {
-            index.push((*pid, (table_len + values.len()) as u32));
-            match prop {
-                Prop::I2(v) => {
-                    put_u32(&mut values, u32::from(VT_I2));
-                    values.extend_from_slice(&v.to_le_bytes());
-                    values.extend_from_slice(&[0, 0]);
-                }
-                Prop::I4(v) => {
-                    put_u32(&mut values, u32::from(VT_I4));
-                    values.extend_from_slice(&v.to_le_bytes());
-                }
-                Prop::Str(bytes) => {
-                    put_u32(&mut values, u32::from(VT_LPSTR));
-                    put_u32(&mut values, bytes.len() as u32 + 1);
-                    values.extend_from_slice(bytes);
-                    values.push(0);
-                    while values.len() % 4 != 0 {
-                        values.push(0);
-                    }
-                }
-                Prop::Time(t) => {
-                    put_u32(&mut values, u32::from(VT_FILETIME));
-                    values.extend_from_slice(&t.to_le_bytes());
-                }
-            }
-        }
-
-        let mut out = Vec::with_capacity(SECTION_OFFSET + table_len + values.len());
-        out.extend_from_slice(&0xfffe_u16.to_le_bytes()); // byte order
-        out.extend_from_slice(&0_u16.to_le_bytes()); // format version 0
-                                                     // System identifier: OS version 10.0, OS kind 2 (Win32), as the
-                                                     // `msi` crate writes it.
-        out.extend_from_slice(&[10, 0, 2, 0]);
-        out.extend_from_slice(&[0; 16]); // CLSID
-        put_u32(&mut out, 1); // one property set
-        out.extend_from_slice(&FMTID);
-        put_u32(&mut out, SECTION_OFFSET as u32);
-        put_u32(&mut out, (table_len + values.len()) as u32);
-        put_u32(&mut out, props.len() as u32);
-        for (pid, offset) in index {
-            put_u32(&mut out, pid);
-            put_u32(&mut out, offset);
-        }
-        out.extend_from_slice(&values);
-        Ok(out)
+        Ok(props)
     }
 
     /// Parses a summary stream. Strings are decoded with the stream's own
     /// code page (PID 1), or `fallback_codepage` when it has none (wixl
     /// writes none). Properties this model does not hold are skipped.
     pub(crate) fn from_bytes(bytes: &[u8], fallback_codepage: u16) -> Result<SummaryInfo, MsiError> {
-        let bad = |reason: String| MsiError::Summary { field: "stream", reason };
         let r = Reader(bytes);
-        if r.u16(0)? != 0xfffe {
-            return Err(bad("not a property set (byte order mark missing)".into()));
-        }
-        if r.u32(24)? < 1 || r.slice(28, 16)? != FMTID {
-            return Err(bad("the first property set is not the summary information".into()));
-        }
-        let section = r.u32(44)? as usize;
-        let count = r.u32(section + 4)? as usize;
-        if count > 1024 {
-            return Err(bad(format!("{count} properties is implausible")));
-        }
-        let mut entries = Vec::with_capacity(count);
-        for i in 0..count {
-            let pid = r.u32(section + 8 + 8 * i)?;
-            let offset = section + r.u32(section + 12 + 8 * i)? as usize;
-            entries.push((pid, offset));
-        }
-        let mut codepage = fallback_codepage;
-        for &(pid, offset) in &entries {
-            if pid == 1 {
-                codepage = match r.u16(offset)? {
-                    VT_I2 => r.u16(offset + 4)?,
-                    VT_I4 => r.u32(offset + 4)? as u16,
-                    vt => {
-                        return Err(MsiError::Summary {
-                            field: "codepage",
-                            reason: format!("unexpected type {vt}"),
-                        })
-                    }
-                };
-            }
-        }
+        let entries = section_entries(&r)?;
+        let codepage = stream_codepage(&r, &entries, fallback_codepage)?;
         let cp = codepage::for_reading(codepage)?;
         let mut s = SummaryInfo {
             codepage,
             ..SummaryInfo::default()
         };
         for (pid, offset) in entries {
-            let field = field_name(pid);
             let vt = r.u16(offset)?;
-            if vt == VT_EMPTY || vt == VT_NULL || pid == 1 {
+            if vt == VT_EMPTY || vt == VT_NULL || pid == PID_CODEPAGE {
                 continue;
             }
-            let wrong = || MsiError::Summary {
-                field,
-                reason: format!("unexpected property type {vt}"),
-            };
-            let string = || -> Result<String, MsiError> {
-                if vt != VT_LPSTR {
-                    return Err(wrong());
-                }
-                let len = r.u32(offset + 4)? as usize;
-                let raw = r.slice(offset + 8, len)?;
-                let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-                Ok(cp.decode(&raw[..end]))
-            };
-            let int = || -> Result<i32, MsiError> {
-                match vt {
-                    VT_I4 => Ok(r.u32(offset + 4)? as i32),
-                    VT_I2 => Ok(i32::from(r.u16(offset + 4)? as i16)),
-                    _ => Err(wrong()),
-                }
-            };
-            let time = || -> Result<FileTime, MsiError> {
-                if vt != VT_FILETIME {
-                    return Err(wrong());
-                }
-                Ok(FileTime(
-                    u64::from(r.u32(offset + 4)?) | (u64::from(r.u32(offset + 8)?) << 32),
-                ))
-            };
-            match pid {
-                2 => s.title = Some(string()?),
-                3 => s.subject = Some(string()?),
-                4 => s.author = Some(string()?),
-                5 => s.keywords = Some(string()?),
-                6 => s.comments = Some(string()?),
-                7 => s.template = Some(string()?),
-                8 => s.last_saved_by = Some(string()?),
-                9 => s.revision_number = Some(string()?),
-                11 => s.last_printed = Some(time()?),
-                12 => s.create_time = Some(time()?),
-                13 => s.last_save_time = Some(time()?),
-                14 => s.page_count = Some(int()?),
-                15 => s.word_count = Some(int()?),
-                16 => s.character_count = Some(int()?),
-                18 => s.creating_application = Some(string()?),
-                19 => s.security = Some(int()?),
-                _ => {}
-            }
+            s.read_property(pid, &Stored { r: &r, cp, offset, vt })?;
         }
         Ok(s)
+    }
+
+    /// Sets the field of `pid` from its stored value.
+    fn read_property(&mut self, pid: u32, v: &Stored) -> Result<(), MsiError> {
+        let field = field_name(pid);
+        match pid {
+            PID_TITLE => self.title = Some(v.string(field)?),
+            PID_SUBJECT => self.subject = Some(v.string(field)?),
+            PID_AUTHOR => self.author = Some(v.string(field)?),
+            PID_KEYWORDS => self.keywords = Some(v.string(field)?),
+            PID_COMMENTS => self.comments = Some(v.string(field)?),
+            PID_TEMPLATE => self.template = Some(v.string(field)?),
+            PID_LAST_SAVED_BY => self.last_saved_by = Some(v.string(field)?),
+            PID_REVISION_NUMBER => self.revision_number = Some(v.string(field)?),
+            PID_LAST_PRINTED => self.last_printed = Some(v.time(field)?),
+            PID_CREATE_TIME => self.create_time = Some(v.time(field)?),
+            PID_LAST_SAVE_TIME => self.last_save_time = Some(v.time(field)?),
+            PID_PAGE_COUNT => self.page_count = Some(v.int(field)?),
+            PID_WORD_COUNT => self.word_count = Some(v.int(field)?),
+            PID_CHARACTER_COUNT => self.character_count = Some(v.int(field)?),
+            PID_CREATING_APPLICATION => self.creating_application = Some(v.string(field)?),
+            PID_SECURITY => self.security = Some(v.int(field)?),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The stream of `props`: header, the one section's (PID, offset) table,
+/// then the values.
+fn property_set(props: &[(u32, Prop)]) -> Vec<u8> {
+    let table_len = SECTION_HEADER_LEN + ENTRY_LEN * props.len();
+    let mut values = Vec::new();
+    let mut index = Vec::new();
+    for (pid, prop) in props {
+        index.push((*pid, (table_len + values.len()) as u32));
+        prop.write(&mut values);
+    }
+
+    let mut out = Vec::with_capacity(SECTION_OFFSET + table_len + values.len());
+    out.extend_from_slice(&BYTE_ORDER_MARK.to_le_bytes());
+    out.extend_from_slice(&0_u16.to_le_bytes()); // format version 0
+                                                 // System identifier: OS version 10.0, OS kind 2 (Win32), as the `msi`
+                                                 // crate writes it.
+    out.extend_from_slice(&[10, 0, 2, 0]);
+    out.extend_from_slice(&[0; 16]); // CLSID
+    put_u32(&mut out, 1); // one property set
+    out.extend_from_slice(&FMTID);
+    put_u32(&mut out, SECTION_OFFSET as u32);
+    put_u32(&mut out, (table_len + values.len()) as u32);
+    put_u32(&mut out, props.len() as u32);
+    for (pid, offset) in index {
+        put_u32(&mut out, pid);
+        put_u32(&mut out, offset);
+    }
+    out.extend_from_slice(&values);
+    out
+}
+
+/// The (PID, absolute offset) of each property of the summary section,
+/// after checking that the stream is a property set whose first set is the
+/// summary information.
+fn section_entries(r: &Reader) -> Result<Vec<(u32, usize)>, MsiError> {
+    let bad = |reason: String| MsiError::Summary { field: "stream", reason };
+    if r.u16(0)? != BYTE_ORDER_MARK {
+        return Err(bad("not a property set (byte order mark missing)".into()));
+    }
+    if r.u32(SET_COUNT_AT)? < 1 || r.slice(FMTID_AT, FMTID.len())? != FMTID {
+        return Err(bad("the first property set is not the summary information".into()));
+    }
+    let section = r.u32(SECTION_OFFSET_AT)? as usize;
+    let count = r.u32(section + 4)? as usize;
+    if count > MAX_PROPERTIES {
+        return Err(bad(format!("{count} properties is implausible")));
+    }
+    let mut entries = Vec::with_capacity(count);
+    for i in 0..count {
+        let entry = section + SECTION_HEADER_LEN + ENTRY_LEN * i;
+        let pid = r.u32(entry)?;
+        let offset = section + r.u32(entry + 4)? as usize;
+        entries.push((pid, offset));
+    }
+    Ok(entries)
+}
+
+/// The stream's own code page (PID 1), which decodes its strings.
+fn stream_codepage(r: &Reader, entries: &[(u32, usize)], fallback: u16) -> Result<u16, MsiError> {
+    let mut codepage = fallback;
+    for &(pid, offset) in entries {
+        if pid == PID_CODEPAGE {
+            codepage = match r.u16(offset)? {
+                VT_I2 => r.u16(offset + 4)?,
+                VT_I4 => r.u32(offset + 4)? as u16,
+                vt => {
+                    return Err(MsiError::Summary {
+                        field: "codepage",
+                        reason: format!("unexpected type {vt}"),
+                    })
+                }
+            };
+        }
+    }
+    Ok(codepage)
+}
+
+/// One stored property value: its type `vt` at `offset`, the data after it.
+struct Stored<'a> {
+    r: &'a Reader<'a>,
+    cp: ::msi::CodePage,
+    offset: usize,
+    vt: u16,
+}
+
+impl Stored<'_> {
+    fn wrong(&self, field: &'static str) -> MsiError {
+        MsiError::Summary {
+            field,
+            reason: format!("unexpected property type {}", self.vt),
+        }
+    }
+
+    fn string(&self, field: &'static str) -> Result<String, MsiError> {
+        if self.vt != VT_LPSTR {
+            return Err(self.wrong(field));
+        }
+        let len = self.r.u32(self.offset + 4)? as usize;
+        let raw = self.r.slice(self.offset + 8, len)?;
+        let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+        Ok(self.cp.decode(&raw[..end]))
+    }
+
+    fn int(&self, field: &'static str) -> Result<i32, MsiError> {
+        match self.vt {
+            VT_I4 => Ok(self.r.u32(self.offset + 4)? as i32),
+            VT_I2 => Ok(i32::from(self.r.u16(self.offset + 4)? as i16)),
+            _ => Err(self.wrong(field)),
+        }
+    }
+
+    fn time(&self, field: &'static str) -> Result<FileTime, MsiError> {
+        if self.vt != VT_FILETIME {
+            return Err(self.wrong(field));
+        }
+        let low = u64::from(self.r.u32(self.offset + 4)?);
+        let high = u64::from(self.r.u32(self.offset + 8)?);
+        Ok(FileTime(low | (high << 32)))
     }
 }
 
