@@ -28,6 +28,10 @@ use super::summary::SummaryInfo;
 use super::{MsiError, Value};
 
 const SUMMARY_STREAM: &str = "\u{5}SummaryInformation";
+/// Stream names starting with these belong to the summary (and other
+/// property sets) and to tables; a root stream of ours may not take them.
+const SUMMARY_PREFIX: char = '\u{5}';
+const TABLE_PREFIX: char = '\u{4840}';
 /// Written and read by the `msi` crate itself, not part of the model.
 const SYSTEM_TABLES: [&str; 3] = ["_Tables", "_Columns", "_Validation"];
 /// The `msi` crate refuses to read a table with more rows.
@@ -266,9 +270,18 @@ impl Database {
         }
         let summary = self.summary.to_bytes()?;
         let cp = codepage::for_writing(self.summary.codepage)?;
-
         // Check every table, row and name first: nothing half-written.
-        let mut binaries: BTreeMap<String, (&[u8], String)> = BTreeMap::new();
+        let binaries = self.check_tables(cp)?;
+        self.check_stream_names(&binaries)?;
+        let v4 = self.write_with_msi_crate(cp, &binaries)?;
+        self.repack_as_v3(&v4, summary)
+    }
+
+    /// Checks every table and row against its definition and the code page
+    /// and what the `msi` crate can write; returns the binary cells' data
+    /// by stream name, each with the cell that owns it (for messages).
+    fn check_tables(&self, cp: ::msi::CodePage) -> Result<Binaries<'_>, MsiError> {
+        let mut binaries: Binaries = BTreeMap::new();
         let mut strings: HashSet<&str> = HashSet::new();
         for table in self.tables.values() {
             let def = &table.def;
@@ -306,18 +319,28 @@ impl Database {
                 ),
             ));
         }
+        Ok(binaries)
+    }
+
+    /// Root streams may not take a binary cell's name or a reserved one.
+    fn check_stream_names(&self, binaries: &Binaries) -> Result<(), MsiError> {
         for name in self.streams.keys() {
             if let Some((_, owner)) = binaries.get(name) {
                 return Err(MsiError::stream(name.clone(), format!("is also the data of {owner}")));
             }
-            if name.starts_with('\u{5}') || name.starts_with('\u{4840}') {
+            if name.starts_with(SUMMARY_PREFIX) || name.starts_with(TABLE_PREFIX) {
                 return Err(MsiError::stream(
                     name.clone(),
                     "names starting with U+0005 or U+4840 are reserved",
                 ));
             }
         }
+        Ok(())
+    }
 
+    /// The tables, rows, binary cells and root streams as the `msi` crate
+    /// writes them (a CFB version 4 file with its own summary).
+    fn write_with_msi_crate(&self, cp: ::msi::CodePage, binaries: &Binaries) -> Result<Vec<u8>, MsiError> {
         let crate_err = |what: &str, e: std::io::Error| MsiError::format(what, e);
         let mut package = ::msi::Package::create(self.kind.to_msi(), Cursor::new(Vec::new()))
             .map_err(|e| crate_err("creating the package", e))?;
@@ -357,13 +380,16 @@ impl Database {
                 )
             })?;
         }
-        let v4 = package
+        Ok(package
             .into_inner()
             .map_err(|e| crate_err("finishing the package", e))?
-            .into_inner();
+            .into_inner())
+    }
 
-        // Re-pack as CFB V3 with our summary stream and the storages.
-        let mut root = Storage::from_cfb(&v4)?;
+    /// The crate's file re-packed as CFB V3 with our summary stream and the
+    /// storages.
+    fn repack_as_v3(&self, v4: &[u8], summary: Vec<u8>) -> Result<Vec<u8>, MsiError> {
+        let mut root = Storage::from_cfb(v4)?;
         root.clsid = self.kind.clsid();
         root.streams.insert(SUMMARY_STREAM.to_string(), summary);
         for (name, storage) in &self.storages {
@@ -383,46 +409,13 @@ impl Database {
     /// A code-page-neutral database (0, as wixl writes) reads as 65001,
     /// which `to_bytes` refuses until `summary.codepage` is set.
     pub fn from_bytes(bytes: &[u8]) -> Result<Database, MsiError> {
-        let read_err = |what: &str, e: std::io::Error| MsiError::format(what, e);
         let mut package = ::msi::Package::open(Cursor::new(bytes)).map_err(|e| read_err("not a Windows Installer package", e))?;
         let kind = PackageKind::from_msi(package.package_type());
         let codepage = u16::try_from(package.database_codepage().id()).unwrap_or(0);
         let root = Storage::from_cfb(bytes)?;
-        let summary_bytes = root.streams.get(SUMMARY_STREAM).ok_or_else(|| MsiError::Summary {
-            field: "stream",
-            reason: "the package has no \\x05SummaryInformation stream".into(),
-        })?;
-        let summary = SummaryInfo {
-            codepage,
-            ..SummaryInfo::from_bytes(summary_bytes, codepage)?
-        };
-
-        // KeyTable/KeyColumn, which the crate reads but does not expose.
-        let mut foreign_keys: HashMap<(String, String), (String, i16)> = HashMap::new();
-        if package.has_table("_Validation") {
-            let rows = package
-                .select_rows(::msi::Select::table("_Validation"))
-                .map_err(|e| read_err("table `_Validation`", e))?;
-            for row in rows.filter(|r| r.len() >= 7) {
-                if let (Some(t), Some(c), Some(kt), Some(kc)) =
-                    (row[0].as_str(), row[1].as_str(), row[5].as_str(), row[6].as_int())
-                {
-                    foreign_keys.insert((t.to_string(), c.to_string()), (kt.to_string(), kc as i16));
-                }
-            }
-        }
-
-        let mut streams = BTreeMap::new();
-        let names: Vec<String> = package.streams().collect();
-        for name in names {
-            let mut data = Vec::new();
-            package
-                .read_stream(&name)
-                .and_then(|mut s| s.read_to_end(&mut data))
-                .map_err(|e| MsiError::stream(name.clone(), e))?;
-            streams.insert(name, data);
-        }
-
+        let summary = read_summary(&root, codepage)?;
+        let foreign_keys = read_foreign_keys(&mut package)?;
+        let mut streams = read_streams(&mut package)?;
         let mut tables = BTreeMap::new();
         let names: Vec<String> = package
             .tables()
@@ -430,56 +423,7 @@ impl Database {
             .filter(|n| !SYSTEM_TABLES.contains(&n.as_str()))
             .collect();
         for name in names {
-            let columns = package
-                .get_table(&name)
-                .map(|t| t.columns().to_vec())
-                .unwrap_or_default()
-                .iter()
-                .map(|c| ColumnDef::from_msi(&name, c, foreign_keys.get(&(name.clone(), c.name().to_string())).cloned()))
-                .collect::<Result<Vec<_>, _>>()?;
-            let def = TableDef {
-                name: name.clone(),
-                columns,
-            };
-            let rows: Vec<::msi::Row> = package
-                .select_rows(::msi::Select::table(name.as_str()))
-                .map_err(|e| read_err(&format!("table `{name}`"), e))?
-                .collect();
-            let mut table = Table {
-                def,
-                rows: BTreeMap::new(),
-            };
-            for r in rows {
-                let mut row: Vec<Value> = (0..r.len())
-                    .map(|i| match &r[i] {
-                        ::msi::Value::Null | ::msi::Value::Binary => Value::Null,
-                        ::msi::Value::Int(n) => Value::Int(*n),
-                        ::msi::Value::Str(s) => Value::Str(s.clone()).normalized(),
-                    })
-                    .collect();
-                // Binary cells: the stream named after the row's key.
-                for i in 0..row.len() {
-                    if table.def.columns[i].ty == ColumnType::Binary && r[i] == ::msi::Value::Binary {
-                        let stream = binary_stream_name(&table.def, &row);
-                        let data = streams.remove(&stream).ok_or_else(|| MsiError::Value {
-                            table: name.clone(),
-                            column: table.def.columns[i].name.clone(),
-                            row: row_label(&table.def, &row),
-                            reason: format!("its stream `{stream}` is missing"),
-                        })?;
-                        row[i] = Value::Binary(data);
-                    }
-                }
-                let key = key_of(&table.def, &row);
-                if table.rows.contains_key(&key) {
-                    return Err(MsiError::Row {
-                        table: name.clone(),
-                        row: row_label(&table.def, &row),
-                        reason: "the key appears twice in the package".into(),
-                    });
-                }
-                table.rows.insert(key, row);
-            }
+            let table = read_table(&mut package, &name, &foreign_keys, &mut streams)?;
             tables.insert(name, table);
         }
         Ok(Database {
@@ -490,6 +434,125 @@ impl Database {
             storages: root.storages,
         })
     }
+}
+
+/// Binary cells' data by stream name, with the cell that owns it.
+type Binaries<'a> = BTreeMap<String, (&'a [u8], String)>;
+/// A package being read.
+type Reading<'a> = ::msi::Package<Cursor<&'a [u8]>>;
+/// KeyTable/KeyColumn by (table, column).
+type ForeignKeys = HashMap<(String, String), (String, i16)>;
+
+fn read_err(what: &str, e: std::io::Error) -> MsiError {
+    MsiError::format(what, e)
+}
+
+/// Our reading of the summary stream, in the database's code page (which
+/// the crate reads from the string pool).
+fn read_summary(root: &Storage, codepage: u16) -> Result<SummaryInfo, MsiError> {
+    let summary_bytes = root.streams.get(SUMMARY_STREAM).ok_or_else(|| MsiError::Summary {
+        field: "stream",
+        reason: "the package has no \\x05SummaryInformation stream".into(),
+    })?;
+    Ok(SummaryInfo {
+        codepage,
+        ..SummaryInfo::from_bytes(summary_bytes, codepage)?
+    })
+}
+
+/// KeyTable/KeyColumn, which the crate reads but does not expose.
+fn read_foreign_keys(package: &mut Reading) -> Result<ForeignKeys, MsiError> {
+    let mut foreign_keys = HashMap::new();
+    if package.has_table("_Validation") {
+        let rows = package
+            .select_rows(::msi::Select::table("_Validation"))
+            .map_err(|e| read_err("table `_Validation`", e))?;
+        for row in rows.filter(|r| r.len() >= 7) {
+            if let (Some(t), Some(c), Some(kt), Some(kc)) = (row[0].as_str(), row[1].as_str(), row[5].as_str(), row[6].as_int()) {
+                foreign_keys.insert((t.to_string(), c.to_string()), (kt.to_string(), kc as i16));
+            }
+        }
+    }
+    Ok(foreign_keys)
+}
+
+/// Every stream the crate lists: root streams and binary cells alike (the
+/// tables take theirs out).
+fn read_streams(package: &mut Reading) -> Result<BTreeMap<String, Vec<u8>>, MsiError> {
+    let mut streams = BTreeMap::new();
+    let names: Vec<String> = package.streams().collect();
+    for name in names {
+        let mut data = Vec::new();
+        package
+            .read_stream(&name)
+            .and_then(|mut s| s.read_to_end(&mut data))
+            .map_err(|e| MsiError::stream(name.clone(), e))?;
+        streams.insert(name, data);
+    }
+    Ok(streams)
+}
+
+/// The table `name`: its definition as the crate rebuilt it and its rows,
+/// binary cells filled from (and taken out of) `streams`.
+fn read_table(
+    package: &mut Reading,
+    name: &str,
+    foreign_keys: &ForeignKeys,
+    streams: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<Table, MsiError> {
+    let columns = package
+        .get_table(name)
+        .map(|t| t.columns().to_vec())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| ColumnDef::from_msi(name, c, foreign_keys.get(&(name.to_string(), c.name().to_string())).cloned()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<::msi::Row> = package
+        .select_rows(::msi::Select::table(name))
+        .map_err(|e| read_err(&format!("table `{name}`"), e))?
+        .collect();
+    let mut table = Table {
+        def: TableDef::new(name, columns),
+        rows: BTreeMap::new(),
+    };
+    for r in rows {
+        let row = read_row(&table.def, &r, streams)?;
+        let key = key_of(&table.def, &row);
+        if table.rows.contains_key(&key) {
+            return Err(MsiError::Row {
+                table: name.to_string(),
+                row: row_label(&table.def, &row),
+                reason: "the key appears twice in the package".into(),
+            });
+        }
+        table.rows.insert(key, row);
+    }
+    Ok(table)
+}
+
+/// One row in our model; a binary cell's data is the stream named after the
+/// row's key.
+fn read_row(def: &TableDef, r: &::msi::Row, streams: &mut BTreeMap<String, Vec<u8>>) -> Result<Vec<Value>, MsiError> {
+    let mut row: Vec<Value> = (0..r.len())
+        .map(|i| match &r[i] {
+            ::msi::Value::Null | ::msi::Value::Binary => Value::Null,
+            ::msi::Value::Int(n) => Value::Int(*n),
+            ::msi::Value::Str(s) => Value::Str(s.clone()).normalized(),
+        })
+        .collect();
+    for i in 0..row.len() {
+        if def.columns[i].ty == ColumnType::Binary && r[i] == ::msi::Value::Binary {
+            let stream = binary_stream_name(def, &row);
+            let data = streams.remove(&stream).ok_or_else(|| MsiError::Value {
+                table: def.name.clone(),
+                column: def.columns[i].name.clone(),
+                row: row_label(def, &row),
+                reason: format!("its stream `{stream}` is missing"),
+            })?;
+            row[i] = Value::Binary(data);
+        }
+    }
+    Ok(row)
 }
 
 fn normalized(key: &[Value]) -> Vec<Value> {
