@@ -291,64 +291,15 @@ fn validate_features(ctx: &Ctx, raw: BTreeMap<String, RawFeature>) -> Result<Vec
     let mut features = Vec::new();
     let mut msi_ids = BTreeSet::new();
     for (id, f) in raw {
-        let key = |k: &str| format!("features.{id}.{k}");
-        let Some((_, supported)) = AGENT_FEATURES.iter().find(|(known, _)| *known == id) else {
-            let known: Vec<&str> = AGENT_FEATURES.iter().map(|(k, _)| *k).collect();
-            return Err(ctx.err(
-                format!("features.{id}"),
-                format!("the agent has no feature `{id}`; known: {}", known.join(", ")),
-            ));
-        };
-        if f.platforms.is_empty() {
-            return Err(ctx.err(key("platforms"), "must name at least one platform"));
-        }
-        for p in &f.platforms {
-            if !supported.contains(p) {
-                let list: Vec<&str> = supported.iter().map(|p| p.as_str()).collect();
-                return Err(ctx.err(
-                    key("platforms"),
-                    format!("feature `{id}` is not supported on {p}; it exists on: {}", list.join(", ")),
-                ));
-            }
-        }
-        let mut platforms = f.platforms.clone();
-        platforms.sort();
-        platforms.dedup();
-        if !is_ident(
-            &f.msi_feature,
-            |c| c.is_ascii_alphabetic() || c == '_',
-            |c| c.is_ascii_alphanumeric() || c == '_' || c == '.',
-        ) || f.msi_feature.len() > 38
-        {
-            return Err(ctx.err(
-                key("msi_feature"),
-                format!(
-                    "`{}` is not an MSI Feature identifier (letters, digits, '_' and '.', at most 38 characters)",
-                    f.msi_feature
-                ),
-            ));
-        }
-        if !msi_ids.insert(f.msi_feature.to_ascii_lowercase()) {
-            return Err(ctx.err(key("msi_feature"), format!("`{}` is used by another feature", f.msi_feature)));
-        }
+        let platforms = feature_platforms(ctx, &id, &f)?;
+        check_msi_feature(ctx, &id, &f.msi_feature, &mut msi_ids)?;
         if f.required && platforms.len() != Platform::ALL.len() {
-            return Err(ctx.err(key("platforms"), "a required feature must exist on every platform"));
+            return Err(ctx.err(
+                format!("features.{id}.platforms"),
+                "a required feature must exist on every platform",
+            ));
         }
-        let windows_arch = match &f.windows_arch {
-            None => vec!["x64".to_string(), "x86".to_string()],
-            Some(list) => {
-                if list.is_empty() || list.iter().any(|a| a != "x64" && a != "x86") {
-                    return Err(ctx.err(key("windows_arch"), "must list x64 and/or x86"));
-                }
-                if !platforms.contains(&Platform::Windows) {
-                    return Err(ctx.err(key("windows_arch"), format!("feature `{id}` does not exist on windows")));
-                }
-                if f.required && list.len() != 2 {
-                    return Err(ctx.err(key("windows_arch"), "a required feature must exist on x64 and x86"));
-                }
-                list.clone()
-            }
-        };
+        let windows_arch = feature_windows_arch(ctx, &id, &f, &platforms)?;
         features.push(Feature {
             id,
             title: f.title,
@@ -372,6 +323,74 @@ fn validate_features(ctx: &Ctx, raw: BTreeMap<String, RawFeature>) -> Result<Vec
     }
     features.sort_by_key(|f| (!f.required, f.id.clone()));
     Ok(features)
+}
+
+/// `features.<id>.platforms`, sorted: platforms the agent supports the
+/// feature on.
+fn feature_platforms(ctx: &Ctx, id: &str, f: &RawFeature) -> Result<Vec<Platform>, ManifestError> {
+    let key = format!("features.{id}.platforms");
+    let Some((_, supported)) = AGENT_FEATURES.iter().find(|(known, _)| *known == id) else {
+        let known: Vec<&str> = AGENT_FEATURES.iter().map(|(k, _)| *k).collect();
+        return Err(ctx.err(
+            format!("features.{id}"),
+            format!("the agent has no feature `{id}`; known: {}", known.join(", ")),
+        ));
+    };
+    if f.platforms.is_empty() {
+        return Err(ctx.err(key, "must name at least one platform"));
+    }
+    for p in &f.platforms {
+        if !supported.contains(p) {
+            let list: Vec<&str> = supported.iter().map(|p| p.as_str()).collect();
+            return Err(ctx.err(
+                key,
+                format!("feature `{id}` is not supported on {p}; it exists on: {}", list.join(", ")),
+            ));
+        }
+    }
+    let mut platforms = f.platforms.clone();
+    platforms.sort();
+    platforms.dedup();
+    Ok(platforms)
+}
+
+/// `features.<id>.msi_feature`: an MSI Feature identifier no other feature
+/// uses (MSI compares them case-insensitively).
+fn check_msi_feature(ctx: &Ctx, id: &str, msi_feature: &str, taken: &mut BTreeSet<String>) -> Result<(), ManifestError> {
+    let key = format!("features.{id}.msi_feature");
+    if !is_ident(
+        msi_feature,
+        |c| c.is_ascii_alphabetic() || c == '_',
+        |c| c.is_ascii_alphanumeric() || c == '_' || c == '.',
+    ) || msi_feature.len() > 38
+    {
+        return Err(ctx.err(
+            key,
+            format!("`{msi_feature}` is not an MSI Feature identifier (letters, digits, '_' and '.', at most 38 characters)"),
+        ));
+    }
+    if !taken.insert(msi_feature.to_ascii_lowercase()) {
+        return Err(ctx.err(key, format!("`{msi_feature}` is used by another feature")));
+    }
+    Ok(())
+}
+
+/// `features.<id>.windows_arch`, both architectures when absent.
+fn feature_windows_arch(ctx: &Ctx, id: &str, f: &RawFeature, platforms: &[Platform]) -> Result<Vec<String>, ManifestError> {
+    let key = |k: &str| format!("features.{id}.{k}");
+    let Some(list) = &f.windows_arch else {
+        return Ok(vec!["x64".to_string(), "x86".to_string()]);
+    };
+    if list.is_empty() || list.iter().any(|a| a != "x64" && a != "x86") {
+        return Err(ctx.err(key("windows_arch"), "must list x64 and/or x86"));
+    }
+    if !platforms.contains(&Platform::Windows) {
+        return Err(ctx.err(key("windows_arch"), format!("feature `{id}` does not exist on windows")));
+    }
+    if f.required && list.len() != 2 {
+        return Err(ctx.err(key("windows_arch"), "a required feature must exist on x64 and x86"));
+    }
+    Ok(list.clone())
 }
 
 fn setting_type(ctx: &Ctx, s: &RawSetting, key: &dyn Fn(&str) -> String) -> Result<SettingType, ManifestError> {
@@ -454,36 +473,8 @@ fn validate_settings(ctx: &Ctx, raw: Vec<RawSetting>, features: &[Feature]) -> R
     for s in raw {
         let name = s.name.clone();
         let key = |k: &str| format!("settings[{name}].{k}");
-        if !is_ident(&name, |c| c.is_ascii_alphabetic(), |c| c.is_ascii_alphanumeric() || c == '.')
-            || name.ends_with('.')
-            || name.contains("..")
-        {
-            return Err(ctx.err(
-                key("name"),
-                format!("`{name}` is not a setting name (letters and digits, dot-separated, e.g. Module.Content.Enabled)"),
-            ));
-        }
-        if !names.insert(name.to_ascii_lowercase()) {
-            return Err(ctx.err(key("name"), "declared twice (names compare case-insensitively)"));
-        }
-        let prop = &s.msi_property;
-        if !is_ident(
-            prop,
-            |c| c.is_ascii_uppercase() || c == '_',
-            |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '.',
-        ) || prop.len() > 72
-        {
-            return Err(ctx.err(key("msi_property"), format!("`{prop}` is not a public MSI property name; allowed: upper-case letters, digits, '_' and '.', starting with a letter or '_', at most 72 characters (no '-', no lower case)")));
-        }
-        if RESERVED_MSI_PROPERTIES.contains(&prop.as_str()) {
-            return Err(ctx.err(
-                key("msi_property"),
-                format!("`{prop}` is a property Windows Installer itself defines"),
-            ));
-        }
-        if !props.insert(prop.clone()) {
-            return Err(ctx.err(key("msi_property"), format!("`{prop}` is used by another setting")));
-        }
+        check_setting_name(ctx, &name, &mut names)?;
+        check_msi_property(ctx, &name, &s.msi_property, &mut props)?;
         let platforms: Vec<Platform> = match &s.feature {
             None => Platform::ALL.to_vec(),
             Some(fid) => match features.iter().find(|f| &f.id == fid) {
@@ -503,38 +494,7 @@ fn validate_settings(ctx: &Ctx, raw: Vec<RawSetting>, features: &[Feature]) -> R
         let Some(default) = &s.default else {
             return Err(ctx.err(key("default"), "missing; every setting needs a default"));
         };
-        let mut defaults = BTreeMap::new();
-        match default {
-            toml::Value::Table(per_platform) => {
-                for (pname, v) in per_platform {
-                    let Some(p) = Platform::parse(pname) else {
-                        return Err(ctx.err(
-                            key(&format!("default.{pname}")),
-                            "not a platform; allowed: linux, macos, windows",
-                        ));
-                    };
-                    if !platforms.contains(&p) {
-                        return Err(ctx.err(
-                            key(&format!("default.{pname}")),
-                            format!("the setting does not exist on {p} (its feature is not available there)"),
-                        ));
-                    }
-                    let text = default_text(v)
-                        .ok_or_else(|| ctx.err(key(&format!("default.{pname}")), "must be a string, integer or boolean"))?;
-                    defaults.insert(p, text);
-                }
-                if let Some(missing) = platforms.iter().find(|p| !defaults.contains_key(p)) {
-                    return Err(ctx.err(key("default"), format!("no default for {missing}, where the setting exists")));
-                }
-            }
-            v => {
-                let text = default_text(v)
-                    .ok_or_else(|| ctx.err(key("default"), "must be a string, integer, boolean or a table per platform"))?;
-                for p in &platforms {
-                    defaults.insert(*p, text.clone());
-                }
-            }
-        }
+        let mut defaults = setting_defaults(ctx, &key, default, &platforms)?;
         for (p, text) in defaults.iter_mut() {
             *text = kind
                 .canonicalize(text, *p)
@@ -557,6 +517,86 @@ fn validate_settings(ctx: &Ctx, raw: Vec<RawSetting>, features: &[Feature]) -> R
         });
     }
     Ok(settings)
+}
+
+/// `settings[<name>].name`: dot-separated letters and digits, unique
+/// regardless of case.
+fn check_setting_name(ctx: &Ctx, name: &str, taken: &mut BTreeSet<String>) -> Result<(), ManifestError> {
+    let key = format!("settings[{name}].name");
+    if !is_ident(name, |c| c.is_ascii_alphabetic(), |c| c.is_ascii_alphanumeric() || c == '.')
+        || name.ends_with('.')
+        || name.contains("..")
+    {
+        return Err(ctx.err(
+            key,
+            format!("`{name}` is not a setting name (letters and digits, dot-separated, e.g. Module.Content.Enabled)"),
+        ));
+    }
+    if !taken.insert(name.to_ascii_lowercase()) {
+        return Err(ctx.err(key, "declared twice (names compare case-insensitively)"));
+    }
+    Ok(())
+}
+
+/// `settings[<name>].msi_property`: a public MSI property of our own that
+/// no other setting uses.
+fn check_msi_property(ctx: &Ctx, name: &str, prop: &str, taken: &mut BTreeSet<String>) -> Result<(), ManifestError> {
+    let key = format!("settings[{name}].msi_property");
+    if !is_ident(
+        prop,
+        |c| c.is_ascii_uppercase() || c == '_',
+        |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '.',
+    ) || prop.len() > 72
+    {
+        return Err(ctx.err(key, format!("`{prop}` is not a public MSI property name; allowed: upper-case letters, digits, '_' and '.', starting with a letter or '_', at most 72 characters (no '-', no lower case)")));
+    }
+    if RESERVED_MSI_PROPERTIES.contains(&prop) {
+        return Err(ctx.err(key, format!("`{prop}` is a property Windows Installer itself defines")));
+    }
+    if !taken.insert(prop.to_string()) {
+        return Err(ctx.err(key, format!("`{prop}` is used by another setting")));
+    }
+    Ok(())
+}
+
+/// The default text per platform the setting exists on, as written: one
+/// value for all, or a table per platform.
+fn setting_defaults(
+    ctx: &Ctx,
+    key: &dyn Fn(&str) -> String,
+    default: &toml::Value,
+    platforms: &[Platform],
+) -> Result<BTreeMap<Platform, String>, ManifestError> {
+    let mut defaults = BTreeMap::new();
+    let toml::Value::Table(per_platform) = default else {
+        let text = default_text(default)
+            .ok_or_else(|| ctx.err(key("default"), "must be a string, integer, boolean or a table per platform"))?;
+        for p in platforms {
+            defaults.insert(*p, text.clone());
+        }
+        return Ok(defaults);
+    };
+    for (pname, v) in per_platform {
+        let Some(p) = Platform::parse(pname) else {
+            return Err(ctx.err(
+                key(&format!("default.{pname}")),
+                "not a platform; allowed: linux, macos, windows",
+            ));
+        };
+        if !platforms.contains(&p) {
+            return Err(ctx.err(
+                key(&format!("default.{pname}")),
+                format!("the setting does not exist on {p} (its feature is not available there)"),
+            ));
+        }
+        let text = default_text(v)
+            .ok_or_else(|| ctx.err(key(&format!("default.{pname}")), "must be a string, integer or boolean"))?;
+        defaults.insert(p, text);
+    }
+    if let Some(missing) = platforms.iter().find(|p| !defaults.contains_key(p)) {
+        return Err(ctx.err(key("default"), format!("no default for {missing}, where the setting exists")));
+    }
+    Ok(defaults)
 }
 
 fn check_enablement(ctx: &Ctx, features: &[Feature], settings: &[Setting]) -> Result<(), ManifestError> {
@@ -657,74 +697,9 @@ fn validate_legacy(
                 return Err(ctx.err(key(&format!("carry.{from}")), format!("no setting `{to}` is declared")));
             }
         }
-        let linux = match l.linux {
-            Some(x) => {
-                check_package_name(ctx, &key("linux.package"), &x.package)?;
-                if x.package == product.id {
-                    return Err(ctx.err(key("linux.package"), "is this product's own package name"));
-                }
-                if !x.below_version.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-                    return Err(ctx.err(key("linux.below_version"), "must be a version starting with a digit"));
-                }
-                if let Some(c) = &x.config_file {
-                    if !c.starts_with('/') {
-                        return Err(ctx.err(key("linux.config_file"), "must be an absolute path"));
-                    }
-                }
-                Some(LegacyLinux {
-                    package: x.package,
-                    below_version: x.below_version,
-                    config_file: x.config_file,
-                    service: x.service,
-                })
-            }
-            None => None,
-        };
-        let macos = match l.macos {
-            Some(x) => {
-                for (i, pid) in x.pkg_ids.iter().chain(&x.launchd_labels).enumerate() {
-                    check_reverse_dns(ctx, &key(&format!("macos[{i}]")), pid)?;
-                }
-                Some(LegacyMacos {
-                    pkg_ids: x.pkg_ids,
-                    launchd_labels: x.launchd_labels,
-                    config_file: x.config_file,
-                })
-            }
-            None => None,
-        };
-        let windows = match l.windows {
-            Some(x) => {
-                let mut codes = Vec::new();
-                for (i, c) in x.upgrade_codes.iter().enumerate() {
-                    let g = check_guid(ctx, &key(&format!("windows.upgrade_codes[{i}]")), c)?;
-                    if g == product.upgrade_code {
-                        return Err(ctx.err(
-                            key(&format!("windows.upgrade_codes[{i}]")),
-                            "is this product's own UpgradeCode",
-                        ));
-                    }
-                    codes.push(g);
-                }
-                let registry_key = match x.registry_key {
-                    Some(k) => match k.strip_prefix("HKLM\\") {
-                        Some(rest) if !rest.is_empty() && !rest.ends_with('\\') => Some(rest.to_string()),
-                        _ => {
-                            return Err(ctx.err(
-                                key("windows.registry_key"),
-                                format!("`{k}` must be a key under HKLM, e.g. HKLM\\SOFTWARE\\Vendor\\Product"),
-                            ))
-                        }
-                    },
-                    None => None,
-                };
-                Some(LegacyWindows {
-                    upgrade_codes: codes,
-                    registry_key,
-                })
-            }
-            None => None,
-        };
+        let linux = l.linux.map(|x| legacy_linux(ctx, &key, x, product)).transpose()?;
+        let macos = l.macos.map(|x| legacy_macos(ctx, &key, x)).transpose()?;
+        let windows = l.windows.map(|x| legacy_windows(ctx, &key, x, product)).transpose()?;
         out.push(LegacyProduct {
             id: l.id,
             name: l.name,
@@ -735,4 +710,76 @@ fn validate_legacy(
         });
     }
     Ok(out)
+}
+
+/// `legacy[<id>].linux`: another package, below a version, with an
+/// absolute config file.
+fn legacy_linux(ctx: &Ctx, key: &dyn Fn(&str) -> String, x: RawLegacyLinux, product: &Product) -> Result<LegacyLinux, ManifestError> {
+    check_package_name(ctx, &key("linux.package"), &x.package)?;
+    if x.package == product.id {
+        return Err(ctx.err(key("linux.package"), "is this product's own package name"));
+    }
+    if !x.below_version.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        return Err(ctx.err(key("linux.below_version"), "must be a version starting with a digit"));
+    }
+    if let Some(c) = &x.config_file {
+        if !c.starts_with('/') {
+            return Err(ctx.err(key("linux.config_file"), "must be an absolute path"));
+        }
+    }
+    Ok(LegacyLinux {
+        package: x.package,
+        below_version: x.below_version,
+        config_file: x.config_file,
+        service: x.service,
+    })
+}
+
+/// `legacy[<id>].macos`: reverse-DNS package ids and launchd labels.
+fn legacy_macos(ctx: &Ctx, key: &dyn Fn(&str) -> String, x: RawLegacyMacos) -> Result<LegacyMacos, ManifestError> {
+    for (i, pid) in x.pkg_ids.iter().chain(&x.launchd_labels).enumerate() {
+        check_reverse_dns(ctx, &key(&format!("macos[{i}]")), pid)?;
+    }
+    Ok(LegacyMacos {
+        pkg_ids: x.pkg_ids,
+        launchd_labels: x.launchd_labels,
+        config_file: x.config_file,
+    })
+}
+
+/// `legacy[<id>].windows`: other products' UpgradeCodes (as canonical
+/// GUIDs) and a registry key under HKLM.
+fn legacy_windows(
+    ctx: &Ctx,
+    key: &dyn Fn(&str) -> String,
+    x: RawLegacyWindows,
+    product: &Product,
+) -> Result<LegacyWindows, ManifestError> {
+    let mut codes = Vec::new();
+    for (i, c) in x.upgrade_codes.iter().enumerate() {
+        let g = check_guid(ctx, &key(&format!("windows.upgrade_codes[{i}]")), c)?;
+        if g == product.upgrade_code {
+            return Err(ctx.err(
+                key(&format!("windows.upgrade_codes[{i}]")),
+                "is this product's own UpgradeCode",
+            ));
+        }
+        codes.push(g);
+    }
+    let registry_key = match x.registry_key {
+        Some(k) => match k.strip_prefix("HKLM\\") {
+            Some(rest) if !rest.is_empty() && !rest.ends_with('\\') => Some(rest.to_string()),
+            _ => {
+                return Err(ctx.err(
+                    key("windows.registry_key"),
+                    format!("`{k}` must be a key under HKLM, e.g. HKLM\\SOFTWARE\\Vendor\\Product"),
+                ))
+            }
+        },
+        None => None,
+    };
+    Ok(LegacyWindows {
+        upgrade_codes: codes,
+        registry_key,
+    })
 }
