@@ -4,8 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use omnipack::build::{self, BuildOptions};
+use omnipack::build::BuildOptions;
+use omnipack::packager::Input;
+use omnipack::release::Signature;
+use omnipack::sign::authenticode::Authenticode;
+use omnipack::signers::KeyOptions;
 use omnipack::target::Format;
+use outpost_manifest::Manifest;
 
 #[derive(Parser)]
 #[command(name = "omnipack", version, about = "Build and sign Outpost Client packages")]
@@ -20,39 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Compile the agent and write packages plus release.json.
-    Build {
-        /// Formats to build, comma-separated (default: all).
-        #[arg(long, value_delimiter = ',')]
-        formats: Vec<Format>,
-        #[arg(long, default_value = "dist")]
-        out: PathBuf,
-        #[arg(long, default_value = "packaging/outpost.toml")]
-        manifest: PathBuf,
-        /// Use a prebuilt agent instead of compiling: TRIPLE=PATH, or PATH
-        /// for x86_64-unknown-linux-gnu. May be repeated.
-        #[arg(long = "agent-bin", value_name = "[TRIPLE=]PATH")]
-        agent_bins: Vec<String>,
-        /// Use a prebuilt MSI custom action DLL (packaging/msi-ca) instead of
-        /// compiling it: TRIPLE=PATH, e.g. x86_64-pc-windows-gnu=x.dll. May
-        /// be repeated.
-        #[arg(long = "msi-ca-bin", value_name = "TRIPLE=PATH")]
-        msi_ca_bins: Vec<String>,
-        /// Armoured OpenPGP secret key for rpm signatures (also
-        /// OMNIPACK_OPENPGP_KEY / OMNIPACK_OPENPGP_KEY_FILE; passphrase in
-        /// OMNIPACK_OPENPGP_PASSPHRASE).
-        #[arg(long, value_name = "FILE")]
-        openpgp_key: Option<PathBuf>,
-        #[command(flatten)]
-        authenticode: AuthenticodeArgs,
-        #[command(flatten)]
-        apple: AppleArgs,
-        /// Do not sign anything.
-        #[arg(long)]
-        unsigned: bool,
-        /// Print release.json on stdout.
-        #[arg(long)]
-        json: bool,
-    },
+    Build(BuildArgs),
     /// A configuration profile (.mobileconfig) for MDM that sets the agent's
     /// managed preferences: every macOS setting with its default, or the
     /// values given with --set.
@@ -152,6 +125,41 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct BuildArgs {
+    /// Formats to build, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    formats: Vec<Format>,
+    #[arg(long, default_value = "dist")]
+    out: PathBuf,
+    #[arg(long, default_value = "packaging/outpost.toml")]
+    manifest: PathBuf,
+    /// Use a prebuilt agent instead of compiling: TRIPLE=PATH, or PATH
+    /// for x86_64-unknown-linux-gnu. May be repeated.
+    #[arg(long = "agent-bin", value_name = "[TRIPLE=]PATH")]
+    agent_bins: Vec<String>,
+    /// Use a prebuilt MSI custom action DLL (packaging/msi-ca) instead of
+    /// compiling it: TRIPLE=PATH, e.g. x86_64-pc-windows-gnu=x.dll. May
+    /// be repeated.
+    #[arg(long = "msi-ca-bin", value_name = "TRIPLE=PATH")]
+    msi_ca_bins: Vec<String>,
+    /// Armoured OpenPGP secret key for rpm signatures (also
+    /// OMNIPACK_OPENPGP_KEY / OMNIPACK_OPENPGP_KEY_FILE; passphrase in
+    /// OMNIPACK_OPENPGP_PASSPHRASE).
+    #[arg(long, value_name = "FILE")]
+    openpgp_key: Option<PathBuf>,
+    #[command(flatten)]
+    authenticode: AuthenticodeArgs,
+    #[command(flatten)]
+    apple: AppleArgs,
+    /// Do not sign anything.
+    #[arg(long)]
+    unsigned: bool,
+    /// Print release.json on stdout.
+    #[arg(long)]
+    json: bool,
+    }
+
 #[derive(Subcommand)]
 enum AssistCommand {
     /// Write an answer-file template listing every setting with its default.
@@ -241,35 +249,18 @@ impl AuthenticodeArgs {
 }
 
 /// The Authenticode signer for transforms and patches, or None when unsigned.
-fn assist_signer(
-    m: &outpost_manifest::Manifest,
-    authenticode: AuthenticodeArgs,
-    unsigned: bool,
-) -> anyhow::Result<Option<omnipack::sign::authenticode::Authenticode>> {
-    use omnipack::sign::authenticode::{Authenticode, AuthenticodeKey, Timestamp};
+fn assist_signer(m: &Manifest, authenticode: AuthenticodeArgs, unsigned: bool) -> anyhow::Result<Option<Authenticode>> {
     if unsigned {
         return Ok(None);
     }
-    let timestamp_urls = authenticode.timestamp_urls.clone();
-    let legacy_sha1 = authenticode.legacy_sha1;
-    let key = match authenticode.key()? {
-        Some(k) => k,
-        None => AuthenticodeKey::Throwaway(
-            omnipack::cargo::workspace()?
-                .target_dir
-                .join("omnipack-test-keys/authenticode"),
-        ),
+    let keys = KeyOptions {
+        timestamp_urls: authenticode.timestamp_urls.clone(),
+        legacy_sha1: authenticode.legacy_sha1,
+        authenticode: authenticode.key()?,
+        test_keys: omnipack::cargo::workspace()?.target_dir.join("omnipack-test-keys"),
+        ..Default::default()
     };
-    let ts = if timestamp_urls.is_empty() {
-        Timestamp::None
-    } else {
-        Timestamp::Url(timestamp_urls)
-    };
-    let signer = Authenticode::new(key, ts, &m.product.name, &m.product.homepage)?.with_legacy_sha1(legacy_sha1);
-    if signer.is_test_key() {
-        eprintln!("\n  *** TEST-SIGNED: signed with a throwaway certificate. Do not deploy it. ***\n");
-    }
-    Ok(Some(signer))
+    Ok(Some(omnipack::signers::authenticode(&keys, m)?))
 }
 
 fn main() -> ExitCode {
@@ -295,184 +286,39 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Build {
-            formats,
-            out,
-            manifest,
-            agent_bins,
-            msi_ca_bins,
-            openpgp_key,
-            authenticode,
-            apple,
-            unsigned,
-            json,
-        } => {
-            let (apple_application, apple_installer) = (apple.application.map(apple_key), apple.installer.map(apple_key));
-            let timestamp_urls = authenticode.timestamp_urls.clone();
-            let legacy_sha1 = authenticode.legacy_sha1;
-            let authenticode = authenticode.key()?;
-            let mut bins = BTreeMap::new();
-            for spec in agent_bins {
-                let (triple, path) = match spec.split_once('=') {
-                    Some((t, p)) => (t.to_string(), PathBuf::from(p)),
-                    None => ("x86_64-unknown-linux-gnu".to_string(), PathBuf::from(spec)),
-                };
-                bins.insert(triple, path);
-            }
-            let mut ca_bins = BTreeMap::new();
-            for spec in msi_ca_bins {
-                let (triple, path) = spec
-                    .split_once('=')
-                    .with_context(|| format!("--msi-ca-bin `{spec}`: expected TRIPLE=PATH"))?;
-                ca_bins.insert(triple.to_string(), PathBuf::from(path));
-            }
-            let formats = if formats.is_empty() { Format::ALL.to_vec() } else { formats };
-            let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let release = build::run(&BuildOptions {
-                manifest,
-                out: out.clone(),
-                formats,
-                agent_bins: bins,
-                msi_ca_bins: ca_bins,
-                openpgp_key,
-                authenticode,
-                timestamp_urls,
-                legacy_sha1,
-                apple_application,
-                apple_installer,
-                apple_timestamp_url: apple.timestamp_url,
-                unsigned,
-                progress,
-            })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&release)?);
-            } else {
-                for a in &release.artifacts {
-                    let sig = a.signed.as_deref().map_or("unsigned".to_string(), |s| {
-                        if a.test_signed {
-                            format!("{s}, TEST KEY")
-                        } else {
-                            s.to_string()
-                        }
-                    });
-                    eprintln!("{}/{}  ({} bytes, {sig})", out.display(), a.path, a.size);
-                }
-            }
-            Ok(())
-        }
-        Command::Mobileconfig { out, set, manifest } => {
-            let m = outpost_manifest::Manifest::load(&manifest)?;
-            let mut values = BTreeMap::new();
-            for pair in set {
-                let Some((k, v)) = pair.split_once('=') else {
-                    anyhow::bail!("--set `{pair}`: expected NAME=VALUE");
-                };
-                values.insert(k.trim().to_string(), v.to_string());
-            }
-            let profile = omnipack::macos::mobileconfig::render_profile(
-                &m,
-                &values,
-                "--set",
-                omnipack::macos::mobileconfig::Unset::Defaults,
-            )?;
-            let tmp = out.with_extension("mobileconfig.tmp");
-            std::fs::write(&tmp, profile).with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
-            eprintln!(
-                "{}: configuration profile for the `{}` domain",
-                out.display(),
-                omnipack::macos::mobileconfig::domain(&m)
-            );
-            Ok(())
-        }
-        Command::Notarize {
-            pkg,
-            api_key,
-            wait_seconds,
-        } => notarize(&pkg, &api_key, wait_seconds),
-        Command::Assist {
-            command: Some(AssistCommand::Init { out, manifest, force }),
-            ..
-        } => {
-            let m = outpost_manifest::Manifest::load(&manifest)?;
+        Command::Build(args) => build(args),
+        Command::Mobileconfig { out, set, manifest } => mobileconfig(&out, set, &manifest),
+        Command::Notarize { pkg, api_key, wait_seconds } => notarize(&pkg, &api_key, wait_seconds),
+        Command::Assist { command: Some(AssistCommand::Init { out, manifest, force }), .. } => {
+            let m = Manifest::load(&manifest)?;
             omnipack::assist::init(&m, &out, force)?;
             eprintln!("{}: answer-file template written", out.display());
             Ok(())
         }
-        Command::Assist {
-            command: None,
-            answers,
-            from,
-            out,
-            manifest,
-            authenticode,
-            unsigned,
-        } => {
+        Command::Assist { command: None, answers, from, out, manifest, authenticode, unsigned } => {
             let Some(answers) = answers else {
                 anyhow::bail!("give --answers FILE (write a template with `omnipack assist init`)");
             };
-            let m = outpost_manifest::Manifest::load(&manifest)?;
+            let m = Manifest::load(&manifest)?;
             let signer = assist_signer(&m, authenticode, unsigned)?;
-            let written = omnipack::assist::run(&omnipack::assist::AssistOptions {
-                manifest,
-                answers,
-                from,
-                out,
-                signer,
-            })?;
-            for f in written {
+            let opts = omnipack::assist::AssistOptions { manifest, answers, from, out, signer };
+            for f in omnipack::assist::run(&opts)? {
                 eprintln!("{}", f.display());
             }
             Ok(())
         }
-        Command::Patch {
-            from,
-            to,
-            out,
-            manifest,
-            authenticode,
-            unsigned,
-        } => {
-            let m = outpost_manifest::Manifest::load(&manifest)?;
+        Command::Patch { from, to, out, manifest, authenticode, unsigned } => {
+            let m = Manifest::load(&manifest)?;
             let signer = assist_signer(&m, authenticode, unsigned)?;
             omnipack::assist::write_patch(&m, &from, &to, &out, signer.as_ref())?;
             eprintln!("{}", out.display());
             Ok(())
         }
-        Command::Publish {
-            from,
-            repo_dir,
-            manifest,
-            openpgp_key,
-            suite,
-            component,
-        } => {
-            let m = outpost_manifest::Manifest::load(&manifest)?;
-            let ws = omnipack::cargo::workspace()?;
-            let key = omnipack::sign::openpgp::OpenPgpKey::load(&omnipack::sign::OpenPgpKeySource::resolve(
-                openpgp_key,
-                ws.target_dir.join("omnipack-test-keys"),
-            ))?;
-            if omnipack::sign::Signer::is_test_key(&key) {
-                eprintln!("\n  *** TEST-SIGNED REPOSITORY: signed with a throwaway test key. Do not publish it. ***\n");
-            }
-            let opts = omnipack::publish::PublishOptions {
-                from,
-                repo_dir: repo_dir.clone(),
-                suite,
-                component,
-                date: omnipack::time::source_date().map_err(anyhow::Error::msg)?,
-                product_id: m.product.id.clone(),
-                origin: m.product.vendor.clone(),
-            };
-            let p = omnipack::publish::publish(&opts, &key)?;
-            for f in p.key_files.iter().chain(&p.apt_packages).chain(&p.yum_packages) {
-                eprintln!("{}", f.display());
-            }
-            Ok(())
+        Command::Publish { from, repo_dir, manifest, openpgp_key, suite, component } => {
+            publish(from, repo_dir, &manifest, openpgp_key, suite, component)
         }
         Command::Check { manifest } => {
-            let m = outpost_manifest::Manifest::load(&manifest)?;
+            let m = omnipack::build::check(&manifest, &Format::ALL)?;
             eprintln!(
                 "{}: OK ({} {}, {} features, {} settings)",
                 manifest.display(),
@@ -485,11 +331,105 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Agent { target } => {
             let ws = omnipack::cargo::workspace()?;
-            let path = omnipack::cargo::build_agent(&ws, &target)?;
-            println!("{}", path.display());
+            println!("{}", omnipack::cargo::build_agent(&ws, &target)?.display());
             Ok(())
         }
     }
+}
+
+/// `--agent-bin [TRIPLE=]PATH` and `--msi-ca-bin TRIPLE=PATH`, by input and triple.
+fn prebuilt(agent_bins: Vec<String>, msi_ca_bins: Vec<String>) -> anyhow::Result<BTreeMap<(Input, String), PathBuf>> {
+    let mut bins = BTreeMap::new();
+    for spec in agent_bins {
+        let (triple, path) = match spec.split_once('=') {
+            Some((t, p)) => (t.to_string(), PathBuf::from(p)),
+            None => ("x86_64-unknown-linux-gnu".to_string(), PathBuf::from(spec)),
+        };
+        bins.insert((Input::Agent, triple), path);
+    }
+    for spec in msi_ca_bins {
+        let (triple, path) = spec.split_once('=').with_context(|| format!("--msi-ca-bin `{spec}`: expected TRIPLE=PATH"))?;
+        bins.insert((Input::MsiCustomAction, triple.to_string()), PathBuf::from(path));
+    }
+    Ok(bins)
+}
+
+fn build(a: BuildArgs) -> anyhow::Result<()> {
+    let keys = KeyOptions {
+        openpgp_key: a.openpgp_key,
+        timestamp_urls: a.authenticode.timestamp_urls.clone(),
+        legacy_sha1: a.authenticode.legacy_sha1,
+        authenticode: a.authenticode.key()?,
+        apple_application: a.apple.application.map(apple_key),
+        apple_installer: a.apple.installer.map(apple_key),
+        apple_timestamp_url: a.apple.timestamp_url,
+        test_keys: PathBuf::new(),
+    };
+    let release = omnipack::build::run(&BuildOptions {
+        manifest: a.manifest,
+        out: a.out.clone(),
+        formats: if a.formats.is_empty() { Format::ALL.to_vec() } else { a.formats },
+        binaries: prebuilt(a.agent_bins, a.msi_ca_bins)?,
+        keys,
+        unsigned: a.unsigned,
+        progress: !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&release)?);
+        return Ok(());
+    }
+    for art in &release.artifacts {
+        let sig = match art.signature {
+            Signature::Unsigned => "unsigned".to_string(),
+            Signature::Release(s) => s.as_str().to_string(),
+            Signature::Test(s) => format!("{}, TEST KEY", s.as_str()),
+        };
+        eprintln!("{}/{}  ({} bytes, {sig})", a.out.display(), art.path, art.size);
+    }
+    Ok(())
+}
+
+fn mobileconfig(out: &std::path::Path, set: Vec<String>, manifest: &std::path::Path) -> anyhow::Result<()> {
+    use omnipack::macos::mobileconfig;
+    let m = Manifest::load(manifest)?;
+    let mut values = BTreeMap::new();
+    for pair in set {
+        let Some((k, v)) = pair.split_once('=') else {
+            anyhow::bail!("--set `{pair}`: expected NAME=VALUE");
+        };
+        values.insert(k.trim().to_string(), v.to_string());
+    }
+    let profile = mobileconfig::render_profile(&m, &values, "--set", mobileconfig::Unset::Defaults)?;
+    omnipack::output::write_atomic(out, profile.as_bytes())?;
+    eprintln!("{}: configuration profile for the `{}` domain", out.display(), mobileconfig::domain(&m));
+    Ok(())
+}
+
+fn publish(
+    from: PathBuf,
+    repo_dir: PathBuf,
+    manifest: &std::path::Path,
+    openpgp_key: Option<PathBuf>,
+    suite: String,
+    component: String,
+) -> anyhow::Result<()> {
+    let m = Manifest::load(manifest)?;
+    let keys = KeyOptions { openpgp_key, test_keys: omnipack::cargo::workspace()?.target_dir.join("omnipack-test-keys"), ..Default::default() };
+    let key = omnipack::signers::openpgp(&keys)?;
+    let opts = omnipack::publish::PublishOptions {
+        from,
+        repo_dir,
+        suite,
+        component,
+        date: omnipack::time::source_date().map_err(anyhow::Error::msg)?,
+        product_id: m.product.id.clone(),
+        origin: m.product.vendor.clone(),
+    };
+    let p = omnipack::publish::publish(&opts, &key)?;
+    for f in p.key_files.iter().chain(&p.apt_packages).chain(&p.yum_packages) {
+        eprintln!("{}", f.display());
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]

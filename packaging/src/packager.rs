@@ -1,66 +1,82 @@
-//! The seam every format implements: product and target in, bytes out.
+//! The seam every format implements: product and target in, bytes out. A
+//! format declares here everything `build` needs to know about it (its
+//! architectures, its signature scheme, the binaries it packages, the
+//! manifest refusals it adds), so `build` names no format.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use outpost_manifest::Manifest;
 
+use crate::content::Payload;
+use crate::release::{Scheme, Signature};
+use crate::sign::apple::AppleSigner;
+use crate::sign::authenticode::Authenticode;
 use crate::sign::openpgp::OpenPgpKey;
-use crate::target::{Format, Target};
+use crate::target::{Arch, Format, Target};
+
+/// A binary a format packages, built from this workspace per target triple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Input {
+    /// The agent executable (`agent/`).
+    Agent,
+    /// The MSI's custom action DLL (`packaging/msi-ca`).
+    MsiCustomAction,
+}
 
 /// Everything a packager may read. Packagers do no I/O of their own except
 /// through this, which keeps them testable and builds reproducible.
 pub struct BuildContext {
     pub manifest: Manifest,
-    /// Where the manifest came from, for messages.
-    pub manifest_path: PathBuf,
-    /// The agent executable per Rust target triple.
-    pub agent: std::collections::BTreeMap<String, Arc<[u8]>>,
-    /// The MSI custom action DLL (packaging/msi-ca) per Windows triple.
-    pub msi_ca: std::collections::BTreeMap<String, Arc<[u8]>>,
+    /// The binaries per input and Rust target triple.
+    pub binaries: BTreeMap<(Input, String), Arc<[u8]>>,
     /// Seconds since the epoch stamped on every file and header.
     pub source_date: u64,
-    /// OpenPGP key for formats signed with OpenPGP (rpm).
+    /// The signer of each scheme, when the build signs (`crate::signers`).
     pub openpgp: Option<Arc<OpenPgpKey>>,
-    /// Authenticode signer for Windows formats (exe inside, then the MSI).
-    pub authenticode: Option<Arc<crate::sign::authenticode::Authenticode>>,
-    /// Developer ID identities for macOS (the agent's Mach-O, then the pkg).
-    pub apple: Option<Arc<crate::sign::apple::AppleSigner>>,
+    pub authenticode: Option<Arc<Authenticode>>,
+    pub apple: Option<Arc<AppleSigner>>,
 }
 
 impl BuildContext {
-    pub fn agent_for(&self, target: &Target) -> Result<Arc<[u8]>, PackageError> {
+    pub fn binary(&self, input: Input, target: &Target) -> Result<Arc<[u8]>, PackageError> {
         let triple = target.arch.rust_triple(target.platform);
-        self.agent
-            .get(triple)
+        self.binaries
+            .get(&(input, triple.to_string()))
             .cloned()
-            .ok_or_else(|| PackageError::MissingAgent(triple.to_string()))
+            .ok_or(PackageError::Missing { input, triple })
+    }
+
+    pub fn agent_for(&self, target: &Target) -> Result<Arc<[u8]>, PackageError> {
+        self.binary(Input::Agent, target)
     }
 
     pub fn msi_ca_for(&self, target: &Target) -> Result<Arc<[u8]>, PackageError> {
-        let triple = target.arch.rust_triple(target.platform);
-        self.msi_ca
-            .get(triple)
-            .cloned()
-            .ok_or_else(|| PackageError::MissingMsiCa(triple.to_string()))
+        self.binary(Input::MsiCustomAction, target)
+    }
+
+    /// What `target`'s package installs (`crate::content`).
+    pub fn payload(&self, target: &Target) -> Result<Payload, PackageError> {
+        Payload::of(&self.manifest, target, self.binary(Input::Agent, target)?, self.source_date)
     }
 }
 
 pub struct Built {
     pub file_name: String,
     pub bytes: Vec<u8>,
-    /// The signature scheme applied, e.g. `openpgp`, or None.
-    pub signed: Option<&'static str>,
+    pub signature: Signature,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("no agent binary was built for {0}")]
-    MissingAgent(String),
-    #[error("no MSI custom action DLL was built for {0}")]
-    MissingMsiCa(String),
+    #[error("no {input:?} binary was built for {triple}")]
+    Missing { input: Input, triple: &'static str },
     #[error(transparent)]
     Render(#[from] crate::templates::RenderError),
+    /// The manifest asks for something this format cannot express: which
+    /// key, and why.
+    #[error("{key}: {reason}")]
+    Manifest { key: String, reason: String },
     #[error("{0}")]
     Invalid(String),
     #[error("rpm: {0}")]
@@ -77,15 +93,23 @@ pub enum PackageError {
 
 pub trait Packager: Sync {
     fn format(&self) -> Format;
+    /// The architectures this format builds, one package each.
+    fn archs(&self) -> &'static [Arch];
+    /// The binaries its packages hold.
+    fn inputs(&self) -> &'static [Input] {
+        &[Input::Agent]
+    }
+    /// The scheme its packages are signed with, when the build signs.
+    fn scheme(&self) -> Option<Scheme>;
+    /// Every refusal of the manifest this format adds to the manifest's own
+    /// validation, without compiling or compressing anything: `omnipack
+    /// check` runs it, and `build` runs it before any work.
+    fn check(&self, _m: &Manifest) -> Result<(), PackageError> {
+        Ok(())
+    }
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError>;
-}
 
-/// The registry: an explicit match, no global side effects.
-pub fn packager(format: Format) -> &'static dyn Packager {
-    match format {
-        Format::Deb => &crate::deb::DebPackager,
-        Format::Rpm => &crate::rpm::RpmPackager,
-        Format::Msi => &crate::windows::MsiPackager,
-        Format::Pkg => &crate::macos::PkgPackager,
+    fn targets(&self) -> Vec<Target> {
+        self.archs().iter().map(|a| Target::new(self.format(), *a)).collect()
     }
 }

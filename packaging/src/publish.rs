@@ -2,12 +2,12 @@
 //! repositories and puts the public key, in the forms clients import, at the
 //! top of the repository folder.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use sha2::{Digest, Sha256};
 
-use crate::release::{Release, FILE_NAME};
+use crate::release::FILE_NAME;
+use crate::target::Format;
 use crate::repo::{apt, write_atomic, yum};
 use crate::sign::openpgp::OpenPgpKey;
 use crate::sign::Signer;
@@ -30,35 +30,10 @@ pub struct Published {
     pub key_files: Vec<PathBuf>,
 }
 
-/// Reads `from/release.json` and checks every listed file against it, so a
-/// package altered after the build is never published.
-pub fn read_release(from: &Path) -> anyhow::Result<(Release, Vec<(String, PathBuf)>)> {
-    let path = from.join(FILE_NAME);
-    let text =
-        std::fs::read(&path).with_context(|| format!("{}: cannot read (is --from a build output folder?)", path.display()))?;
-    let release: Release =
-        serde_json::from_slice(&text).with_context(|| format!("{}: not a release manifest", path.display()))?;
-    let mut files = Vec::new();
-    for a in &release.artifacts {
-        let file = from.join(&a.path);
-        let bytes = std::fs::read(&file)
-            .with_context(|| format!("{}: listed in {} but cannot be read", file.display(), path.display()))?;
-        if hex::encode(Sha256::digest(&bytes)) != a.sha256 || bytes.len() as u64 != a.size {
-            bail!(
-                "{}: does not match the sha256/size recorded in {}; refusing to publish an altered package",
-                file.display(),
-                path.display()
-            );
-        }
-        files.push((a.format.clone(), file));
-    }
-    Ok((release, files))
-}
-
 pub fn publish(opts: &PublishOptions, key: &OpenPgpKey) -> anyhow::Result<Published> {
-    let (_, files) = read_release(&opts.from)?;
-    let debs: Vec<PathBuf> = files.iter().filter(|(f, _)| f == "deb").map(|(_, p)| p.clone()).collect();
-    let rpms: Vec<PathBuf> = files.iter().filter(|(f, _)| f == "rpm").map(|(_, p)| p.clone()).collect();
+    let release = crate::release::read(&opts.from)?;
+    let debs: Vec<PathBuf> = release.of(Format::Deb).map(|(_, p)| p.clone()).collect();
+    let rpms: Vec<PathBuf> = release.of(Format::Rpm).map(|(_, p)| p.clone()).collect();
     if debs.is_empty() && rpms.is_empty() {
         bail!("{}: lists no deb or rpm packages", opts.from.join(FILE_NAME).display());
     }
@@ -96,11 +71,11 @@ pub fn publish(opts: &PublishOptions, key: &OpenPgpKey) -> anyhow::Result<Publis
             description: format!("{id} packages"),
             date: opts.date,
         };
-        apt_packages = apt::publish(&opts.repo_dir.join("deb"), &debs, key, &apt_opts)?.packages;
+        apt_packages = apt::publish(&opts.repo_dir.join(Format::Deb.as_str()), &debs, key, &apt_opts)?.packages;
     }
     let mut yum_packages = Vec::new();
     if !rpms.is_empty() {
-        yum_packages = yum::publish(&opts.repo_dir.join("rpm"), &rpms, key, &yum::YumOptions { date: opts.date })?.packages;
+        yum_packages = yum::publish(&opts.repo_dir.join(Format::Rpm.as_str()), &rpms, key, &yum::YumOptions { date: opts.date })?.packages;
     }
     Ok(Published {
         apt_packages,

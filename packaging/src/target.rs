@@ -1,5 +1,7 @@
-//! Build targets, named `platform-arch-format` (e.g. `linux-amd64-deb`), and
-//! the registry of formats.
+//! Build targets, named `platform-arch-format` (e.g. `linux-amd64-deb`): the
+//! formats and architectures as types, each spelled in one place. Which
+//! architectures a format builds is the format's own declaration
+//! (`Packager::archs`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,13 +37,29 @@ impl Format {
     }
 }
 
+impl serde::Serialize for Format {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A name that is not one of [`Format::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFormat(pub String);
+
+impl std::error::Error for UnknownFormat {}
+
+impl fmt::Display for UnknownFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+        write!(f, "unknown format `{}`; this omnipack builds: {}", self.0, known.join(", "))
+    }
+}
+
 impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
-            let known: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
-            format!("unknown format `{s}`; this omnipack builds: {}", known.join(", "))
-        })
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, UnknownFormat> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| UnknownFormat(s.to_string()))
     }
 }
 
@@ -74,6 +92,13 @@ impl Arch {
         }
     }
 
+    pub const ALL: [Arch; 3] = [Arch::X86_64, Arch::X86, Arch::Universal2];
+
+    /// The architecture `format`'s tools call `word`, if any.
+    pub fn from_word(format: Format, word: &str) -> Option<Arch> {
+        Arch::ALL.into_iter().find(|a| a.word(format) == word)
+    }
+
     /// The architecture as the format's own tools name it.
     pub fn word(self, format: Format) -> &'static str {
         match (self, format) {
@@ -104,18 +129,6 @@ impl Target {
             arch,
             format,
         }
-    }
-
-    /// Every target this omnipack builds for `formats`.
-    pub fn all_for(formats: &[Format]) -> Vec<Target> {
-        formats
-            .iter()
-            .flat_map(|f| match f {
-                Format::Msi => vec![Target::new(*f, Arch::X86_64), Target::new(*f, Arch::X86)],
-                Format::Pkg => vec![Target::new(*f, Arch::Universal2)],
-                _ => vec![Target::new(*f, Arch::X86_64)],
-            })
-            .collect()
     }
 
     pub fn arch_word(&self) -> &'static str {

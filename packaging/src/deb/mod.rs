@@ -12,10 +12,11 @@ use outpost_manifest::Platform;
 use tera::Context;
 
 use crate::compress;
-use crate::content::Role;
+use crate::content::{Kind, Payload, Role};
 use crate::linux::{self, deps};
 use crate::packager::{BuildContext, Built, PackageError, Packager};
-use crate::target::{Format, Target};
+use crate::release::{Scheme, Signature};
+use crate::target::{Arch, Format, Target};
 use crate::templates::render;
 use control::Control;
 use tarball::Tarball;
@@ -42,111 +43,141 @@ impl Packager for DebPackager {
         Format::Deb
     }
 
+    fn archs(&self) -> &'static [Arch] {
+        &[Arch::X86_64]
+    }
+
+    fn scheme(&self) -> Option<Scheme> {
+        None
+    }
+
+    fn check(&self, m: &outpost_manifest::Manifest) -> Result<(), PackageError> {
+        crate::answers_sh::script_context(m, Platform::Linux, "unit").map(|_| ())
+    }
+
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
-        let m = &ctx.manifest;
-        let p = &m.product;
-        let lp = linux::build(ctx, target, UNIT_DIR)?;
-        let version = version(ctx);
-        let mtime = ctx.source_date;
+        let p = &ctx.manifest.product;
+        let lp = linux::build(ctx, target)?;
+        let mut payload = lp.payload;
+        // Where this distribution's tools look for units (UNIT_DIR).
+        payload.move_into(Role::Service, UNIT_DIR);
+        let changelog = compress::gzip_n(render("deb/changelog", &doc_context(ctx))?.as_bytes())?;
+        payload.add_file(&format!("/usr/share/doc/{}/changelog.Debian.gz", p.id), changelog, 0o644);
 
-        // Debian-only documents.
-        let mut doc = Context::new();
-        doc.insert("product", &serde_json::json!({ "id": p.id, "name": p.name, "maintainer": p.maintainer, "homepage": p.homepage, "vendor": p.vendor, "license": p.license, "version": p.version }));
-        doc.insert("deb_version", &version);
-        doc.insert("year", &crate::time::year(ctx.source_date));
-        doc.insert("date", &crate::time::rfc2822(ctx.source_date));
-        let license_text = if p.license == "MIT" {
-            linux::MIT_LICENSE
-                .lines()
-                .map(|l| if l.is_empty() { " .".to_string() } else { format!(" {l}") })
-                .collect::<Vec<_>>()
-                .join("\n")
-        } else {
-            format!(" See {}.", p.homepage)
-        };
-        doc.insert("license_text", &license_text);
-        let mut payload = lp.payload.clone();
-        payload.file(
-            &format!("{}/copyright", lp.doc_dir),
-            render("deb/copyright", &doc)?.into_bytes(),
-            0o644,
-        );
-        payload.file(
-            &format!("{}/changelog.Debian.gz", lp.doc_dir),
-            compress::gzip_n(render("deb/changelog", &doc)?.as_bytes())?,
-            0o644,
-        );
-
-        // data.tar: every directory (parents first), then the files.
-        let mut data = Tarball::new(mtime);
-        data.dir(".", 0o755)?;
-        let mut installed_size: u64 = 0;
-        for (dir, mode) in payload.directories() {
-            data.dir(&dir, mode)?;
-            installed_size += 1;
-        }
-        let mut md5sums = String::new();
-        let mut conffiles = Vec::new();
-        for e in payload.entries() {
-            match e.role {
-                Role::Dir | Role::Ghost => continue,
-                Role::File => {
-                    let _ = writeln!(md5sums, "{}  {}", hex::encode(Md5::digest(&e.data)), &e.path[1..]);
-                }
-                // dpkg keeps conffile hashes in its status file, not md5sums.
-                Role::ConfigNoReplace => conffiles.push(e.path.clone()),
-            }
-            data.file(&e.path, e.mode, e.user, e.group, &e.data)?;
-            installed_size += (e.data.len() as u64).div_ceil(1024);
-        }
-        let data_tar = data.finish()?;
-
-        let mut c = Control::new();
-        c.set("Package", &p.id)
-            .set("Version", &version)
-            .set("Architecture", target.arch_word())
-            .set("Maintainer", &p.maintainer)
-            .set("Installed-Size", installed_size.to_string())
-            .set("Depends", depends(&lp.deps)?)
-            .set("Recommends", "logrotate")
-            .set("Conflicts", legacy_list(ctx, false))
-            .set("Breaks", legacy_list(ctx, true))
-            .set("Replaces", legacy_list(ctx, true))
-            .set("Section", "admin")
-            .set("Priority", "optional")
-            .set("Homepage", &p.homepage)
-            .description(&p.summary, &control::fold(&p.description));
-
-        let scripts_ctx = crate::answers_sh::script_context(m, Platform::Linux, &lp.unit)?;
-        let mut ctl = Tarball::new(mtime);
-        ctl.dir(".", 0o755)?;
-        ctl.file("control", 0o644, "root", "root", c.render().as_bytes())?;
-        if !conffiles.is_empty() {
-            ctl.file("conffiles", 0o644, "root", "root", (conffiles.join("\n") + "\n").as_bytes())?;
-        }
-        ctl.file("md5sums", 0o644, "root", "root", md5sums.as_bytes())?;
-        for script in ["postinst", "postrm", "preinst", "prerm"] {
-            let text = render(&format!("deb/{script}"), &scripts_ctx)?;
-            ctl.file(script, 0o755, "root", "root", text.as_bytes())?;
-        }
-        let control_tar = ctl.finish()?;
+        let data = data_tar(ctx, &payload)?;
+        let control = control(ctx, target, &lp.deps, data.installed_size)?;
+        let scripts_ctx = crate::answers_sh::script_context(&ctx.manifest, Platform::Linux, &lp.unit)?;
+        let control_tar = control_tar(ctx.source_date, &control, &data, &scripts_ctx)?;
 
         // The two compressions are independent; run them side by side.
         let (control_xz, data_xz) = std::thread::scope(|s| {
             let c = s.spawn(|| compress::xz(&control_tar, XZ_PRESET));
-            let d = compress::xz(&data_tar, XZ_PRESET);
+            let d = compress::xz(&data.tar, XZ_PRESET);
             (c.join().expect("compression thread"), d)
         });
-        let mut ar = ar::ArWriter::new(Vec::with_capacity(data_tar.len() / 3))?;
+        let mtime = ctx.source_date;
+        let mut ar = ar::ArWriter::new(Vec::with_capacity(data.tar.len() / 3))?;
         ar.append("debian-binary", mtime, b"2.0\n")?;
         ar.append("control.tar.xz", mtime, &control_xz?)?;
         ar.append("data.tar.xz", mtime, &data_xz?)?;
         Ok(Built {
-            file_name: format!("{}_{}_{}.deb", p.id, version, target.arch_word()),
+            file_name: format!("{}_{}_{}.deb", p.id, version(ctx), target.arch_word()),
             bytes: ar.finish(),
-            signed: None,
+            // A deb is signed by the repository that serves it (`publish`).
+            signature: Signature::Unsigned,
         })
     }
+}
+
+/// data.tar and what the control archive says about it.
+struct Data {
+    tar: Vec<u8>,
+    md5sums: String,
+    conffiles: Vec<String>,
+    /// In KiB, as dpkg counts it (one per directory, each file rounded up).
+    installed_size: u64,
+}
+
+/// data.tar: every directory (parents first), then the files.
+fn data_tar(ctx: &BuildContext, payload: &Payload) -> Result<Data, PackageError> {
+    let mut data = Tarball::new(ctx.source_date);
+    data.dir(".", 0o755)?;
+    let mut installed_size: u64 = 0;
+    for (dir, mode) in payload.directories() {
+        data.dir(&dir, mode)?;
+        installed_size += 1;
+    }
+    let mut md5sums = String::new();
+    let mut conffiles = Vec::new();
+    let copyright = render("deb/copyright", &doc_context(ctx))?.into_bytes();
+    for e in payload.entries() {
+        // Debian's copyright file has its own machine-readable format.
+        let bytes: &[u8] = if e.role == Role::Licence { &copyright } else { &e.data };
+        match e.kind() {
+            Kind::Dir | Kind::Ghost => continue,
+            Kind::File => {
+                let _ = writeln!(md5sums, "{}  {}", hex::encode(Md5::digest(bytes)), &e.path[1..]);
+            }
+            // dpkg keeps conffile hashes in its status file, not md5sums.
+            Kind::ConfigNoReplace => conffiles.push(e.path.clone()),
+        }
+        data.file(&e.path, e.mode, e.user, e.group, bytes)?;
+        installed_size += (bytes.len() as u64).div_ceil(1024);
+    }
+    Ok(Data { tar: data.finish()?, md5sums, conffiles, installed_size })
+}
+
+fn control(ctx: &BuildContext, target: &Target, deps: &deps::ElfDeps, installed_size: u64) -> Result<Control, PackageError> {
+    let p = &ctx.manifest.product;
+    let mut c = Control::new();
+    c.set("Package", &p.id)
+        .set("Version", version(ctx))
+        .set("Architecture", target.arch_word())
+        .set("Maintainer", &p.maintainer)
+        .set("Installed-Size", installed_size.to_string())
+        .set("Depends", depends(deps)?)
+        .set("Recommends", "logrotate")
+        .set("Conflicts", legacy_list(ctx, false))
+        .set("Breaks", legacy_list(ctx, true))
+        .set("Replaces", legacy_list(ctx, true))
+        .set("Section", "admin")
+        .set("Priority", "optional")
+        .set("Homepage", &p.homepage)
+        .description(&p.summary, &control::fold(&p.description));
+    Ok(c)
+}
+
+fn control_tar(mtime: u64, c: &Control, data: &Data, scripts_ctx: &Context) -> Result<Vec<u8>, PackageError> {
+    let mut ctl = Tarball::new(mtime);
+    ctl.dir(".", 0o755)?;
+    ctl.file("control", 0o644, "root", "root", c.render().as_bytes())?;
+    if !data.conffiles.is_empty() {
+        ctl.file("conffiles", 0o644, "root", "root", (data.conffiles.join("\n") + "\n").as_bytes())?;
+    }
+    ctl.file("md5sums", 0o644, "root", "root", data.md5sums.as_bytes())?;
+    for script in ["postinst", "postrm", "preinst", "prerm"] {
+        let text = render(&format!("deb/{script}"), scripts_ctx)?;
+        ctl.file(script, 0o755, "root", "root", text.as_bytes())?;
+    }
+    Ok(ctl.finish()?)
+}
+
+/// What the Debian-only documents (copyright, changelog) are rendered with.
+fn doc_context(ctx: &BuildContext) -> Context {
+    let p = &ctx.manifest.product;
+    let mut doc = Context::new();
+    doc.insert("product", &serde_json::json!({ "id": p.id, "name": p.name, "maintainer": p.maintainer, "homepage": p.homepage, "vendor": p.vendor, "license": p.license, "version": p.version }));
+    doc.insert("deb_version", &version(ctx));
+    doc.insert("year", &crate::time::year(ctx.source_date));
+    doc.insert("date", &crate::time::rfc2822(ctx.source_date));
+    // A paragraph of a Debian control-style field: blank lines as ` .`.
+    let license_text = crate::content::licence_text(&ctx.manifest)
+        .lines()
+        .map(|l| if l.is_empty() { " .".to_string() } else { format!(" {l}") })
+        .collect::<Vec<_>>()
+        .join("\n");
+    doc.insert("license_text", &license_text);
+    doc
 }
 
 fn depends(elf: &deps::ElfDeps) -> Result<String, PackageError> {

@@ -16,20 +16,20 @@
 //! payload files on upgrade.
 
 pub mod mobileconfig;
+pub mod scripts;
 pub mod universal;
 
-use std::path::Path;
+use outpost_manifest::{Manifest, Platform};
 
-use outpost_manifest::{settings_file, ConfigOnRemoval, Manifest, Platform};
-use serde::Serialize;
-
-use crate::answers_sh::{script_context, sh_safe};
 use crate::cargo::MACOS_X86_64_MIN_VERSION;
+use crate::content::{Kind, Payload, Role};
 use crate::packager::{BuildContext, Built, PackageError, Packager};
 use crate::pkg::{Choice, ComponentPackage, Customize, Distribution, ProductArchive, Tree};
-use crate::service::{launchd, ServiceSpec};
-use crate::target::{Format, Target};
+use crate::release::{Scheme, Signature};
+use crate::target::{Arch, Format, Target};
 use crate::templates::render;
+
+pub use scripts::component_id;
 
 pub struct PkgPackager;
 
@@ -38,33 +38,43 @@ impl Packager for PkgPackager {
         Format::Pkg
     }
 
+    fn archs(&self) -> &'static [Arch] {
+        &[Arch::Universal2]
+    }
+
+    fn scheme(&self) -> Option<Scheme> {
+        Some(Scheme::Apple)
+    }
+
+    fn check(&self, m: &Manifest) -> Result<(), PackageError> {
+        scripts::context(m)?;
+        required_feature(m).map(|_| ())
+    }
+
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
         let m = &ctx.manifest;
-        let mut agent = ctx.agent_for(target)?.to_vec();
+        let mut payload = ctx.payload(target)?;
+        let agent = &payload.one(Role::Binary).data;
         // The Distribution allows every macOS from the x86_64 minimum on: an
         // agent (e.g. from --agent-bin) that needs more would not start.
-        universal::check_universal(&agent).map_err(|e| PackageError::Invalid(format!("pkg: {e}")))?;
+        universal::check_universal(agent).map_err(|e| PackageError::Invalid(format!("pkg: {e}")))?;
         // Each slice is signed before it goes into the payload, so the
         // installed file carries its own signature (Gatekeeper and
         // notarization look at the binary, not only the pkg).
         if let Some(signer) = &ctx.apple {
-            agent = signer
-                .sign_macho(&agent, &agent_identifier(m))
-                .map_err(|e| PackageError::Invalid(e.to_string()))?;
+            let signed = signer.sign_macho(agent, &agent_identifier(m))?;
+            payload.replace_data(Role::Binary, signed);
         }
-        let archive = product_archive(m, agent)?;
-        let mut bytes = archive
-            .build(ctx.source_date)
-            .map_err(|e| PackageError::Invalid(format!("pkg: {e}")))?;
-        let mut signed = None;
+        let mut bytes = product_archive(m, &payload)?.build(ctx.source_date)?;
+        let mut signature = Signature::Unsigned;
         if let Some(signer) = &ctx.apple {
-            bytes = signer.sign_pkg(&bytes).map_err(|e| PackageError::Invalid(e.to_string()))?;
-            signed = Some("apple");
+            bytes = signer.sign_pkg(&bytes)?;
+            signature = Signature::by(Scheme::Apple, signer.is_test_key());
         }
         Ok(Built {
             file_name: format!("{}-{}-{}.pkg", m.product.id, m.product.version, target.arch_word()),
             bytes,
-            signed,
+            signature,
         })
     }
 }
@@ -74,116 +84,44 @@ pub fn agent_identifier(m: &Manifest) -> String {
     format!("{}.agent", m.product.bundle_id)
 }
 
-/// The component package identifier (receipt name) of a feature.
-pub fn component_id(m: &Manifest, feature: &str) -> String {
-    format!("{}.{feature}", m.product.bundle_id)
+/// The feature whose component installs the client (the agent and its files).
+fn required_feature(m: &Manifest) -> Result<&outpost_manifest::Feature, PackageError> {
+    m.features_on(Platform::Macos).find(|f| f.required).ok_or_else(|| {
+        PackageError::Invalid("pkg: no feature available on macOS is `required`, so nothing would install the agent".into())
+    })
 }
 
-fn app_dir(m: &Manifest) -> String {
-    let binary = &m.layout(Platform::Macos).binary;
-    Path::new(binary)
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
-}
-
-fn features_dir(m: &Manifest) -> String {
-    format!("{}/features", app_dir(m))
-}
-
-fn invalid(e: impl std::fmt::Display) -> PackageError {
-    PackageError::Invalid(format!("pkg: {e}"))
-}
-
-#[derive(Serialize)]
-struct LegacyView {
-    name: String,
-    labels: Vec<String>,
-    pkg_ids: Vec<String>,
+/// One payload entry into a component's tree, as the pkg installs it: the
+/// administrator's file as an example beside the agent, folders as folders,
+/// and nothing for what the scripts write (the installer answers).
+fn add_to_tree(m: &Manifest, tree: &mut Tree, e: &crate::content::Entry) -> Result<(), PackageError> {
+    match (e.role, e.kind()) {
+        (Role::AdminConfig, _) => tree.file(&scripts::admin_example(m), e.data.to_vec(), e.mode).map(|_| ())?,
+        (_, Kind::Ghost) => {}
+        (_, Kind::Dir) => tree.dir(&e.path, e.mode).map(|_| ())?,
+        _ => tree.file(&e.path, e.data.to_vec(), e.mode).map(|_| ())?,
+    }
+    Ok(())
 }
 
 /// Everything the pkg installs, as components and a Distribution.
-pub fn product_archive(m: &Manifest, agent: Vec<u8>) -> Result<ProductArchive, PackageError> {
-    let layout = m.layout(Platform::Macos);
-    let label = &m.service.launchd_label;
-    let spec = ServiceSpec::from_manifest(m, Platform::Macos);
-    let plist = launchd::plist_path(label);
-    let app_dir = app_dir(m);
-    let admin_example = format!("{app_dir}/{}.conf.example", m.product.id);
-    let uninstall = format!("{app_dir}/uninstall.sh");
-    let features: Vec<_> = m.features_on(Platform::Macos).collect();
-
-    let mut sctx = script_context(m, Platform::Macos, label)?;
-    let mut legacy = Vec::new();
-    for l in &m.legacy {
-        let Some(mac) = &l.macos else { continue };
-        for v in mac.launchd_labels.iter().chain(&mac.pkg_ids) {
-            sh_safe(&format!("legacy[{}].macos", l.id), v)?;
-        }
-        legacy.push(LegacyView {
-            name: l.name.clone(),
-            labels: mac.launchd_labels.clone(),
-            pkg_ids: mac.pkg_ids.clone(),
-        });
-    }
-    for (what, v) in [("service.launchd_label", label.as_str()), ("layout.macos.binary", &app_dir)] {
-        sh_safe(what, v)?;
-    }
-    let receipts: Vec<String> = features.iter().map(|f| component_id(m, &f.id)).collect();
-    sctx.insert("legacy", &legacy);
-    sctx.insert("label", label);
-    sctx.insert("plist", &plist);
-    sctx.insert("features_dir", &features_dir(m));
-    sctx.insert("admin_example", &admin_example);
-    sctx.insert("app_dir", &app_dir);
-    sctx.insert("self_path", &uninstall);
-    sctx.insert("receipts", &receipts);
-    sctx.insert("keep_config", &(m.removal.administrator_config == ConfigOnRemoval::Keep));
-
+pub fn product_archive(m: &Manifest, payload: &Payload) -> Result<ProductArchive, PackageError> {
+    let sctx = scripts::context(m)?;
     let version = &m.product.version;
+    let client = required_feature(m)?.id.clone();
     let mut components = Vec::new();
     let mut choices = Vec::new();
-    let mut agent = Some(agent);
-    for f in &features {
+    for f in m.features_on(Platform::Macos) {
         let id = component_id(m, &f.id);
         let mut c = ComponentPackage::new(&id, version);
-        if f.required {
-            let payload = &mut c.payload;
-            let file = |t: &mut Tree, path: &str, data: Vec<u8>, mode| t.file(path, data, mode).map(|_| ()).map_err(invalid);
-            file(payload, &layout.binary, agent.take().expect("one required feature"), 0o755)?;
-            file(
-                payload,
-                &layout.defaults_file,
-                settings_file::render_defaults(m, Platform::Macos).into_bytes(),
-                0o644,
-            )?;
-            file(
-                payload,
-                &admin_example,
-                settings_file::render_admin_template(m, Platform::Macos).into_bytes(),
-                0o644,
-            )?;
-            file(payload, &uninstall, render("pkg/uninstall.sh", &sctx)?.into_bytes(), 0o755)?;
-            file(
-                payload,
-                &plist,
-                launchd::render_daemon(&spec, label, &layout.log_dir)?.into_bytes(),
-                0o644,
-            )?;
-            for dir in [&layout.state_dir, &layout.log_dir] {
-                payload.dir(dir, 0o755).map_err(invalid)?;
+        for e in payload.entries() {
+            if e.feature.as_deref().unwrap_or(&client) == f.id {
+                add_to_tree(m, &mut c.payload, e)?;
             }
+        }
+        if f.required {
             c.preinstall = Some(render("pkg/preinstall", &sctx)?.into_bytes().into());
             c.postinstall = Some(render("pkg/postinstall", &sctx)?.into_bytes().into());
-        } else {
-            let marker = format!(
-                "# {} is installed; `{}` in the settings turns it on.\n",
-                f.title,
-                f.enabled_by.as_deref().unwrap_or("-")
-            );
-            c.payload
-                .file(&format!("{}/{}.feature", features_dir(m), f.id), marker.into_bytes(), 0o644)
-                .map_err(invalid)?;
         }
         components.push(c);
         choices.push(Choice {
@@ -196,11 +134,6 @@ pub fn product_archive(m: &Manifest, agent: Vec<u8>) -> Result<ProductArchive, P
             start_selected: f.required || feature_default_on(m, f),
             packages: vec![id],
         });
-    }
-    if agent.is_some() {
-        return Err(PackageError::Invalid(
-            "pkg: no feature available on macOS is `required`, so nothing would install the agent".into(),
-        ));
     }
     let mut d = Distribution::new(&m.product.name);
     d.product_id = Some(m.product.bundle_id.clone());

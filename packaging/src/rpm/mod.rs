@@ -1,13 +1,15 @@
 //! .rpm through the `rpm` crate's builder: xz payload, %config(noreplace),
 //! %ghost, scriptlets, legacy Obsoletes/Provides, OpenPGP header signature.
 
-use ::rpm::{BuildConfig, CompressionWithLevel, Dependency, FileOptions, PackageBuilder, Scriptlet};
+use ::rpm::{BuildConfig, CompressionWithLevel, Dependency, FileOptions, FileOptionsBuilder, PackageBuilder, Scriptlet};
+use outpost_manifest::{Manifest, Platform};
 
-use crate::content::Role;
+use crate::content::{Kind, Payload, Role};
 use crate::linux;
-use outpost_manifest::Platform;
 use crate::packager::{BuildContext, Built, PackageError, Packager};
-use crate::target::{Format, Target};
+use crate::release::{Scheme, Signature};
+use crate::sign::Signer as _;
+use crate::target::{Arch, Format, Target};
 use crate::templates::render;
 
 pub struct RpmPackager;
@@ -21,20 +23,52 @@ impl Packager for RpmPackager {
         Format::Rpm
     }
 
-    fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
-        let m = &ctx.manifest;
-        let p = &m.product;
-        let lp = linux::build(ctx, target, crate::service::systemd::UNIT_DIR)?;
-        let arch = target.arch_word();
-        let release = p.revision.to_string();
-        let sde = u32::try_from(ctx.source_date).map_err(|_| PackageError::Invalid("SOURCE_DATE_EPOCH is past 2106".into()))?;
+    fn archs(&self) -> &'static [Arch] {
+        &[Arch::X86_64]
+    }
 
-        let mut b = PackageBuilder::new(&p.id, &p.version, &p.license, arch, &p.summary);
-        b.using_config(
-            BuildConfig::v4()
-                .compression(CompressionWithLevel::Xz(XZ_LEVEL))
-                .source_date(sde),
-        )
+    fn scheme(&self) -> Option<Scheme> {
+        Some(Scheme::OpenPgp)
+    }
+
+    fn check(&self, m: &Manifest) -> Result<(), PackageError> {
+        crate::answers_sh::script_context(m, Platform::Linux, "unit").map(|_| ())
+    }
+
+    fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
+        let p = &ctx.manifest.product;
+        let lp = linux::build(ctx, target)?;
+        let mut b = header(ctx, target)?;
+        files(&mut b, &lp.payload, &p.id)?;
+        dependencies(&mut b, &ctx.manifest, &lp.deps);
+        let sctx = crate::answers_sh::script_context(&ctx.manifest, Platform::Linux, &lp.unit)?;
+        b.pre_install_script(Scriptlet::new(render("rpm/pre.sh", &sctx)?))
+            .post_install_script(Scriptlet::new(render("rpm/post.sh", &sctx)?))
+            .pre_uninstall_script(Scriptlet::new(render("rpm/preun.sh", &sctx)?))
+            .post_uninstall_script(Scriptlet::new(render("rpm/postun.sh", &sctx)?))
+            .post_trans_script(Scriptlet::new(render("rpm/posttrans.sh", &sctx)?));
+
+        let (pkg, signature) = match &ctx.openpgp {
+            Some(key) => (b.build_and_sign(key.rpm_signer()?)?, Signature::by(Scheme::OpenPgp, key.is_test_key())),
+            None => (b.build()?, Signature::Unsigned),
+        };
+        let mut bytes = Vec::new();
+        pkg.write(&mut bytes)?;
+        Ok(Built {
+            file_name: format!("{}-{}-{}.{}.rpm", p.id, p.version, p.revision, target.arch_word()),
+            bytes,
+            signature,
+        })
+    }
+}
+
+/// The header's identity, a fixed build host and the changelog.
+fn header(ctx: &BuildContext, target: &Target) -> Result<PackageBuilder, PackageError> {
+    let p = &ctx.manifest.product;
+    let release = p.revision.to_string();
+    let sde = u32::try_from(ctx.source_date).map_err(|_| PackageError::Invalid("SOURCE_DATE_EPOCH is past 2106".into()))?;
+    let mut b = PackageBuilder::new(&p.id, &p.version, &p.license, target.arch_word(), &p.summary);
+    b.using_config(BuildConfig::v4().compression(CompressionWithLevel::Xz(XZ_LEVEL)).source_date(sde))
         .release(release.clone())
         .description(&p.description)
         .url(&p.homepage)
@@ -48,87 +82,55 @@ impl Packager for RpmPackager {
             format!("- Release {}, built by omnipack.", p.version),
             sde,
         );
+    Ok(b)
+}
 
-        let mut payload = lp.payload.clone();
-        payload.file(&format!("{}/copyright", lp.doc_dir), copyright(ctx).into_bytes(), 0o644);
-        for e in payload.entries() {
-            let opts = || {
-                FileOptions::new(&e.path)
-                    .permissions(e.mode as u16)
-                    .user(e.user)
-                    .group(e.group)
-            };
-            match e.role {
-                Role::File if e.path.starts_with(&lp.doc_dir) => b.with_file_contents(e.data.to_vec(), opts().doc())?,
-                Role::File => b.with_file_contents(e.data.to_vec(), opts())?,
-                Role::ConfigNoReplace => b.with_file_contents(e.data.to_vec(), opts().config().noreplace())?,
-                Role::Ghost => b.with_ghost(
-                    FileOptions::ghost(&e.path)
-                        .permissions(e.mode as u16)
-                        .user(e.user)
-                        .group(e.group),
-                )?,
-                Role::Dir => b.with_dir_entry(
-                    FileOptions::dir(&e.path)
-                        .permissions(e.mode as u16)
-                        .user(e.user)
-                        .group(e.group),
-                )?,
-            };
-        }
-        // Directories that are ours alone, so erase removes them.
-        for dir in product_dirs(&payload, &p.id) {
-            b.with_dir_entry(FileOptions::dir(&dir).permissions(0o755).user("root").group("root"))?;
-        }
-
-        // What rpmbuild declares for an xz payload: an rpm without xz then
-        // says so instead of failing to unpack (rpm 4.11 has it, 5.2-1).
-        b.requires(Dependency::rpmlib("PayloadIsXz", "5.2-1"));
-        for soname in &lp.deps.needed {
-            b.requires(Dependency::any(format!("{soname}()(64bit)")));
-        }
-        if let Some((maj, min)) = lp.deps.glibc {
-            b.requires(Dependency::any(format!("libc.so.6(GLIBC_{maj}.{min})(64bit)")));
-        }
-        // The package ships a logrotate rule; logrotate itself is optional.
-        b.recommends(Dependency::any("logrotate"));
-        for l in m.legacy.iter().filter_map(|l| l.linux.as_ref()) {
-            // Fedora's rename rule: obsolete every legacy release, provide
-            // the name at the first version we obsolete no longer.
-            b.obsoletes(Dependency::less(&l.package, &l.below_version));
-            b.provides(Dependency::eq(&l.package, &l.below_version));
-        }
-
-        let sctx = crate::answers_sh::script_context(m, Platform::Linux, &lp.unit)?;
-        b.pre_install_script(Scriptlet::new(render("rpm/pre.sh", &sctx)?))
-            .post_install_script(Scriptlet::new(render("rpm/post.sh", &sctx)?))
-            .pre_uninstall_script(Scriptlet::new(render("rpm/preun.sh", &sctx)?))
-            .post_uninstall_script(Scriptlet::new(render("rpm/postun.sh", &sctx)?))
-            .post_trans_script(Scriptlet::new(render("rpm/posttrans.sh", &sctx)?));
-
-        let (pkg, signed) = match &ctx.openpgp {
-            Some(key) => {
-                let signer = key.rpm_signer().map_err(|e| PackageError::Invalid(e.to_string()))?;
-                (b.build_and_sign(signer)?, Some("openpgp"))
-            }
-            None => (b.build()?, None),
+/// Every payload entry, by its kind: `%config(noreplace)`, `%ghost`,
+/// `%dir`, `%doc` for the licence.
+fn files(b: &mut PackageBuilder, payload: &Payload, id: &str) -> Result<(), PackageError> {
+    for e in payload.entries() {
+        let opts = |o: FileOptionsBuilder| o.permissions(e.mode as u16).user(e.user).group(e.group);
+        match (e.role, e.kind()) {
+            (Role::Licence, _) => b.with_file_contents(e.data.to_vec(), opts(FileOptions::new(&e.path)).doc())?,
+            (_, Kind::File) => b.with_file_contents(e.data.to_vec(), opts(FileOptions::new(&e.path)))?,
+            (_, Kind::ConfigNoReplace) => b.with_file_contents(e.data.to_vec(), opts(FileOptions::new(&e.path)).config().noreplace())?,
+            (_, Kind::Ghost) => b.with_ghost(opts(FileOptions::ghost(&e.path)))?,
+            (_, Kind::Dir) => b.with_dir_entry(opts(FileOptions::dir(&e.path)))?,
         };
-        let mut bytes = Vec::new();
-        pkg.write(&mut bytes)?;
-        Ok(Built {
-            file_name: format!("{}-{}-{}.{}.rpm", p.id, p.version, release, arch),
-            bytes,
-            signed,
-        })
+    }
+    // Directories that are ours alone, so erase removes them.
+    for dir in product_dirs(payload, id) {
+        b.with_dir_entry(FileOptions::dir(&dir).permissions(0o755).user("root").group("root"))?;
+    }
+    Ok(())
+}
+
+fn dependencies(b: &mut PackageBuilder, m: &Manifest, deps: &linux::deps::ElfDeps) {
+    // What rpmbuild declares for an xz payload: an rpm without xz then
+    // says so instead of failing to unpack (rpm 4.11 has it, 5.2-1).
+    b.requires(Dependency::rpmlib("PayloadIsXz", "5.2-1"));
+    for soname in &deps.needed {
+        b.requires(Dependency::any(format!("{soname}()(64bit)")));
+    }
+    if let Some((maj, min)) = deps.glibc {
+        b.requires(Dependency::any(format!("libc.so.6(GLIBC_{maj}.{min})(64bit)")));
+    }
+    // The package ships a logrotate rule; logrotate itself is optional.
+    b.recommends(Dependency::any("logrotate"));
+    for l in m.legacy.iter().filter_map(|l| l.linux.as_ref()) {
+        // Fedora's rename rule: obsolete every legacy release, provide
+        // the name at the first version we obsolete no longer.
+        b.obsoletes(Dependency::less(&l.package, &l.below_version));
+        b.provides(Dependency::eq(&l.package, &l.below_version));
     }
 }
 
 /// Directories whose path names the product (`/etc/outpost`, `/usr/share/outpost`, ...).
-fn product_dirs(payload: &crate::content::Payload, id: &str) -> Vec<String> {
+fn product_dirs(payload: &Payload, id: &str) -> Vec<String> {
     let declared: Vec<String> = payload
         .entries()
         .iter()
-        .filter(|e| e.role == Role::Dir)
+        .filter(|e| e.kind() == Kind::Dir)
         .map(|e| e.path.clone())
         .collect();
     payload
@@ -137,21 +139,4 @@ fn product_dirs(payload: &crate::content::Payload, id: &str) -> Vec<String> {
         .map(|(d, _)| d)
         .filter(|d| d.rsplit('/').next() == Some(id) && !declared.contains(d))
         .collect()
-}
-
-fn copyright(ctx: &BuildContext) -> String {
-    let p = &ctx.manifest.product;
-    let text = if p.license == "MIT" {
-        linux::MIT_LICENSE.to_string()
-    } else {
-        format!("See {}.", p.homepage)
-    };
-    format!(
-        "{}\nCopyright {} {}\nLicense: {}\n\n{}\n",
-        p.name,
-        crate::time::year(ctx.source_date),
-        p.vendor,
-        p.license,
-        text
-    )
 }
