@@ -33,19 +33,37 @@ pub struct BuildOptions {
     pub progress: bool,
 }
 
-/// `omnipack check`: the manifest's own validation, then every refusal the
-/// `formats` add, before anything is compiled. `build` starts with it.
-pub fn check(manifest: &Path, formats: &[Format]) -> anyhow::Result<Manifest> {
+/// `omnipack check`: the manifest's own validation, its `[[file]]`
+/// sources, then every refusal the `formats` add, before anything is
+/// compiled. `build` starts with it.
+pub fn check(manifest: &Path, formats: &[Format]) -> anyhow::Result<(Manifest, Files)> {
     let m = Manifest::load(manifest)?;
+    let files = read_files(manifest, &m)?;
     for f in formats {
         formats::packager(*f).check(&m).with_context(|| format!("{}: {f}", manifest.display()))?;
     }
-    Ok(m)
+    Ok((m, files))
+}
+
+/// The content of each `[[file]]`, by its `source`.
+pub type Files = BTreeMap<PathBuf, Arc<[u8]>>;
+
+fn read_files(manifest: &Path, m: &Manifest) -> anyhow::Result<Files> {
+    let dir = manifest.parent().unwrap_or(Path::new("."));
+    let mut files = BTreeMap::new();
+    for (i, f) in m.files.iter().enumerate() {
+        let path = dir.join(&f.source);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            anyhow::anyhow!("{}: key `file[{i}].source`: cannot read {}: {e}", manifest.display(), path.display())
+        })?;
+        files.insert(f.source.clone(), Arc::from(bytes));
+    }
+    Ok(files)
 }
 
 pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     // Everything that can be wrong with the input is refused before any work.
-    let manifest = check(&opts.manifest, &opts.formats)?;
+    let (manifest, files) = check(&opts.manifest, &opts.formats)?;
     let source_date = crate::time::source_date()?;
     let packagers: Vec<&dyn Packager> = opts.formats.iter().map(|f| formats::packager(*f)).collect();
     let targets: Vec<Target> = packagers.iter().flat_map(|p| p.targets()).collect();
@@ -63,6 +81,7 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     let ctx = BuildContext {
         manifest,
         binaries,
+        files,
         source_date,
         openpgp: signers.openpgp,
         authenticode: signers.authenticode,

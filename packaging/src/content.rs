@@ -12,7 +12,7 @@ use std::sync::Arc;
 use outpost_manifest::{settings_file, Feature, Manifest, Platform};
 use tera::Context;
 
-use crate::packager::PackageError;
+use crate::packager::{BuildContext, Input, PackageError};
 use crate::service::{launchd, systemd, ServiceSpec};
 use crate::target::Target;
 use crate::templates::render;
@@ -102,8 +102,9 @@ pub struct Payload {
 
 impl Payload {
     /// Everything `target`'s package installs, the agent being `agent`.
-    pub fn of(m: &Manifest, target: &Target, agent: Arc<[u8]>, source_date: u64) -> Result<Payload, PackageError> {
-        let platform = target.platform;
+    pub fn of(ctx: &BuildContext, target: &Target) -> Result<Payload, PackageError> {
+        let (m, platform) = (&ctx.manifest, target.platform);
+        let agent = ctx.binary(Input::Agent, target)?;
         let l = m.layout(platform);
         let spec = ServiceSpec::from_manifest(m, platform);
         let mut p = Payload { platform, entries: Vec::new() };
@@ -118,7 +119,7 @@ impl Payload {
                 let unit = format!("{}/{}", systemd::UNIT_DIR, systemd::unit_name(&spec));
                 p.text(Role::Service, &unit, systemd::render_unit(&spec)?, 0o644);
                 p.text(Role::LogRotate, &format!("/etc/logrotate.d/{}", m.product.id), logrotate(&l.log_dir)?, 0o644);
-                p.text(Role::Licence, &format!("/usr/share/doc/{}/copyright", m.product.id), licence(m, source_date), 0o644);
+                p.text(Role::Licence, &format!("/usr/share/doc/{}/copyright", m.product.id), licence(m, ctx.source_date), 0o644);
             }
             Platform::Macos => {
                 let label = &m.service.launchd_label;
@@ -132,6 +133,13 @@ impl Payload {
             let path = feature_marker_path(m, platform, &f.id);
             p.text(Role::FeatureMarker, &path, feature_marker(platform, f), 0o644);
             p.entries.last_mut().expect("just added").feature = Some(f.id.clone());
+        }
+        for (f, dest) in m.files_on(platform) {
+            let data = ctx.files.get(&f.source).cloned().ok_or_else(|| PackageError::Manifest {
+                key: "file".into(),
+                reason: format!("{}: not read by this build", f.source.display()),
+            })?;
+            p.add(Role::Extra, dest, data, f.mode);
         }
         Ok(p)
     }

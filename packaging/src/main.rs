@@ -318,7 +318,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             publish(from, repo_dir, &manifest, openpgp_key, suite, component)
         }
         Command::Check { manifest } => {
-            let m = omnipack::build::check(&manifest, &Format::ALL)?;
+            let (m, _) = omnipack::build::check(&manifest, &Format::ALL)?;
             eprintln!(
                 "{}: OK ({} {}, {} features, {} settings)",
                 manifest.display(),

@@ -30,6 +30,8 @@ pub struct BuildContext {
     pub manifest: Manifest,
     /// The binaries per input and Rust target triple.
     pub binaries: BTreeMap<(Input, String), Arc<[u8]>>,
+    /// The content of each `[[file]]` of the manifest, by its `source`.
+    pub files: BTreeMap<std::path::PathBuf, Arc<[u8]>>,
     /// Seconds since the epoch stamped on every file and header.
     pub source_date: u64,
     /// The signer of each scheme, when the build signs (`crate::signers`).
@@ -57,7 +59,7 @@ impl BuildContext {
 
     /// What `target`'s package installs (`crate::content`).
     pub fn payload(&self, target: &Target) -> Result<Payload, PackageError> {
-        Payload::of(&self.manifest, target, self.binary(Input::Agent, target)?, self.source_date)
+        Payload::of(self, target)
     }
 }
 

@@ -71,8 +71,14 @@ fn code_braces(line: &str, in_block_comment: &mut bool) -> i64 {
                 }
                 i += 1;
             }
-        } else if b[i] == b'\'' && i + 2 < b.len() && (b[i + 2] == b'\'' || b[i + 1] == b'\\') {
-            i += if b[i + 1] == b'\\' { 3 } else { 2 };
+        } else if b[i] == b'\'' && i + 2 < b.len() && b[i + 1] == b'\\' {
+            // An escaped char literal ('\n', '\'', '\u{5}'): to its closing quote.
+            i += 3;
+            while i < b.len() && b[i] != b'\'' {
+                i += 1;
+            }
+        } else if b[i] == b'\'' && i + 2 < b.len() && b[i + 2] == b'\'' {
+            i += 2;
         } else if b[i] == b'{' {
             depth += 1;
         } else if b[i] == b'}' {
@@ -196,7 +202,7 @@ fn formats_are_named_only_by_themselves() {
 
 #[test]
 fn the_function_finder_measures_what_it_should() {
-    let text = "fn a() {\n    let s = \"}\";\n    let c = '{';\n}\n\npub fn b<T>(x: T) -> Result<(), E> {\n    if x { r#\"{\"# } // }\n}\ntrait T { fn c(&self); }\n";
+    let text = "fn a() {\n    let s = \"}\";\n    let c = '{';\n    let d = ['\\u{5}', '\\'', '}'];\n}\n\npub fn b<T>(x: T) -> Result<(), E> {\n    if x { r#\"{\"# } // }\n}\ntrait T { fn c(&self); }\n";
     let f = functions(text);
-    assert_eq!(f, vec![("a".to_string(), 1, 4), ("b".to_string(), 6, 3)]);
+    assert_eq!(f, vec![("a".to_string(), 1, 5), ("b".to_string(), 7, 3)]);
 }

@@ -5,6 +5,7 @@
 //! by the installer tooling and by the service at run time.
 
 mod error;
+mod files;
 mod manifest;
 mod platform;
 mod raw;
@@ -14,6 +15,7 @@ pub mod settings_file;
 mod validate;
 
 pub use error::ManifestError;
+pub use files::ProductFile;
 pub use manifest::{
     ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal, Service, AGENT_FEATURES,
 };

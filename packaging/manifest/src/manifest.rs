@@ -27,6 +27,8 @@ pub struct Manifest {
     pub layouts: BTreeMap<Platform, Layout>,
     pub removal: Removal,
     pub legacy: Vec<LegacyProduct>,
+    /// `[[file]]`: files installed beyond the agent and its configuration.
+    pub files: Vec<crate::ProductFile>,
 }
 
 /// What removing the product does with the administrator's settings file.
@@ -180,6 +182,11 @@ impl Manifest {
 
     pub fn settings_on(&self, platform: Platform) -> impl Iterator<Item = &Setting> {
         self.settings.iter().filter(move |s| s.exists_on(platform))
+    }
+
+    /// The `[[file]]` entries installed on `platform`, with their destination.
+    pub fn files_on(&self, platform: Platform) -> impl Iterator<Item = (&crate::ProductFile, &str)> {
+        self.files.iter().filter_map(move |f| f.destination(platform).map(|d| (f, d)))
     }
 
     pub fn layout(&self, platform: Platform) -> &Layout {

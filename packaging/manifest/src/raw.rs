@@ -19,6 +19,8 @@ pub struct RawManifest {
     pub removal: Removal,
     #[serde(default)]
     pub legacy: Vec<RawLegacy>,
+    #[serde(default)]
+    pub file: Vec<crate::files::RawFile>,
 }
 
 #[derive(Debug, Deserialize)]

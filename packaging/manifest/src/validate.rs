@@ -247,6 +247,7 @@ pub(crate) fn validate(raw: RawManifest, file: &str) -> Result<Manifest, Manifes
     let shipped: BTreeSet<Platform> = features.iter().flat_map(|f| f.platforms.iter().copied()).collect();
     let layouts = validate_layouts(&ctx, raw.layout, &shipped)?;
     let legacy = validate_legacy(&ctx, raw.legacy, &settings, &product)?;
+    let files = crate::files::validate(raw.file, file, &layouts)?;
     Ok(Manifest {
         product,
         features,
@@ -255,6 +256,7 @@ pub(crate) fn validate(raw: RawManifest, file: &str) -> Result<Manifest, Manifes
         layouts,
         removal: raw.removal,
         legacy,
+        files,
     })
 }
 
