@@ -18,6 +18,10 @@ use super::MsiError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FileTime(pub u64);
 
+/// PID 19 (Security) "read-only enforced", which transforms and patches
+/// carry.
+pub(crate) const SECURITY_ENFORCED: i32 = 4;
+
 /// FILETIME of 1970-01-01 00:00:00 UTC.
 const UNIX_EPOCH_FILETIME: u64 = 116_444_736_000_000_000;
 
