@@ -21,6 +21,8 @@ use sha2::Sha256;
 use super::{write_atomic, RepoError};
 use crate::sign::Signer;
 use debfile::DebFile;
+pub use control::ControlError;
+pub use debfile::{ControlTarError, DebError};
 use index::{IndexFile, PoolEntry};
 
 pub struct AptOptions {
@@ -106,6 +108,10 @@ fn bad(path: impl Into<PathBuf>, reason: impl Into<String>) -> RepoError {
     }
 }
 
+fn deb_err(path: &Path) -> impl FnOnce(DebError) -> RepoError + '_ {
+    move |source| RepoError::Deb { path: path.to_path_buf(), source }
+}
+
 /// Suite and component become directory names and Release fields; the other
 /// options become Release fields, where a newline would forge a field.
 fn check_options(dir: &Path, opts: &AptOptions) -> Result<(), RepoError> {
@@ -168,7 +174,7 @@ fn scan_pool(dir: &Path) -> Result<Vec<PoolEntry>, RepoError> {
             _ => return Err(bad(&path, "a .deb in the pool must be under pool/<component>/")),
         }
         let file = std::fs::File::open(&path).map_err(RepoError::io(&path))?;
-        let deb = DebFile::read(&mut std::io::BufReader::new(file)).map_err(|r| bad(&path, r))?;
+        let deb = DebFile::read(&mut std::io::BufReader::new(file)).map_err(deb_err(&path))?;
         entries.push(PoolEntry { filename, deb });
     }
     Ok(entries)
@@ -240,7 +246,7 @@ fn add_to_pool(dir: &Path, debs: &[PathBuf], component: &str, pool: &mut Vec<Poo
     let mut pending: Vec<(PoolEntry, Vec<u8>)> = Vec::new();
     for src in debs {
         let bytes = std::fs::read(src).map_err(RepoError::io(src))?;
-        let deb = DebFile::read(&mut Cursor::new(&bytes)).map_err(|r| bad(src, r))?;
+        let deb = DebFile::read(&mut Cursor::new(&bytes)).map_err(deb_err(src))?;
         let name = input_file_name(src)?;
         let filename = format!("pool/{component}/{}/{}/{name}", pool_prefix(&deb.source), deb.source);
         let entry = PoolEntry { filename, deb };

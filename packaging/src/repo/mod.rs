@@ -18,6 +18,20 @@ pub enum RepoError {
         #[source]
         source: std::io::Error,
     },
+    /// A .deb (given or in the pool) that an index cannot list.
+    #[error("{path}: {source}")]
+    Deb {
+        path: PathBuf,
+        #[source]
+        source: apt::DebError,
+    },
+    /// An .rpm (given or in the pool) that the repodata cannot describe.
+    #[error("{path}: {source}")]
+    Rpm {
+        path: PathBuf,
+        #[source]
+        source: yum::RpmError,
+    },
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
 }

@@ -21,6 +21,7 @@ use super::{write_atomic, RepoError};
 use crate::sign::Signer;
 
 use package::Package;
+pub use package::RpmError;
 
 #[derive(Debug, Clone)]
 pub struct YumOptions {
@@ -109,7 +110,7 @@ fn read_incoming(source: &Path) -> Result<Incoming, RepoError> {
         .ok_or_else(|| pkg_err(source, "not an .rpm file name (the repository only lists *.rpm)".into()))?
         .to_string();
     let bytes = std::fs::read(source).map_err(RepoError::io(source))?;
-    let p = package::read(&bytes, format!("{POOL}/{file_name}"), 0).map_err(|reason| pkg_err(source, reason))?;
+    let p = package::read(&bytes, format!("{POOL}/{file_name}"), 0).map_err(rpm_err(source))?;
     Ok(Incoming {
         source: source.to_path_buf(),
         file_name,
@@ -215,7 +216,7 @@ fn read_pooled(dir: &Path, rel: &Path) -> Result<Package, RepoError> {
         .map_err(RepoError::io(&path))?
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    package::read(&bytes, href, mtime).map_err(|reason| pkg_err(&path, reason))
+    package::read(&bytes, href, mtime).map_err(rpm_err(&path))
 }
 
 /// Writes the three data files under content-addressed names, then the key,
@@ -288,6 +289,10 @@ fn pkg_err(path: &Path, reason: String) -> RepoError {
         path: path.to_path_buf(),
         reason,
     }
+}
+
+fn rpm_err(path: &Path) -> impl FnOnce(RpmError) -> RepoError + '_ {
+    move |source| RepoError::Rpm { path: path.to_path_buf(), source }
 }
 
 fn changed_err(dest: &Path, source: &Path) -> RepoError {

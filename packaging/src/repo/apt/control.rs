@@ -4,6 +4,27 @@
 
 use std::cmp::Ordering;
 
+/// What is wrong with a control file, by line or by field.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("control file line {line}: a second paragraph; a binary package has exactly one")]
+    SecondParagraph { line: usize },
+    #[error("control file line {line}: a continuation line before any field")]
+    ContinuationFirst { line: usize },
+    #[error("control file line {line}: `{text}` is neither `Field: value` nor a continuation line")]
+    NotAField { line: usize, text: String },
+    #[error("control file line {line}: `{name}` is not a valid field name")]
+    BadFieldName { line: usize, name: String },
+    #[error("control file line {line}: field `{name}` appears twice")]
+    DuplicateField { line: usize, name: String },
+    #[error("the control file is empty")]
+    Empty,
+    #[error("control field `{field}` must be a single non-empty line")]
+    NotOneLine { field: String },
+    #[error("the control file has no `{field}` field")]
+    Missing { field: String },
+}
+
 /// One control paragraph. Values are stored as written after `Name:`, with
 /// continuation lines (starting with a space or tab) joined by `\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +34,7 @@ pub struct Control {
 
 impl Control {
     /// Parses the `control` file of a .deb: exactly one paragraph.
-    pub fn parse(text: &str) -> Result<Control, String> {
+    pub fn parse(text: &str) -> Result<Control, ControlError> {
         let mut fields: Vec<(String, String)> = Vec::new();
         let mut ended = false;
         for (n, line) in text.lines().enumerate() {
@@ -28,13 +49,11 @@ impl Control {
                 continue;
             }
             if ended {
-                return Err(format!(
-                    "control file line {n}: a second paragraph; a binary package has exactly one"
-                ));
+                return Err(ControlError::SecondParagraph { line: n });
             }
             if line.starts_with([' ', '\t']) {
                 let Some((_, value)) = fields.last_mut() else {
-                    return Err(format!("control file line {n}: a continuation line before any field"));
+                    return Err(ControlError::ContinuationFirst { line: n });
                 };
                 value.push('\n');
                 value.push_str(line);
@@ -42,17 +61,17 @@ impl Control {
             }
             let (name, value) = line
                 .split_once(':')
-                .ok_or_else(|| format!("control file line {n}: `{line}` is neither `Field: value` nor a continuation line"))?;
+                .ok_or_else(|| ControlError::NotAField { line: n, text: line.to_string() })?;
             if !valid_field_name(name) {
-                return Err(format!("control file line {n}: `{name}` is not a valid field name"));
+                return Err(ControlError::BadFieldName { line: n, name: name.to_string() });
             }
             if fields.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
-                return Err(format!("control file line {n}: field `{name}` appears twice"));
+                return Err(ControlError::DuplicateField { line: n, name: name.to_string() });
             }
             fields.push((name.to_string(), value.trim_start().to_string()));
         }
         if fields.is_empty() {
-            return Err("the control file is empty".into());
+            return Err(ControlError::Empty);
         }
         Ok(Control { fields })
     }
@@ -66,11 +85,11 @@ impl Control {
     }
 
     /// A field that must be present and fit on one line.
-    pub fn required(&self, name: &str) -> Result<&str, String> {
+    pub fn required(&self, name: &str) -> Result<&str, ControlError> {
         match self.get(name) {
             Some(v) if !v.is_empty() && !v.contains('\n') => Ok(v),
-            Some(_) => Err(format!("control field `{name}` must be a single non-empty line")),
-            None => Err(format!("the control file has no `{name}` field")),
+            Some(_) => Err(ControlError::NotOneLine { field: name.to_string() }),
+            None => Err(ControlError::Missing { field: name.to_string() }),
         }
     }
 
@@ -218,7 +237,7 @@ mod tests {
             ("Package a\n", "neither"),
             ("Pack age: a\n", "not a valid field name"),
         ] {
-            let err = Control::parse(text).unwrap_err();
+            let err = Control::parse(text).unwrap_err().to_string();
             assert!(err.contains(want), "{text:?}: {err}");
         }
     }

@@ -221,86 +221,96 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
         return Ordering::Equal;
     }
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    let at = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0);
-    let is_sep = |c: u8| c != 0 && !c.is_ascii_alphanumeric() && c != b'~' && c != b'^';
     let (mut i, mut j) = (0, 0);
-    while at(a, i) != 0 || at(b, j) != 0 {
-        while is_sep(at(a, i)) {
-            i += 1;
-        }
-        while is_sep(at(b, j)) {
-            j += 1;
-        }
-        let (x, y) = (at(a, i), at(b, j));
-        if x == b'~' || y == b'~' {
-            if x != b'~' {
-                return Ordering::Greater;
+    while byte_at(a, i) != 0 || byte_at(b, j) != 0 {
+        i = skip_separators(a, i);
+        j = skip_separators(b, j);
+        let (x, y) = (byte_at(a, i), byte_at(b, j));
+        match tilde_or_caret(x, y) {
+            Err(decided) => return decided,
+            Ok(true) => {
+                i += 1;
+                j += 1;
+                continue;
             }
-            if y != b'~' {
-                return Ordering::Less;
-            }
-            i += 1;
-            j += 1;
-            continue;
-        }
-        if x == b'^' || y == b'^' {
-            if x == 0 {
-                return Ordering::Less;
-            }
-            if y == 0 {
-                return Ordering::Greater;
-            }
-            if x != b'^' {
-                return Ordering::Greater;
-            }
-            if y != b'^' {
-                return Ordering::Less;
-            }
-            i += 1;
-            j += 1;
-            continue;
+            Ok(false) => {}
         }
         if x == 0 || y == 0 {
             break;
         }
-        let numeric = x.is_ascii_digit();
-        let class = |c: u8| {
-            if numeric {
-                c.is_ascii_digit()
-            } else {
-                c.is_ascii_alphabetic()
-            }
-        };
-        let end_a = i + a[i..].iter().take_while(|&&c| class(c)).count();
-        let end_b = j + b[j..].iter().take_while(|&&c| class(c)).count();
-        if end_b == j {
-            // Numeric segments are newer than alphabetic ones.
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+        match segments(a, i, b, j) {
+            Ok((end_a, end_b)) => (i, j) = (end_a, end_b),
+            Err(decided) => return decided,
         }
-        let (mut sa, mut sb) = (&a[i..end_a], &b[j..end_b]);
-        if numeric {
-            while sa.first() == Some(&b'0') {
-                sa = &sa[1..];
-            }
-            while sb.first() == Some(&b'0') {
-                sb = &sb[1..];
-            }
-            match sa.len().cmp(&sb.len()) {
-                Ordering::Equal => {}
-                other => return other,
-            }
-        }
-        match sa.cmp(sb) {
-            Ordering::Equal => {}
-            other => return other,
-        }
-        i = end_a;
-        j = end_b;
     }
-    match (at(a, i) == 0, at(b, j) == 0) {
+    match (byte_at(a, i) == 0, byte_at(b, j) == 0) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Less,
         _ => Ordering::Greater,
+    }
+}
+
+/// The byte at `i`, or 0 past the end, as rpm reads its C strings.
+fn byte_at(s: &[u8], i: usize) -> u8 {
+    s.get(i).copied().unwrap_or(0)
+}
+
+/// Past the separators at `i`: what is neither alphanumeric nor `~`/`^`.
+fn skip_separators(s: &[u8], mut i: usize) -> usize {
+    let is_sep = |c: u8| c != 0 && !c.is_ascii_alphanumeric() && c != b'~' && c != b'^';
+    while is_sep(byte_at(s, i)) {
+        i += 1;
+    }
+    i
+}
+
+/// What a `~` or `^` under either cursor decides: `Err` ends the comparison,
+/// `Ok(true)` means both have one (skip it), `Ok(false)` that neither has.
+fn tilde_or_caret(x: u8, y: u8) -> Result<bool, Ordering> {
+    if x == b'~' || y == b'~' {
+        return match (x == b'~', y == b'~') {
+            (false, _) => Err(Ordering::Greater),
+            (_, false) => Err(Ordering::Less),
+            _ => Ok(true),
+        };
+    }
+    if x == b'^' || y == b'^' {
+        // `^` sorts after the end of the string but before anything else.
+        return match (x, y) {
+            (0, _) => Err(Ordering::Less),
+            (_, 0) => Err(Ordering::Greater),
+            (x, _) if x != b'^' => Err(Ordering::Greater),
+            (_, y) if y != b'^' => Err(Ordering::Less),
+            _ => Ok(true),
+        };
+    }
+    Ok(false)
+}
+
+/// Compares the digit or letter runs starting at `a[i]` and `b[j]` (of the
+/// kind `a[i]` is): `Ok` with both ends when equal, else the decision.
+fn segments(a: &[u8], i: usize, b: &[u8], j: usize) -> Result<(usize, usize), Ordering> {
+    let numeric = a[i].is_ascii_digit();
+    let class = |c: &&u8| if numeric { c.is_ascii_digit() } else { c.is_ascii_alphabetic() };
+    let end_a = i + a[i..].iter().take_while(class).count();
+    let end_b = j + b[j..].iter().take_while(class).count();
+    if end_b == j {
+        // Numeric segments are newer than alphabetic ones.
+        return Err(if numeric { Ordering::Greater } else { Ordering::Less });
+    }
+    let (mut sa, mut sb) = (&a[i..end_a], &b[j..end_b]);
+    if numeric {
+        let zeros = |s: &[u8]| s.iter().take_while(|&&c| c == b'0').count();
+        sa = &sa[zeros(sa)..];
+        sb = &sb[zeros(sb)..];
+        match sa.len().cmp(&sb.len()) {
+            Ordering::Equal => {}
+            other => return Err(other),
+        }
+    }
+    match sa.cmp(sb) {
+        Ordering::Equal => Ok((end_a, end_b)),
+        other => Err(other),
     }
 }
 

@@ -9,6 +9,24 @@ use sha2::{Digest, Sha256};
 
 use super::deps::{self, Deps};
 
+/// Why an .rpm cannot be listed; the caller adds the path.
+#[derive(Debug, thiserror::Error)]
+pub enum RpmError {
+    #[error("not an rpm package (no rpm lead magic at the start of the file)")]
+    NotRpm,
+    #[error("unreadable rpm header: {0}")]
+    Header(#[from] rpm::Error),
+    #[error("truncated rpm: the header ends early")]
+    HeaderEndsEarly,
+    #[error("rpm signature header too large")]
+    SignatureTooLarge,
+    #[error("truncated rpm: the header ends at byte {end}, the file at {len}")]
+    Truncated { end: u64, len: usize },
+    /// createrepo_c refuses these: XML 1.0 cannot carry them.
+    #[error("control character in header text {text:?}: XML cannot carry it")]
+    ControlChar { text: String },
+}
+
 /// The rpm lead starts with these bytes; anything else is not a package.
 const RPM_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
 /// createrepo_c's default `--changelog-limit`: the newest entries only.
@@ -73,13 +91,13 @@ pub struct Changelog {
 
 /// Parses `bytes` (the whole .rpm). Errors are reasons; the caller adds the
 /// path.
-pub fn read(bytes: &[u8], href: String, time_file: u64) -> Result<Package, String> {
+pub fn read(bytes: &[u8], href: String, time_file: u64) -> Result<Package, RpmError> {
     if bytes.len() < RPM_MAGIC.len() || bytes[..4] != RPM_MAGIC {
-        return Err("not an rpm package (no rpm lead magic at the start of the file)".into());
+        return Err(RpmError::NotRpm);
     }
-    let meta = PackageMetadata::parse(&mut &bytes[..]).map_err(|e| format!("unreadable rpm header: {e}"))?;
+    let meta = PackageMetadata::parse(&mut &bytes[..])?;
     let (header_start, header_end) = header_range(bytes)?;
-    let p = from_metadata(&meta, href, time_file).map_err(|e| format!("unreadable rpm header: {e}"))?;
+    let p = from_metadata(&meta, href, time_file)?;
     let p = Package {
         pkgid: hex::encode(Sha256::digest(bytes)),
         size_package: bytes.len() as u64,
@@ -230,29 +248,26 @@ fn trim_author(name: &str) -> String {
 /// Byte range of the main header, computed from the raw file as
 /// createrepo_c does: lead (96) + signature header (16 + 16·n + data, padded
 /// to 8) gives the start; the header's own index and data sizes give the end.
-fn header_range(bytes: &[u8]) -> Result<(u64, u64), String> {
-    let be32 = |at: usize| -> Result<u64, String> {
+fn header_range(bytes: &[u8]) -> Result<(u64, u64), RpmError> {
+    let be32 = |at: usize| -> Result<u64, RpmError> {
         bytes
             .get(at..at + 4)
             .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
-            .ok_or_else(|| "truncated rpm: the header ends early".to_string())
+            .ok_or(RpmError::HeaderEndsEarly)
     };
     let sig_size = be32(104)? * 16 + be32(108)?;
     let start = 112 + sig_size + (8 - sig_size % 8) % 8;
-    let at = usize::try_from(start).map_err(|_| "rpm signature header too large".to_string())?;
+    let at = usize::try_from(start).map_err(|_| RpmError::SignatureTooLarge)?;
     let end = start + 16 + be32(at + 8)? * 16 + be32(at + 12)?;
     if end > bytes.len() as u64 {
-        return Err(format!(
-            "truncated rpm: the header ends at byte {end}, the file at {}",
-            bytes.len()
-        ));
+        return Err(RpmError::Truncated { end, len: bytes.len() });
     }
     Ok((start, end))
 }
 
 /// createrepo_c refuses packages with control characters other than tab,
 /// newline and carriage return: XML 1.0 cannot carry them.
-fn check_control_chars(p: &Package) -> Result<(), String> {
+fn check_control_chars(p: &Package) -> Result<(), RpmError> {
     let bad = |s: &str| s.chars().any(|c| (c as u32) < 32 && !matches!(c, '\t' | '\n' | '\r'));
     let d = &p.deps;
     let fields = [
@@ -295,7 +310,7 @@ fn check_control_chars(p: &Package) -> Result<(), String> {
         .chain(log_texts)
         .find(|s| bad(s))
     {
-        Some(s) => Err(format!("control character in header text {s:?}: XML cannot carry it")),
+        Some(s) => Err(RpmError::ControlChar { text: s.clone() }),
         None => Ok(()),
     }
 }
@@ -313,7 +328,7 @@ mod tests {
 
     #[test]
     fn not_an_rpm() {
-        let e = read(b"hello world, definitely not an rpm", "packages/x.rpm".into(), 0).unwrap_err();
+        let e = read(b"hello world, definitely not an rpm", "packages/x.rpm".into(), 0).unwrap_err().to_string();
         assert!(e.contains("not an rpm"), "{e}");
     }
 }
