@@ -43,13 +43,21 @@ pub fn attr(s: &str, ascii_only: bool) -> String {
     out
 }
 
+/// A text holding a character XML 1.0 has no way to represent.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{text:?} contains U+{code:04X}, which XML 1.0 cannot carry")]
+pub struct XmlCharError {
+    pub text: String,
+    pub code: u32,
+}
+
 /// Characters XML 1.0 has no way to represent, not even as a reference.
-pub fn check(s: &str) -> Result<(), String> {
+pub fn check(s: &str) -> Result<(), XmlCharError> {
     match s
         .chars()
         .find(|&c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}')
     {
-        Some(c) => Err(format!("{s:?} contains U+{:04X}, which XML 1.0 cannot carry", c as u32)),
+        Some(c) => Err(XmlCharError { text: s.to_string(), code: c as u32 }),
         None => Ok(()),
     }
 }

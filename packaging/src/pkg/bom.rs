@@ -165,15 +165,26 @@ pub fn bom(tree: &Tree, mtime: u64) -> Result<Vec<u8>, PkgError> {
     let mtime = u32::try_from(mtime)
         .map_err(|_| PkgError::limit("BOM", "mtime", format!("{mtime} is past 2106, beyond the BOM's 32-bit times")))?;
     let entries = tree.entries();
+    let order = breadth_first(&entries);
+    let count = to_u32(order.len(), "Paths", "entries are more than a BOM can count")?;
 
-    // Breadth-first ids; children in name order. `entries` is in byte order
-    // of full paths, which keeps siblings in name order.
+    let mut blocks = Blocks(vec![Vec::new(); FIXED_BLOCKS]);
+    let keys = path_keys(&mut blocks, &entries, &order, mtime)?;
+    paths_root(&mut blocks, &keys, count)?;
+    fixed_blocks(&mut blocks, count);
+    store(&blocks)
+}
+
+/// (entry index, parent id) per path in breadth-first order, children in
+/// name order; the position in the result is the id minus 1.
+fn breadth_first(entries: &[Entry<'_>]) -> Vec<(usize, u32)> {
+    // `entries` is in byte order of full paths, which keeps siblings in
+    // name order.
     let mut children: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
     for (i, e) in entries.iter().enumerate().skip(1) {
         let parent = e.path.rsplit_once('/').map_or("", |(p, _)| p);
         children.entry(parent).or_default().push(i);
     }
-    // (entry index, parent id); the position in `order` is the id minus 1.
     let mut order: Vec<(usize, u32)> = vec![(0, 0)];
     let mut next = 0;
     while next < order.len() {
@@ -185,10 +196,12 @@ pub fn bom(tree: &Tree, mtime: u64) -> Result<Vec<u8>, PkgError> {
         next += 1;
     }
     debug_assert_eq!(order.len(), entries.len());
-    let count = to_u32(order.len(), "Paths", "entries are more than a BOM can count")?;
+    order
+}
 
-    let mut blocks = Blocks(vec![Vec::new(); FIXED_BLOCKS]);
-    // One (PathInfo1, File) key per path, in key order.
+/// Adds each path's record, name and info blocks; returns one
+/// (PathInfo1, File) key per path, in key order.
+fn path_keys(blocks: &mut Blocks, entries: &[Entry<'_>], order: &[(usize, u32)], mtime: u32) -> Result<Vec<(u32, u32)>, PkgError> {
     let mut keys = Vec::with_capacity(order.len());
     for (pos, &(i, parent)) in order.iter().enumerate() {
         let e = &entries[i];
@@ -210,30 +223,39 @@ pub fn bom(tree: &Tree, mtime: u64) -> Result<Vec<u8>, PkgError> {
         let info = blocks.add(info);
         keys.push((info, file));
     }
+    Ok(keys)
+}
 
+/// The `Paths` tree's root: one leaf, or one branch over chained leaves.
+fn paths_root(blocks: &mut Blocks, keys: &[(u32, u32)], count: u32) -> Result<(), PkgError> {
     let chunks: Vec<&[(u32, u32)]> = keys.chunks(LEAF_ENTRIES).collect();
     if chunks.len() == 1 {
         blocks.0[PATHS_ROOT as usize] = node_block(true, 0, 0, chunks[0], PATHS_BLOCK_SIZE);
-    } else {
-        if 12 + chunks.len() * 8 > PATHS_BLOCK_SIZE as usize {
-            return Err(PkgError::limit(
-                "BOM",
-                "Paths",
-                format!("{count} entries need more than one branch level, which this writer does not write"),
-            ));
-        }
-        let first = blocks.0.len() as u32;
-        let mut branch = Vec::with_capacity(chunks.len());
-        for (n, chunk) in chunks.iter().enumerate() {
-            let n = n as u32;
-            let backward = if n == 0 { 0 } else { first + n - 1 };
-            let forward = if n as usize + 1 == chunks.len() { 0 } else { first + n + 1 };
-            let leaf = blocks.add(node_block(true, forward, backward, chunk, PATHS_BLOCK_SIZE));
-            branch.push((leaf, chunk[chunk.len() - 1].1));
-        }
-        blocks.0[PATHS_ROOT as usize] = node_block(false, 0, 0, &branch, PATHS_BLOCK_SIZE);
+        return Ok(());
     }
+    if 12 + chunks.len() * 8 > PATHS_BLOCK_SIZE as usize {
+        return Err(PkgError::limit(
+            "BOM",
+            "Paths",
+            format!("{count} entries need more than one branch level, which this writer does not write"),
+        ));
+    }
+    let first = blocks.0.len() as u32;
+    let mut branch = Vec::with_capacity(chunks.len());
+    for (n, chunk) in chunks.iter().enumerate() {
+        let n = n as u32;
+        let backward = if n == 0 { 0 } else { first + n - 1 };
+        let forward = if n as usize + 1 == chunks.len() { 0 } else { first + n + 1 };
+        let leaf = blocks.add(node_block(true, forward, backward, chunk, PATHS_BLOCK_SIZE));
+        branch.push((leaf, chunk[chunk.len() - 1].1));
+    }
+    blocks.0[PATHS_ROOT as usize] = node_block(false, 0, 0, &branch, PATHS_BLOCK_SIZE);
+    Ok(())
+}
 
+/// BomInfo, the `Paths` tree header and the empty HLIndex, VIndex and
+/// Size64 trees.
+fn fixed_blocks(blocks: &mut Blocks, count: u32) {
     let mut info = Vec::new();
     u32_be(&mut info, 1); // version
     u32_be(&mut info, count + 1); // mkbom counts one more than the paths
@@ -253,8 +275,11 @@ pub fn bom(tree: &Tree, mtime: u64) -> Result<Vec<u8>, PkgError> {
     blocks.0[V_INDEX_LEAF as usize] = node_block(true, 0, 0, &[], VINDEX_BLOCK_SIZE);
     blocks.0[SIZE64_TREE as usize] = tree_block(SIZE64_LEAF, PATHS_BLOCK_SIZE, 0);
     blocks.0[SIZE64_LEAF as usize] = node_block(true, 0, 0, &[], PATHS_BLOCK_SIZE);
+}
 
-    // Header, block data, block table (then an empty free list), variables.
+/// The file: header, block data, block table (then an empty free list),
+/// variables.
+fn store(blocks: &Blocks) -> Result<Vec<u8>, PkgError> {
     let data_len: usize = blocks.0.iter().map(Vec::len).sum();
     let mut out = vec![0u8; HEADER_LEN];
     out.reserve(data_len + blocks.0.len() * 8 + 128);
@@ -274,6 +299,23 @@ pub fn bom(tree: &Tree, mtime: u64) -> Result<Vec<u8>, PkgError> {
     let table_offset = to_u32(out.len(), "size", "bytes is more than a BOM can address")?;
     out.extend_from_slice(&table);
 
+    let vars = variables();
+    let vars_offset = to_u32(out.len(), "size", "bytes is more than a BOM can address")?;
+    out.extend_from_slice(&vars);
+
+    let mut header = b"BOMStore".to_vec();
+    u32_be(&mut header, 1);
+    u32_be(&mut header, blocks.0.len() as u32 - 1);
+    u32_be(&mut header, table_offset);
+    u32_be(&mut header, table.len() as u32);
+    u32_be(&mut header, vars_offset);
+    u32_be(&mut header, vars.len() as u32);
+    out[..header.len()].copy_from_slice(&header);
+    Ok(out)
+}
+
+/// The named variables, each pointing at its first block.
+fn variables() -> Vec<u8> {
     let mut vars = Vec::new();
     let names = [
         ("BomInfo", BOM_INFO),
@@ -289,18 +331,7 @@ pub fn bom(tree: &Tree, mtime: u64) -> Result<Vec<u8>, PkgError> {
         vars.push(name.len() as u8);
         vars.extend_from_slice(name.as_bytes());
     }
-    let vars_offset = to_u32(out.len(), "size", "bytes is more than a BOM can address")?;
-    out.extend_from_slice(&vars);
-
-    let mut header = b"BOMStore".to_vec();
-    u32_be(&mut header, 1);
-    u32_be(&mut header, blocks.0.len() as u32 - 1);
-    u32_be(&mut header, table_offset);
-    u32_be(&mut header, table.len() as u32);
-    u32_be(&mut header, vars_offset);
-    u32_be(&mut header, vars.len() as u32);
-    out[..header.len()].copy_from_slice(&header);
-    Ok(out)
+    vars
 }
 
 #[cfg(test)]

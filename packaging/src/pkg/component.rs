@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use super::error::PkgError;
+use super::error::{IdentifierError, PkgError};
 use super::tree::{Kind, Tree};
 use super::xar::{Encoding, XarChecksum, XarWriter};
 use super::{bom, cpio};
@@ -74,7 +74,10 @@ impl ComponentPackage {
     /// Builds Bom, Payload, Scripts and PackageInfo; `timestamp` is every
     /// entry's mtime.
     pub fn build(&self, timestamp: u64) -> Result<BuiltComponent, PkgError> {
-        check_identifier(&self.identifier).map_err(|r| self.error(r))?;
+        check_identifier(&self.identifier).map_err(|source| PkgError::ComponentIdentifier {
+            identifier: self.identifier.clone(),
+            source,
+        })?;
         if self.version.trim().is_empty() {
             return Err(self.error("the version is empty"));
         }
@@ -186,14 +189,12 @@ impl BuiltComponent {
 
 /// Identifiers become a XAR directory name and a URL fragment in the
 /// Distribution, so only reverse-DNS characters are allowed.
-pub(crate) fn check_identifier(id: &str) -> Result<(), String> {
+pub(crate) fn check_identifier(id: &str) -> Result<(), IdentifierError> {
     let ok_chars = id
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
     if id.is_empty() || !ok_chars || id.starts_with('.') || id.ends_with('.') || id.contains("..") {
-        return Err(format!(
-            "identifier `{id}` is not reverse-DNS (letters, digits, `.`, `-`, `_`; no empty label)"
-        ));
+        return Err(IdentifierError(id.to_string()));
     }
     Ok(())
 }

@@ -2,6 +2,11 @@
 //! about (a payload path, an XML document and field, a component or choice),
 //! so a bad value coming from the manifest can be traced back to it.
 
+/// An identifier that is not reverse-DNS.
+#[derive(Debug, thiserror::Error)]
+#[error("identifier `{0}` is not reverse-DNS (letters, digits, `.`, `-`, `_`; no empty label)")]
+pub struct IdentifierError(pub String);
+
 #[derive(Debug, thiserror::Error)]
 pub enum PkgError {
     /// A payload or archive path that cannot be stored: empty, `..`, a
@@ -16,17 +21,28 @@ pub enum PkgError {
         what: String,
         reason: String,
     },
-    /// Text that XML 1.0 cannot carry (control characters), or a name that is
-    /// not a valid element or attribute name.
-    #[error("{document}, {field}: {reason}")]
+    /// Text that XML 1.0 cannot carry (control characters).
+    #[error("{document}, {field}: {source}")]
     Xml {
         document: &'static str,
         field: String,
-        reason: String,
+        #[source]
+        source: crate::xml::XmlCharError,
     },
     /// A component package that cannot be built as described.
     #[error("component `{identifier}`: {reason}")]
     Component { identifier: String, reason: String },
+    /// A component whose identifier cannot name a XAR directory and a URL
+    /// fragment.
+    #[error("component `{identifier}`: {source}")]
+    ComponentIdentifier {
+        identifier: String,
+        #[source]
+        source: IdentifierError,
+    },
+    /// A choice of the Distribution whose id is not reverse-DNS.
+    #[error("product archive: choice: {0}")]
+    ChoiceIdentifier(#[source] IdentifierError),
     /// A product archive whose Distribution does not match its components.
     #[error("product archive: {0}")]
     Product(String),

@@ -20,7 +20,7 @@ pub mod xar;
 mod xml;
 
 pub use component::{BuiltComponent, ComponentPackage};
-pub use error::PkgError;
+pub use error::{IdentifierError, PkgError};
 pub use product::{Choice, Customize, Distribution, ProductArchive};
 pub use tree::{Kind, Tree};
 pub use xar::{Encoding, XarChecksum, XarWriter};

@@ -87,7 +87,7 @@ impl Distribution {
         let mut choice_ids = BTreeSet::new();
         let mut referenced = BTreeSet::new();
         for choice in &self.choices {
-            check_identifier(&choice.id).map_err(|r| PkgError::Product(format!("choice: {r}")))?;
+            check_identifier(&choice.id).map_err(PkgError::ChoiceIdentifier)?;
             if !choice_ids.insert(choice.id.as_str()) {
                 return err(format!("choice `{}` appears twice", choice.id));
             }

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::error::PkgError;
+use crate::xml::XmlCharError;
 
 pub(crate) struct Xml {
     document: &'static str,
@@ -33,7 +34,7 @@ impl Xml {
         self.out.push('<');
         self.out.push_str(name);
         for (key, value) in attrs {
-            let escaped = attr(value).map_err(|reason| self.error(format!("<{name} {key}>"), reason))?;
+            let escaped = attr(value).map_err(|source| self.error(format!("<{name} {key}>"), source))?;
             let _ = write!(self.out, " {key}=\"{escaped}\"");
         }
         Ok(())
@@ -57,7 +58,7 @@ impl Xml {
     /// `<name attrs>text</name>` on one line.
     pub fn leaf(&mut self, name: &'static str, attrs: &[(&str, &str)], value: &str) -> Result<(), PkgError> {
         self.start(name, attrs)?;
-        let escaped = text(value).map_err(|reason| self.error(format!("<{name}> text"), reason))?;
+        let escaped = text(value).map_err(|source| self.error(format!("<{name}> text"), source))?;
         let _ = writeln!(self.out, ">{escaped}</{name}>");
         Ok(())
     }
@@ -75,23 +76,23 @@ impl Xml {
         self.out
     }
 
-    fn error(&self, field: String, reason: String) -> PkgError {
+    fn error(&self, field: String, source: XmlCharError) -> PkgError {
         PkgError::Xml {
             document: self.document,
             field,
-            reason,
+            source,
         }
     }
 }
 
 /// Element text, after refusing what XML cannot carry.
-pub(crate) fn text(s: &str) -> Result<String, String> {
+pub(crate) fn text(s: &str) -> Result<String, XmlCharError> {
     crate::xml::check(s)?;
     Ok(crate::xml::text(s))
 }
 
 /// An attribute value in double quotes, after refusing what XML cannot carry.
-pub(crate) fn attr(s: &str) -> Result<String, String> {
+pub(crate) fn attr(s: &str) -> Result<String, XmlCharError> {
     crate::xml::check(s)?;
     Ok(crate::xml::attr(s, false))
 }
