@@ -21,6 +21,31 @@ use x509_certificate::{CapturedX509Certificate, InMemorySigningKeyPair, X509Cert
 
 use super::SignError;
 
+/// Why a PEM or PKCS#12 file gives no signing identity; the caller names
+/// the file.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("not PEM: {0}")]
+    NotPem(#[source] pem::PemError),
+    #[error("certificate: {0}")]
+    Certificate(#[source] x509_certificate::X509CertificateError),
+    #[error("private key: {0}")]
+    PrivateKey(#[source] apple_codesign::AppleCodesignError),
+    #[error("unexpected PEM block `{0}`; allowed: CERTIFICATE, PRIVATE KEY, RSA PRIVATE KEY")]
+    UnexpectedBlock(String),
+    #[error("no private key in the file")]
+    NoPrivateKey,
+    #[error("no certificate in the file")]
+    NoCertificate,
+    #[error("cannot run openssl to read the PKCS#12 file: {0}")]
+    Openssl(#[source] std::io::Error),
+    /// openssl's first line of complaint, with and without `-legacy`.
+    #[error("cannot open the PKCS#12 file (wrong password in {PASSWORD_ENV}?): {0}")]
+    Pkcs12(String),
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+}
+
 pub const PASSWORD_ENV: &str = "OMNIPACK_APPLE_PASSWORD";
 /// Apple's RFC 3161 server; notarization requires a secure timestamp on
 /// Mach-O signatures, so real identities use it unless told otherwise.
@@ -67,50 +92,48 @@ pub struct Identity {
 
 impl Identity {
     pub fn load(source: &AppleKeySource) -> Result<Identity, SignError> {
-        let key_err = |path: &Path, reason: String| SignError::Key {
+        let (AppleKeySource::Pkcs12(path) | AppleKeySource::Pem(path)) = source;
+        Identity::read(source).map_err(|source| SignError::Identity {
             what: "Apple signing identity",
             path: path.display().to_string(),
-            reason,
-        };
+            source,
+        })
+    }
+
+    fn read(source: &AppleKeySource) -> Result<Identity, IdentityError> {
         match source {
             AppleKeySource::Pkcs12(path) => {
                 // The leaf (the certificate with the key) first, then the
                 // chain: from_pem takes the first certificate as the signer.
-                let mut pem = pkcs12_to_pem(path, &["-clcerts"]).map_err(|reason| key_err(path, reason))?;
-                pem.extend(pkcs12_to_pem(path, &["-cacerts", "-nokeys"]).map_err(|reason| key_err(path, reason))?);
-                Identity::from_pem(&pem).map_err(|reason| key_err(path, reason))
+                let mut pem = pkcs12_to_pem(path, &["-clcerts"])?;
+                pem.extend(pkcs12_to_pem(path, &["-cacerts", "-nokeys"])?);
+                Identity::from_pem(&pem)
             }
-            AppleKeySource::Pem(path) => {
-                let text = std::fs::read(path).map_err(|e| key_err(path, e.to_string()))?;
-                Identity::from_pem(&text).map_err(|reason| key_err(path, reason))
-            }
+            AppleKeySource::Pem(path) => Identity::from_pem(&std::fs::read(path).map_err(IdentityError::Read)?),
         }
     }
 
-    fn from_pem(text: &[u8]) -> Result<Identity, String> {
+    fn from_pem(text: &[u8]) -> Result<Identity, IdentityError> {
         // openssl prints "Bag Attributes" lines between blocks; pem skips them.
         let mut certs = Vec::new();
         let mut key = None;
-        for block in pem::parse_many(text).map_err(|e| format!("not PEM: {e}"))? {
+        for block in pem::parse_many(text).map_err(IdentityError::NotPem)? {
             match block.tag() {
-                "CERTIFICATE" => certs
-                    .push(CapturedX509Certificate::from_der(block.contents().to_vec()).map_err(|e| format!("certificate: {e}"))?),
+                "CERTIFICATE" => certs.push(
+                    CapturedX509Certificate::from_der(block.contents().to_vec()).map_err(IdentityError::Certificate)?,
+                ),
                 "PRIVATE KEY" => {
-                    key = Some(InMemoryPrivateKey::from_pkcs8_der(block.contents()).map_err(|e| format!("private key: {e}"))?)
+                    key = Some(InMemoryPrivateKey::from_pkcs8_der(block.contents()).map_err(IdentityError::PrivateKey)?)
                 }
                 "RSA PRIVATE KEY" => {
-                    key = Some(InMemoryPrivateKey::from_pkcs1_der(block.contents()).map_err(|e| format!("private key: {e}"))?)
+                    key = Some(InMemoryPrivateKey::from_pkcs1_der(block.contents()).map_err(IdentityError::PrivateKey)?)
                 }
-                other => {
-                    return Err(format!(
-                        "unexpected PEM block `{other}`; allowed: CERTIFICATE, PRIVATE KEY, RSA PRIVATE KEY"
-                    ))
-                }
+                other => return Err(IdentityError::UnexpectedBlock(other.to_string())),
             }
         }
-        let key = key.ok_or("no private key in the file")?;
+        let key = key.ok_or(IdentityError::NoPrivateKey)?;
         if certs.is_empty() {
-            return Err("no certificate in the file".into());
+            return Err(IdentityError::NoCertificate);
         }
         let cert = certs.remove(0);
         Ok(Identity { cert, key, chain: certs })
@@ -132,6 +155,11 @@ impl Identity {
             path: path.display().to_string(),
             reason,
         };
+        let id_err = |source: IdentityError| SignError::Identity {
+            what: "throwaway Apple identity",
+            path: path.display().to_string(),
+            source,
+        };
         let rsa_key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| err(e.to_string()))?;
         let pkcs8 = rsa_key.to_pkcs8_der().map_err(|e| err(e.to_string()))?;
         let pair = InMemorySigningKeyPair::from_pkcs8_der(pkcs8.as_bytes()).map_err(|e| err(e.to_string()))?;
@@ -147,20 +175,13 @@ impl Identity {
         let key_pem = rsa_key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(e.to_string()))?;
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
         let text = format!("{}{}", cert.encode_pem(), key_pem.as_str());
-        // Parallel builds may race here: the file appears whole or not at
-        // all (hard link of a finished temporary), and whoever comes second
-        // signs with the first one's identity, so every package agrees.
-        let tmp = dir.join(format!(".{}.{}.tmp", role.file_stem(), std::process::id()));
-        super::write_private(&tmp, text.as_bytes()).map_err(|e| err(e.to_string()))?;
-        let linked = std::fs::hard_link(&tmp, &path);
-        let _ = std::fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => Identity::from_pem(text.as_bytes()).map_err(err),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let theirs = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
-                Identity::from_pem(&theirs).map_err(err)
-            }
-            Err(e) => Err(err(e.to_string())),
+        // Parallel builds may race here: whoever comes second signs with
+        // the first one's identity, so every package agrees.
+        if super::publish_private(&path, text.as_bytes()).map_err(|e| err(e.to_string()))? {
+            Identity::from_pem(text.as_bytes()).map_err(id_err)
+        } else {
+            let theirs = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
+            Identity::from_pem(&theirs).map_err(id_err)
         }
     }
 }
@@ -170,7 +191,7 @@ impl Identity {
 /// older Keychain exports with `-legacy`); the p12 parser inside
 /// apple-codesign panics on SHA-256 MACs. The password goes through the
 /// environment, never the command line.
-fn pkcs12_to_pem(path: &Path, select: &[&str]) -> Result<Vec<u8>, String> {
+fn pkcs12_to_pem(path: &Path, select: &[&str]) -> Result<Vec<u8>, IdentityError> {
     let mut last = String::new();
     for legacy in [false, true] {
         let mut cmd = std::process::Command::new("openssl");
@@ -187,9 +208,7 @@ fn pkcs12_to_pem(path: &Path, select: &[&str]) -> Result<Vec<u8>, String> {
         if legacy {
             cmd.arg("-legacy");
         }
-        let out = cmd
-            .output()
-            .map_err(|e| format!("cannot run openssl to read the PKCS#12 file: {e}"))?;
+        let out = cmd.output().map_err(IdentityError::Openssl)?;
         if out.status.success() {
             return Ok(out.stdout);
         }
@@ -199,9 +218,7 @@ fn pkcs12_to_pem(path: &Path, select: &[&str]) -> Result<Vec<u8>, String> {
             .unwrap_or_default()
             .to_string();
     }
-    Err(format!(
-        "cannot open the PKCS#12 file (wrong password in {PASSWORD_ENV}?): {last}"
-    ))
+    Err(IdentityError::Pkcs12(last))
 }
 
 /// Both identities and the timestamp policy.

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::SignError;
+use crate::output::{OutputError, Staging};
 
 /// Where the signing key lives.
 #[derive(Debug, Clone)]
@@ -101,6 +102,20 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), SignError> {
     }
 }
 
+/// A file of the test PKI in `dir` that could not be written.
+fn pki_error(dir: &Path) -> impl Fn(OutputError) -> SignError + '_ {
+    move |source| SignError::Output {
+        what: "test PKI",
+        path: dir.display().to_string(),
+        source,
+    }
+}
+
+/// `openssl args…` run in `dir`.
+fn openssl(dir: &Path, args: &[&str]) -> Result<(), SignError> {
+    run(Command::new("openssl").current_dir(dir).args(args), "openssl")
+}
+
 impl TestPki {
     /// Generates the PKI in `dir` with `openssl`, once; later calls reuse it.
     pub fn ensure(dir: &Path) -> Result<TestPki, SignError> {
@@ -115,44 +130,61 @@ impl TestPki {
         if pki.tsa_chain.is_file() {
             return Ok(pki);
         }
-        let err = |e: std::io::Error| SignError::Key {
-            what: "test PKI",
-            path: dir.display().to_string(),
-            reason: e.to_string(),
-        };
-        // Build in a scratch folder and rename, so a half-made PKI is never reused.
-        let parent = dir.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(err)?;
-        let scratch = tempfile::Builder::new()
-            .prefix(".authenticode-")
-            .tempdir_in(parent)
-            .map_err(err)?;
-        let s = scratch.path();
-        let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(s).args(args), "openssl");
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:3072",
-            "-nodes",
-            "-keyout",
-            "test-ca.key",
-            "-out",
-            "test-ca.pem",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=Outpost TEST Root CA (throwaway, not for release)",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ])?;
+        let err = pki_error(dir);
+        // Built beside `dir` and swapped in whole, so a half-made PKI is
+        // never reused.
+        let staging = Staging::new(dir).map_err(&err)?;
+        let s = staging.path();
+        Self::make_ca(s)?;
         for (name, cn, eku) in [
             ("test-codesign", "Outpost TEST Code Signing (throwaway)", "codeSigning"),
             ("test-tsa", "Outpost TEST Time Stamping (throwaway)", "critical,timeStamping"),
         ] {
-            openssl(&[
+            Self::make_leaf(&staging, dir, name, cn, eku)?;
+        }
+        let read = |name: &str| {
+            let path = s.join(name);
+            std::fs::read(&path).map_err(|source| err(OutputError { what: "reading", path, source }))
+        };
+        let chain = [read("test-tsa.pem")?, read("test-ca.pem")?].concat();
+        staging.write("test-tsa-chain.pem", &chain).map_err(&err)?;
+        staging.swap_in().map_err(&err)?;
+        Ok(pki)
+    }
+
+    /// The self-signed root CA (`test-ca.pem`, `test-ca.key`).
+    fn make_ca(s: &Path) -> Result<(), SignError> {
+        openssl(
+            s,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:3072",
+                "-nodes",
+                "-keyout",
+                "test-ca.key",
+                "-out",
+                "test-ca.pem",
+                "-days",
+                "3650",
+                "-subj",
+                "/CN=Outpost TEST Root CA (throwaway, not for release)",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        )
+    }
+
+    /// A leaf `name.pem`/`name.key` for `cn` with extended key usage `eku`,
+    /// issued by the root CA.
+    fn make_leaf(staging: &Staging, dir: &Path, name: &str, cn: &str, eku: &str) -> Result<(), SignError> {
+        let s = staging.path();
+        openssl(
+            s,
+            &[
                 "req",
                 "-newkey",
                 "rsa:3072",
@@ -163,13 +195,16 @@ impl TestPki {
                 &format!("{name}.csr"),
                 "-subj",
                 &format!("/CN={cn}"),
-            ])?;
-            std::fs::write(
-                s.join(format!("{name}.ext")),
-                format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n"),
-            )
-            .map_err(err)?;
-            openssl(&[
+            ],
+        )?;
+        staging.write(
+            &format!("{name}.ext"),
+            format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={eku}\n").as_bytes(),
+        )
+        .map_err(pki_error(dir))?;
+        openssl(
+            s,
+            &[
                 "x509",
                 "-req",
                 "-in",
@@ -185,17 +220,9 @@ impl TestPki {
                 "825",
                 "-extfile",
                 &format!("{name}.ext"),
-            ])?;
-        }
-        let chain = [
-            std::fs::read(s.join("test-tsa.pem")).map_err(err)?,
-            std::fs::read(s.join("test-ca.pem")).map_err(err)?,
-        ]
-        .concat();
-        std::fs::write(s.join("test-tsa-chain.pem"), chain).map_err(err)?;
-        let _ = std::fs::remove_dir_all(dir);
-        std::fs::rename(scratch.keep(), dir).map_err(err)?;
-        Ok(pki)
+            ],
+        )?;
+        Ok(())
     }
 }
 

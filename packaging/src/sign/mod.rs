@@ -17,6 +17,22 @@ pub enum SignError {
         path: String,
         reason: String,
     },
+    /// A Developer ID identity file that does not hold a usable identity.
+    #[error("{what} `{path}`: {source}")]
+    Identity {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: apple::IdentityError,
+    },
+    /// A key or certificate file of ours that could not be written.
+    #[error("{what} `{path}`: {source}")]
+    Output {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: crate::output::OutputError,
+    },
     #[error("signing failed: {0}")]
     Sign(String),
 }
@@ -80,4 +96,24 @@ pub(crate) fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Res
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
     o.open(path)?.write_all(data)
+}
+
+/// Publishes a private key file under `path` unless one is there already:
+/// written whole (0600) under a temporary name, then hard-linked, which
+/// fails rather than replaces. Not `output::write_atomic`: that creates the
+/// file with the umask's mode, and its rename would let two parallel builds
+/// each put their own key in place, so their packages would disagree; here
+/// the first one wins and the others use its key. Returns false when
+/// `path` existed.
+pub(crate) fn publish_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<bool> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    write_private(&tmp, data)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }

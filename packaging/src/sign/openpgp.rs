@@ -64,7 +64,7 @@ impl OpenPgpKey {
             reason,
         };
         if let Ok(text) = std::fs::read_to_string(&sec) {
-            return Self::from_armored(text, None, true, &sec.display().to_string());
+            return Self::from_armored(text, None, true, &sec.display().to_string())?.with_public_file(dir);
         }
         std::fs::create_dir_all(dir).map_err(|e| key_err(e.to_string()))?;
         let params = SecretKeyParamsBuilder::default()
@@ -78,21 +78,33 @@ impl OpenPgpKey {
         let armored = key
             .to_armored_string(ArmorOptions::default())
             .map_err(|e| key_err(e.to_string()))?;
-        let pubkey = key
-            .to_public_key()
-            .to_armored_string(ArmorOptions::default())
-            .map_err(|e| key_err(e.to_string()))?;
-        // Write to a temporary name first: a half-written key must never be reused.
-        let tmp = dir.join("openpgp-test.sec.asc.tmp");
-        super::write_private(&tmp, armored.as_bytes()).map_err(|e| key_err(e.to_string()))?;
-        std::fs::write(dir.join("openpgp-test.pub.asc"), pubkey).map_err(|e| key_err(e.to_string()))?;
-        std::fs::rename(&tmp, &sec).map_err(|e| key_err(e.to_string()))?;
-        Ok(OpenPgpKey {
+        // A half-written key must never be reused, and parallel builds must
+        // agree on one key: the first to publish it wins.
+        if !super::publish_private(&sec, armored.as_bytes()).map_err(|e| key_err(e.to_string()))? {
+            let theirs = std::fs::read_to_string(&sec).map_err(|e| key_err(e.to_string()))?;
+            return Self::from_armored(theirs, None, true, &sec.display().to_string())?.with_public_file(dir);
+        }
+        OpenPgpKey {
             armored,
             key,
             passphrase: None,
             test_key: true,
-        })
+        }
+        .with_public_file(dir)
+    }
+
+    /// Writes the throwaway key's public half beside it (for tests that
+    /// import it) unless it is there already.
+    fn with_public_file(self, dir: &Path) -> Result<OpenPgpKey, SignError> {
+        let path = dir.join("openpgp-test.pub.asc");
+        if !path.is_file() {
+            crate::output::write_atomic(&path, self.public_key_armored().as_bytes()).map_err(|source| SignError::Output {
+                what: "test key",
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(self)
     }
 
     fn password(&self) -> Password {
