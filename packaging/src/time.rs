@@ -2,12 +2,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub fn source_date() -> Result<u64, String> {
+/// A SOURCE_DATE_EPOCH that is not a time.
+#[derive(Debug, thiserror::Error)]
+#[error("SOURCE_DATE_EPOCH=`{0}` is not a number of seconds since 1970")]
+pub struct SourceDateError(pub String);
+
+pub fn source_date() -> Result<u64, SourceDateError> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("SOURCE_DATE_EPOCH=`{v}` is not a number of seconds since 1970")),
+        Ok(v) => v.trim().parse().map_err(|_| SourceDateError(v)),
         Err(_) => Ok(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
     }
 }

@@ -12,17 +12,33 @@ pub struct ElfDeps {
     pub glibc: Option<(u32, u32)>,
 }
 
-pub fn read(binary: &[u8]) -> Result<ElfDeps, String> {
-    let file = ElfFile64::<Endianness>::parse(binary).map_err(|e| format!("agent is not a 64-bit ELF executable: {e}"))?;
+/// Why the agent's dependencies cannot be read, by the part of the ELF file
+/// at fault. The messages are `object`'s own, which name the table.
+#[derive(Debug, thiserror::Error)]
+pub enum ElfError {
+    #[error("agent is not a 64-bit ELF executable: {0}")]
+    NotElf(#[source] object::Error),
+    #[error("{0}")]
+    Sections(#[source] object::Error),
+    #[error("{0}")]
+    DynamicSection(#[source] object::Error),
+    #[error("{0}")]
+    DynamicStrings(#[source] object::Error),
+    #[error("{0}")]
+    NeededName(#[source] object::Error),
+}
+
+pub fn read(binary: &[u8]) -> Result<ElfDeps, ElfError> {
+    let file = ElfFile64::<Endianness>::parse(binary).map_err(ElfError::NotElf)?;
     let endian = file.endian();
     let header = file.elf_header();
-    let sections = header.sections(endian, binary).map_err(|e| e.to_string())?;
+    let sections = header.sections(endian, binary).map_err(ElfError::Sections)?;
     let mut needed = Vec::new();
-    if let Some((dynamic, link)) = sections.dynamic(endian, binary).map_err(|e| e.to_string())? {
-        let strings = sections.strings(endian, binary, link).map_err(|e| e.to_string())?;
+    if let Some((dynamic, link)) = sections.dynamic(endian, binary).map_err(ElfError::DynamicSection)? {
+        let strings = sections.strings(endian, binary, link).map_err(ElfError::DynamicStrings)?;
         for d in dynamic {
             if d.tag32(endian) == Some(elf::DT_NEEDED) {
-                let name = d.string(endian, strings).map_err(|e| e.to_string())?;
+                let name = d.string(endian, strings).map_err(ElfError::NeededName)?;
                 needed.push(String::from_utf8_lossy(name).into_owned());
             }
         }

@@ -15,7 +15,7 @@
 //! or a prebuilt agent that needs a newer macOS than the pkg allows, is
 //! refused instead of shipped.
 
-use apple_codesign::{MachFile, UniversalBinaryBuilder};
+use apple_codesign::{AppleCodesignError, MachFile, UniversalBinaryBuilder};
 
 use crate::cargo::{MACOS_ARM64_MIN_VERSION, MACOS_X86_64_MIN_VERSION};
 
@@ -69,6 +69,43 @@ pub struct Slice {
     pub min_os: (u64, u64, u64),
 }
 
+/// Why an agent executable cannot go into the pkg, by slice where one is
+/// at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum MachOError {
+    #[error("not a Mach-O executable: {0}")]
+    NotMachO(#[source] AppleCodesignError),
+    #[error("a slice for CPU type {0:#x}; only x86_64 and arm64 are shipped")]
+    UnknownCpu(u32),
+    #[error("{arch}: {source}")]
+    Targeting {
+        arch: &'static str,
+        #[source]
+        source: AppleCodesignError,
+    },
+    #[error("{arch}: no LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX")]
+    NoTargeting { arch: &'static str },
+    #[error("{arch}: built for {platform:?}, not macOS")]
+    NotMacOs { arch: &'static str, platform: apple_codesign::Platform },
+    #[error("the {arch} agent says macOS {found} in its load commands, not {want} (MACOSX_DEPLOYMENT_TARGET was not honoured)")]
+    DeploymentTarget { arch: &'static str, found: String, want: &'static str },
+    #[error("expected one {arch} slice, found {found:?}")]
+    NotOneSlice { arch: &'static str, found: Vec<&'static str> },
+    #[error("the macOS agent must be universal (x86_64 and arm64); it has {found:?}")]
+    NotUniversal { found: Vec<&'static str> },
+    #[error(
+        "the agent's {arch} slice needs macOS {needs}, but the pkg allows {min} and later (build it with MACOSX_DEPLOYMENT_TARGET={min})"
+    )]
+    TooNew { arch: &'static str, needs: String, min: &'static str },
+    #[error("expected a thin {arch} executable")]
+    NotThin { arch: &'static str },
+    /// apple-codesign does not export its universal writer's error type.
+    #[error("{arch}: {reason}")]
+    AddSlice { arch: &'static str, reason: String },
+    #[error("writing the universal agent: {0}")]
+    Write(String),
+}
+
 /// `"10.14"` as (10, 14, 0).
 pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
     let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
@@ -87,21 +124,21 @@ fn version_text((major, minor, patch): (u64, u64, u64)) -> String {
 }
 
 /// Every slice of a thin or fat Mach-O, in file order.
-pub fn slices(data: &[u8]) -> Result<Vec<Slice>, String> {
-    let file = MachFile::parse(data).map_err(|e| format!("not a Mach-O executable: {e}"))?;
+pub fn slices(data: &[u8]) -> Result<Vec<Slice>, MachOError> {
+    let file = MachFile::parse(data).map_err(MachOError::NotMachO)?;
     let mut out = Vec::new();
     for m in file.iter_macho() {
         let arch = match m.macho.header.cputype {
             CPU_TYPE_X86_64 => Arch::X86_64,
             CPU_TYPE_ARM64 => Arch::Arm64,
-            other => return Err(format!("a slice for CPU type {other:#x}; only x86_64 and arm64 are shipped")),
+            other => return Err(MachOError::UnknownCpu(other)),
         };
         let target = m
             .find_targeting()
-            .map_err(|e| format!("{}: {e}", arch.name()))?
-            .ok_or_else(|| format!("{}: no LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX", arch.name()))?;
+            .map_err(|source| MachOError::Targeting { arch: arch.name(), source })?
+            .ok_or(MachOError::NoTargeting { arch: arch.name() })?;
         if target.platform != apple_codesign::Platform::MacOs {
-            return Err(format!("{}: built for {:?}, not macOS", arch.name(), target.platform));
+            return Err(MachOError::NotMacOs { arch: arch.name(), platform: target.platform });
         }
         let v = &target.minimum_os_version;
         out.push(Slice {
@@ -114,65 +151,60 @@ pub fn slices(data: &[u8]) -> Result<Vec<Slice>, String> {
 
 /// A thin slice built for `arch` must say exactly its deployment target:
 /// zig stamps its own newest macOS when it does not get one.
-pub fn check_thin(data: &[u8], arch: Arch) -> Result<(), String> {
+pub fn check_thin(data: &[u8], arch: Arch) -> Result<(), MachOError> {
     let s = slices(data)?;
     let want = parse_version(arch.min_version()).expect("the minimums are versions");
     match s.as_slice() {
         [one] if one.arch == arch && one.min_os == want => Ok(()),
-        [one] if one.arch == arch => Err(format!(
-            "the {} agent says macOS {} in its load commands, not {} (MACOSX_DEPLOYMENT_TARGET was not honoured)",
-            arch.name(),
-            version_text(one.min_os),
-            arch.min_version()
-        )),
-        _ => Err(format!(
-            "expected one {} slice, found {:?}",
-            arch.name(),
-            s.iter().map(|s| s.arch.name()).collect::<Vec<_>>()
-        )),
+        [one] if one.arch == arch => Err(MachOError::DeploymentTarget {
+            arch: arch.name(),
+            found: version_text(one.min_os),
+            want: arch.min_version(),
+        }),
+        _ => Err(MachOError::NotOneSlice {
+            arch: arch.name(),
+            found: s.iter().map(|s| s.arch.name()).collect(),
+        }),
     }
 }
 
 /// The universal agent the pkg ships: exactly an x86_64 and an arm64 slice,
 /// neither needing a newer macOS than its minimum (the Distribution's
 /// `allowed-os-versions` is the x86_64 one).
-pub fn check_universal(data: &[u8]) -> Result<(), String> {
+pub fn check_universal(data: &[u8]) -> Result<(), MachOError> {
     let mut s = slices(data)?;
     s.sort_by_key(|s| s.arch);
     let arches: Vec<Arch> = s.iter().map(|s| s.arch).collect();
     if arches != [Arch::X86_64, Arch::Arm64] {
-        return Err(format!(
-            "the macOS agent must be universal (x86_64 and arm64); it has {:?}",
-            arches.iter().map(|a| a.name()).collect::<Vec<_>>()
-        ));
+        return Err(MachOError::NotUniversal {
+            found: arches.iter().map(|a| a.name()).collect(),
+        });
     }
     for slice in &s {
         let max = parse_version(slice.arch.min_version()).expect("the minimums are versions");
         if slice.min_os > max {
-            return Err(format!(
-                "the agent's {} slice needs macOS {}, but the pkg allows {} and later (build it with MACOSX_DEPLOYMENT_TARGET={})",
-                slice.arch.name(),
-                version_text(slice.min_os),
-                slice.arch.min_version(),
-                slice.arch.min_version()
-            ));
+            return Err(MachOError::TooNew {
+                arch: slice.arch.name(),
+                needs: version_text(slice.min_os),
+                min: slice.arch.min_version(),
+            });
         }
     }
     Ok(())
 }
 
 /// Joins a thin x86_64 and a thin arm64 executable into one fat Mach-O.
-pub fn join(x86_64: &[u8], arm64: &[u8]) -> Result<Vec<u8>, String> {
+pub fn join(x86_64: &[u8], arm64: &[u8]) -> Result<Vec<u8>, MachOError> {
     let mut b = UniversalBinaryBuilder::default();
     for (arch, data) in [(Arch::X86_64, x86_64), (Arch::Arm64, arm64)] {
         let s = slices(data)?;
         if s.len() != 1 || s[0].arch != arch {
-            return Err(format!("expected a thin {} executable", arch.name()));
+            return Err(MachOError::NotThin { arch: arch.name() });
         }
-        b.add_binary(data).map_err(|e| format!("{}: {e}", arch.name()))?;
+        b.add_binary(data).map_err(|e| MachOError::AddSlice { arch: arch.name(), reason: e.to_string() })?;
     }
     let mut out = Vec::new();
-    b.write(&mut out).map_err(|e| format!("writing the universal agent: {e}"))?;
+    b.write(&mut out).map_err(|e| MachOError::Write(e.to_string()))?;
     Ok(out)
 }
 
@@ -267,10 +299,10 @@ mod tests {
     fn join_takes_only_the_right_thin_slices() {
         let x = thin(CPU_TYPE_X86_64, LC_BUILD_VERSION, (10, 14, 0), 100);
         let a = thin(CPU_TYPE_ARM64, LC_BUILD_VERSION, (11, 0, 0), 100);
-        assert!(join(&a, &x).unwrap_err().contains("thin x86_64"));
+        assert!(join(&a, &x).unwrap_err().to_string().contains("thin x86_64"));
         let fat = join(&x, &a).unwrap();
-        assert!(join(&fat, &a).unwrap_err().contains("thin x86_64"));
-        assert!(join(b"#!/bin/sh\n", &a).unwrap_err().contains("not a Mach-O"));
+        assert!(join(&fat, &a).unwrap_err().to_string().contains("thin x86_64"));
+        assert!(join(b"#!/bin/sh\n", &a).unwrap_err().to_string().contains("not a Mach-O"));
     }
 
     #[test]
@@ -278,9 +310,9 @@ mod tests {
         check_thin(&thin(CPU_TYPE_X86_64, LC_BUILD_VERSION, (10, 14, 0), 0), Arch::X86_64).unwrap();
         check_thin(&thin(CPU_TYPE_ARM64, LC_BUILD_VERSION, (11, 0, 0), 0), Arch::Arm64).unwrap();
         // What zig writes without MACOSX_DEPLOYMENT_TARGET.
-        let e = check_thin(&thin(CPU_TYPE_X86_64, LC_BUILD_VERSION, (15, 0, 0), 0), Arch::X86_64).unwrap_err();
+        let e = check_thin(&thin(CPU_TYPE_X86_64, LC_BUILD_VERSION, (15, 0, 0), 0), Arch::X86_64).unwrap_err().to_string();
         assert!(e.contains("macOS 15.0") && e.contains("not 10.14"), "{e}");
-        let e = check_thin(&thin(CPU_TYPE_ARM64, LC_BUILD_VERSION, (11, 0, 0), 0), Arch::X86_64).unwrap_err();
+        let e = check_thin(&thin(CPU_TYPE_ARM64, LC_BUILD_VERSION, (11, 0, 0), 0), Arch::X86_64).unwrap_err().to_string();
         assert!(e.contains("expected one x86_64 slice"), "{e}");
     }
 
@@ -289,7 +321,7 @@ mod tests {
         let arm = thin(CPU_TYPE_ARM64, LC_BUILD_VERSION, (11, 0, 0), 10);
         // The old build: both slices for 11.0.
         let fat = join(&thin(CPU_TYPE_X86_64, LC_BUILD_VERSION, (11, 0, 0), 10), &arm).unwrap();
-        let e = check_universal(&fat).unwrap_err();
+        let e = check_universal(&fat).unwrap_err().to_string();
         assert!(
             e.contains("x86_64 slice needs macOS 11.0") && e.contains("allows 10.14"),
             "{e}"
@@ -298,7 +330,7 @@ mod tests {
         let fat = join(&thin(CPU_TYPE_X86_64, LC_VERSION_MIN_MACOSX, (10, 12, 0), 10), &arm).unwrap();
         check_universal(&fat).unwrap();
         // One slice is not universal.
-        let e = check_universal(&arm).unwrap_err();
+        let e = check_universal(&arm).unwrap_err().to_string();
         assert!(e.contains("must be universal"), "{e}");
     }
 
