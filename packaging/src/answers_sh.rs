@@ -85,52 +85,7 @@ pub fn rule_args(kind: &SettingType, platform: Platform) -> Result<String, Packa
 /// installer-answers library already rendered as `answers`.
 pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Context, PackageError> {
     let layout = m.layout(platform);
-    for (what, v) in [
-        (format!("layout.{platform}.binary"), &layout.binary),
-        (format!("layout.{platform}.answers_file"), &layout.answers_file),
-        (format!("layout.{platform}.staged_answers"), &layout.staged_answers),
-        (format!("layout.{platform}.state_dir"), &layout.state_dir),
-        (format!("layout.{platform}.log_dir"), &layout.log_dir),
-        (format!("layout.{platform}.config_file"), &layout.config_file),
-    ] {
-        sh_safe(&what, v)?;
-    }
-    let mut settings = Vec::new();
-    for s in m.settings_on(platform) {
-        if let SettingType::Enum { values } = &s.kind {
-            for v in values {
-                sh_safe(&format!("settings[{}].values", s.name), v)?;
-            }
-        }
-        let mut legacy = Vec::new();
-        for l in &m.legacy {
-            let file = match platform {
-                Platform::Linux => l.linux.as_ref().and_then(|x| x.config_file.as_ref()),
-                Platform::Macos => l.macos.as_ref().and_then(|x| x.config_file.as_ref()),
-                Platform::Windows => None,
-            };
-            let Some(file) = file else {
-                continue;
-            };
-            for (from, to) in &l.carry {
-                if to == &s.name {
-                    sh_safe(&format!("legacy[{}].{platform}.config_file", l.id), file)?;
-                    legacy.push(LegacySource {
-                        file: file.clone(),
-                        re: ere_escape(from),
-                        key: from.clone(),
-                    });
-                }
-            }
-        }
-        settings.push(SettingView {
-            name: s.name.clone(),
-            re: ere_escape(&s.name),
-            env: s.env_var(&m.product.id),
-            rule: rule_args(&s.kind, platform)?,
-            legacy,
-        });
-    }
+    check_layout(layout, platform)?;
     let mut ctx = Context::new();
     ctx.insert("product", &serde_json::json!({ "id": m.product.id, "name": m.product.name }));
     ctx.insert(
@@ -148,7 +103,7 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
         "env_prefix",
         &format!("{}_", m.product.id.to_ascii_uppercase().replace('-', "_")),
     );
-    ctx.insert("settings", &settings);
+    ctx.insert("settings", &setting_views(m, platform)?);
     // printf escapes of every byte above ASCII, for a bracket expression.
     ctx.insert("high_bytes", &(0o200..=0o377).map(|b| format!("\\{b:o}")).collect::<String>());
     // The answers file is world-readable unless it holds a secret: an ERE
@@ -161,19 +116,7 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
     ctx.insert("secret_re", &secrets.join("|"));
     ctx.insert("platform", platform.as_str());
     ctx.insert("unit", unit);
-    let mut legacy_units = Vec::new();
-    for l in &m.legacy {
-        if let Some(u) = l
-            .linux
-            .as_ref()
-            .and_then(|x| x.service.as_ref())
-            .filter(|_| platform == Platform::Linux)
-        {
-            sh_safe(&format!("legacy[{}].linux.service", l.id), u)?;
-            legacy_units.push(u.clone());
-        }
-    }
-    ctx.insert("legacy_units", &legacy_units);
+    ctx.insert("legacy_units", &legacy_units(m, platform)?);
     ctx.insert("version", &format!("{}-{}", m.product.version, m.product.revision));
     let config_dir = std::path::Path::new(&layout.config_file)
         .parent()
@@ -189,4 +132,83 @@ pub fn script_context(m: &Manifest, platform: Platform, unit: &str) -> Result<Co
     let answers = render("posix/answers.sh", &ctx)?;
     ctx.insert("answers", &answers);
     Ok(ctx)
+}
+
+/// Every layout path the scripts embed in single quotes.
+fn check_layout(layout: &outpost_manifest::Layout, platform: Platform) -> Result<(), PackageError> {
+    for (what, v) in [
+        (format!("layout.{platform}.binary"), &layout.binary),
+        (format!("layout.{platform}.answers_file"), &layout.answers_file),
+        (format!("layout.{platform}.staged_answers"), &layout.staged_answers),
+        (format!("layout.{platform}.state_dir"), &layout.state_dir),
+        (format!("layout.{platform}.log_dir"), &layout.log_dir),
+        (format!("layout.{platform}.config_file"), &layout.config_file),
+    ] {
+        sh_safe(&what, v)?;
+    }
+    Ok(())
+}
+
+/// The settings on `platform` as the answers library checks them.
+fn setting_views(m: &Manifest, platform: Platform) -> Result<Vec<SettingView>, PackageError> {
+    let mut settings = Vec::new();
+    for s in m.settings_on(platform) {
+        if let SettingType::Enum { values } = &s.kind {
+            for v in values {
+                sh_safe(&format!("settings[{}].values", s.name), v)?;
+            }
+        }
+        settings.push(SettingView {
+            name: s.name.clone(),
+            re: ere_escape(&s.name),
+            env: s.env_var(&m.product.id),
+            rule: rule_args(&s.kind, platform)?,
+            legacy: legacy_sources(m, platform, &s.name)?,
+        });
+    }
+    Ok(settings)
+}
+
+/// The legacy clients' config files (and keys in them) that carry
+/// `setting` over on `platform`.
+fn legacy_sources(m: &Manifest, platform: Platform, setting: &str) -> Result<Vec<LegacySource>, PackageError> {
+    let mut legacy = Vec::new();
+    for l in &m.legacy {
+        let file = match platform {
+            Platform::Linux => l.linux.as_ref().and_then(|x| x.config_file.as_ref()),
+            Platform::Macos => l.macos.as_ref().and_then(|x| x.config_file.as_ref()),
+            Platform::Windows => None,
+        };
+        let Some(file) = file else {
+            continue;
+        };
+        for (from, to) in &l.carry {
+            if to == setting {
+                sh_safe(&format!("legacy[{}].{platform}.config_file", l.id), file)?;
+                legacy.push(LegacySource {
+                    file: file.clone(),
+                    re: ere_escape(from),
+                    key: from.clone(),
+                });
+            }
+        }
+    }
+    Ok(legacy)
+}
+
+/// The legacy clients' systemd units the scripts stop (Linux only).
+fn legacy_units(m: &Manifest, platform: Platform) -> Result<Vec<String>, PackageError> {
+    let mut units = Vec::new();
+    for l in &m.legacy {
+        if let Some(u) = l
+            .linux
+            .as_ref()
+            .and_then(|x| x.service.as_ref())
+            .filter(|_| platform == Platform::Linux)
+        {
+            sh_safe(&format!("legacy[{}].linux.service", l.id), u)?;
+            units.push(u.clone());
+        }
+    }
+    Ok(units)
 }

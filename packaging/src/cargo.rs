@@ -138,17 +138,14 @@ fn build_universal_agent(ws: &Workspace) -> anyhow::Result<PathBuf> {
     }
     let fat = universal::join(&slices[0], &slices[1]).map_err(anyhow::Error::msg)?;
     let dir = ws.target_dir.join(universal::UNIVERSAL2).join("release");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("outpost-agent");
-    // Written whole, then renamed: a reader never sees half an executable.
-    let tmp = dir.join(format!(".outpost-agent.{}", std::process::id()));
-    std::fs::write(&tmp, &fat).with_context(|| format!("writing {}", tmp.display()))?;
+    // Atomic, so a reader never sees half an executable.
+    crate::output::write_atomic(&path, &fat)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("chmod {}", tmp.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("chmod {}", path.display()))?;
     }
-    std::fs::rename(&tmp, &path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(path)
 }
