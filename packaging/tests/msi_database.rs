@@ -4,16 +4,14 @@
 //! tool fails the test with the Debian package to install; nothing is
 //! skipped.
 
-use std::path::{Path, PathBuf};
-use outpost_test_tools::tool;
-use std::process::Output;
+use std::path::Path;
 
 mod common;
 
-use omnipack::msi::{cab, filename, guid, schema, Database, FileTime, PackageKind, TableDef, Value};
+use common::msi_fixture as fixture;
+use common::{checked, find_file, ok, tool};
+use omnipack::msi::{filename, guid, schema, Database, PackageKind, TableDef, Value};
 
-/// Fixed build time (SOURCE_DATE_EPOCH style): 2026-01-02 03:04:06 UTC.
-const BUILD_TIME: u64 = 1_767_323_046;
 const PAYLOAD_NAME: &str = "outpost-payload.dat";
 
 fn payload() -> Vec<u8> {
@@ -31,153 +29,31 @@ fn payload() -> Vec<u8> {
 
 /// A small but realistic per-machine x64 installer.
 fn installer() -> Database {
-    let mut db = Database::new(PackageKind::Installer);
-    let product_code = guid::guid("product-code", "outpost/x64/2.1.0");
-    let upgrade_code = "{6F0D3A52-8E4B-4C57-9A61-3B2E7D54C910}";
-    let s = &mut db.summary;
-    s.subject = Some("Outpost Client".into());
-    s.author = Some("Outpost Systems".into());
-    s.keywords = Some("Installer".into());
-    s.comments = Some("Endpoint agent".into());
-    s.template = Some("x64;1033".into());
-    s.revision_number = Some(guid::guid("package-code", "outpost/x64/2.1.0"));
-    s.create_time = Some(FileTime::from_unix_seconds(BUILD_TIME));
-    s.last_save_time = Some(FileTime::from_unix_seconds(BUILD_TIME));
-    s.page_count = Some(500);
-    s.word_count = Some(2);
-    s.creating_application = Some("omnipack".into());
-    s.security = Some(2);
-
-    let p = |name: &str, value: &str| vec![Value::from(name), Value::from(value)];
-    for row in [
-        p("ProductCode", &product_code),
-        p("ProductName", "Outpost Client"),
-        p("ProductVersion", "2.1.0"),
-        p("ProductLanguage", "1033"),
-        p("Manufacturer", "Outpost Systems"),
-        p("UpgradeCode", upgrade_code),
-        p("ALLUSERS", "1"),
-        p("SWITCH", "switch.outpost.example:443"),
-        p("SecureCustomProperties", "SWITCH"),
-    ] {
-        db.insert(schema::property(), row).unwrap();
-    }
-
-    let dir = |id: &str, parent: Option<&str>, default: String| vec![id.into(), parent.into(), default.into()];
-    db.insert(schema::directory(), dir("TARGETDIR", None, "SourceDir".into()))
-        .unwrap();
-    db.insert(
-        schema::directory(),
-        dir("ProgramFiles64Folder", Some("TARGETDIR"), ".".into()),
-    )
-    .unwrap();
-    let install_dir = filename::directory_name("Outpost Client", "ProgramFiles64Folder").unwrap();
-    db.insert(
-        schema::directory(),
-        dir("INSTALLDIR", Some("ProgramFiles64Folder"), install_dir),
-    )
-    .unwrap();
-
-    let data = payload();
-    db.insert(
-        schema::component(),
-        vec![
-            "Payload".into(),
-            guid::guid("component", "x64/Client/payload").into(),
-            "INSTALLDIR".into(),
-            256.into(), // msidbComponentAttributes64bit
-            Value::Null,
-            "payload.dat".into(),
-        ],
-    )
-    .unwrap();
-    db.insert(
-        schema::file(),
-        vec![
-            "payload.dat".into(),
-            "Payload".into(),
-            filename::file_name(PAYLOAD_NAME, "INSTALLDIR").unwrap().into(),
-            (data.len() as i32).into(),
-            Value::Null,
-            Value::Null,
-            512.into(), // msidbFileAttributesVital
-            1.into(),
-        ],
-    )
-    .unwrap();
-    db.insert(
-        schema::media(),
-        vec![1.into(), 1.into(), Value::Null, "#agent.cab".into(), Value::Null, Value::Null],
-    )
-    .unwrap();
-    db.streams.insert(
-        "agent.cab".into(),
-        cab::cabinet(&[("payload.dat".into(), data)], BUILD_TIME).unwrap(),
-    );
-
-    db.insert(
-        schema::feature(),
-        vec![
-            "Client".into(),
-            Value::Null,
-            "Outpost Client".into(),
-            Value::Null,
-            1.into(),
-            1.into(),
-            "INSTALLDIR".into(),
-            0.into(),
-        ],
-    )
-    .unwrap();
-    db.insert(schema::feature_components(), vec!["Client".into(), "Payload".into()])
-        .unwrap();
-    db.insert(
-        schema::ini_file(),
-        vec![
-            "AgentIniSwitch".into(),
-            "agent.ini".into(),
-            "INSTALLDIR".into(),
-            "server".into(),
-            "switch".into(),
-            "[SWITCH]".into(),
-            0.into(), // msidbIniFileActionAddLine
-            "Payload".into(),
-        ],
-    )
-    .unwrap();
-    db.insert(
-        schema::launch_condition(),
-        vec!["VersionNT64".into(), "Outpost Client needs 64-bit Windows.".into()],
-    )
-    .unwrap();
-
-    common::insert_minimal_sequences(&mut db);
+    let product = fixture::Product {
+        name: "Outpost Client",
+        manufacturer: "Outpost Systems",
+        version: "2.1.0",
+        upgrade_code: "{6F0D3A52-8E4B-4C57-9A61-3B2E7D54C910}",
+        code_seed: "outpost/x64/2.1.0",
+    };
+    let mut db = product.installer(&[
+        ("SWITCH", "switch.outpost.example:443"),
+        ("SecureCustomProperties", "SWITCH"),
+    ]);
+    db.summary.keywords = Some("Installer".into());
+    db.summary.comments = Some("Endpoint agent".into());
+    fixture::insert_component(&mut db, "Payload", "x64/Client/payload", Some("payload.dat"));
+    fixture::insert_cab_file(&mut db, 1, "Payload", "payload.dat", PAYLOAD_NAME, "agent.cab", payload());
+    fixture::insert_feature(&mut db, "Client", "Outpost Client", 1, &["Payload"]);
+    fixture::insert_ini_line(&mut db, "AgentIniSwitch", "agent.ini", "switch", "[SWITCH]", "Payload");
+    fixture::insert_launch_condition(&mut db, "VersionNT64", "Outpost Client needs 64-bit Windows.");
+    fixture::insert_minimal_sequences(&mut db);
     db.insert(
         schema::binary(),
         vec!["Helper".into(), Value::Binary(b"not really a DLL".to_vec())],
     )
     .unwrap();
     db
-}
-
-/// Runs a validator; a missing tool fails with the package that has it.
-fn run(dir: &Path, program: &str, package: &str, args: &[&str]) -> Output {
-    let out = tool(program).args(args).current_dir(dir).output().unwrap_or_else(|e| {
-        panic!("cannot run `{program}` ({e}): install the Debian package `{package}` (apt-get install -y {package})")
-    });
-    assert!(
-        out.status.success(),
-        "`{program} {}` failed ({}):\n{}{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// What `msidump -t` should print for `table`: header lines exactly, rows
@@ -223,20 +99,6 @@ fn read_idt(path: &Path) -> (Vec<String>, Vec<String>) {
     (lines[..3].to_vec(), rows)
 }
 
-fn find_file(root: &Path, name: &str) -> Option<PathBuf> {
-    for entry in std::fs::read_dir(root).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_file(&path, name) {
-                return Some(found);
-            }
-        } else if entry.file_name() == name {
-            return Some(path);
-        }
-    }
-    None
-}
-
 #[test]
 fn installer_database_passes_independent_tools() {
     let tmp = tempfile::tempdir().unwrap();
@@ -255,12 +117,12 @@ fn installer_database_passes_independent_tools() {
     assert_eq!(u16::from_le_bytes([bytes[0x1e], bytes[0x1f]]), 9, "sector shift");
 
     // libmagic reads the summary and its code page.
-    let file = stdout(&run(dir, "file", "file", &["x.msi"]));
+    let file = ok(tool("file").current_dir(dir).args(["x.msi"]));
     assert!(file.contains("Code page: 1252"), "{file}");
     assert!(file.contains("MSI Installer"), "{file}");
 
     // Summary information.
-    let suminfo = stdout(&run(dir, "msiinfo", "msitools", &["suminfo", "x.msi"]));
+    let suminfo = ok(tool("msiinfo").current_dir(dir).args(["suminfo", "x.msi"]));
     let package_code = db.summary.revision_number.clone().unwrap();
     for expected in [
         "Title: Installation Database",
@@ -279,7 +141,7 @@ fn installer_database_passes_independent_tools() {
     }
 
     // Every table we wrote is listed and dumps back with its rows.
-    let tables = stdout(&run(dir, "msiinfo", "msitools", &["tables", "x.msi"]));
+    let tables = ok(tool("msiinfo").current_dir(dir).args(["tables", "x.msi"]));
     let listed: Vec<&str> = tables.lines().collect();
     for table in db.tables() {
         assert!(
@@ -289,7 +151,7 @@ fn installer_database_passes_independent_tools() {
         );
     }
     std::fs::create_dir(dir.join("dump")).unwrap();
-    run(dir, "msidump", "msitools", &["-t", "-d", "dump", "x.msi"]);
+    checked(tool("msidump").current_dir(dir).args(["-t", "-d", "dump", "x.msi"]));
     for table in db.tables() {
         let (header, rows) = read_idt(&dir.join("dump").join(format!("{}.idt", table.name())));
         let (want_header, want_rows) = expected_idt(table.def(), table.rows().collect());
@@ -315,25 +177,25 @@ fn installer_database_passes_independent_tools() {
     assert!(codepage.contains("1252\t_ForceCodepage"), "{codepage:?}");
 
     // Streams: the cabinet and the Binary row's data.
-    let streams = stdout(&run(dir, "msiinfo", "msitools", &["streams", "x.msi"]));
+    let streams = ok(tool("msiinfo").current_dir(dir).args(["streams", "x.msi"]));
     assert!(
         streams.lines().any(|l| l == "agent.cab") && streams.lines().any(|l| l == "Binary.Helper"),
         "{streams}"
     );
-    let helper = run(dir, "msiinfo", "msitools", &["extract", "x.msi", "Binary.Helper"]).stdout;
+    let helper = checked(tool("msiinfo").current_dir(dir).args(["extract", "x.msi", "Binary.Helper"])).stdout;
     assert_eq!(helper, b"not really a DLL");
-    let cab_bytes = run(dir, "msiinfo", "msitools", &["extract", "x.msi", "agent.cab"]).stdout;
+    let cab_bytes = checked(tool("msiinfo").current_dir(dir).args(["extract", "x.msi", "agent.cab"])).stdout;
     std::fs::write(dir.join("agent.cab"), &cab_bytes).unwrap();
-    let test = stdout(&run(dir, "cabextract", "cabextract", &["-t", "agent.cab"]));
+    let test = ok(tool("cabextract").current_dir(dir).args(["-t", "agent.cab"]));
     assert!(
         test.contains("OK") && test.contains("payload.dat") && test.contains("All done, no errors."),
         "{test}"
     );
-    let list = stdout(&run(dir, "cabextract", "cabextract", &["-l", "agent.cab"]));
+    let list = ok(tool("cabextract").current_dir(dir).args(["-l", "agent.cab"]));
     assert!(list.contains("02.01.2026 03:04:06"), "fixed member date not in:\n{list}");
 
     // msiextract follows Directory/Component/File/Media into the cabinet.
-    run(dir, "msiextract", "msitools", &["-C", "extracted", "x.msi"]);
+    checked(tool("msiextract").current_dir(dir).args(["-C", "extracted", "x.msi"]));
     let extracted = find_file(&dir.join("extracted"), PAYLOAD_NAME).expect("msiextract did not write the payload");
     assert!(
         extracted.to_string_lossy().contains("Outpost Client"),
@@ -350,12 +212,8 @@ fn installer_database_passes_independent_tools() {
         "-addext", "keyUsage=critical,digitalSignature",
         "-addext", "extendedKeyUsage=codeSigning",
     ];
-    run(dir, "openssl", "openssl", &req);
-    run(
-        dir,
-        "osslsigncode",
-        "osslsigncode",
-        &[
+    checked(tool("openssl").current_dir(dir).args(&req));
+    checked(tool("osslsigncode").current_dir(dir).args([
             "sign",
             "-certs",
             "sign.pem",
@@ -369,14 +227,8 @@ fn installer_database_passes_independent_tools() {
             "x.msi",
             "-out",
             "signed.msi",
-        ],
-    );
-    let verify = stdout(&run(
-        dir,
-        "osslsigncode",
-        "osslsigncode",
-        &["verify", "-CAfile", "sign.pem", "-in", "signed.msi"],
-    ));
+        ]));
+    let verify = ok(tool("osslsigncode").current_dir(dir).args(["verify", "-CAfile", "sign.pem", "-in", "signed.msi"]));
     assert!(verify.contains("Signature verification: ok"), "{verify}");
 
     // And the model reads its own output back unchanged; the signed file
@@ -414,7 +266,7 @@ fn reads_a_wixl_built_msi() {
 </Wix>"#,
     )
     .unwrap();
-    run(dir, "wixl", "wixl", &["-a", "x64", "-o", "p.msi", "p.wxs"]);
+    checked(tool("wixl").current_dir(dir).args(["-a", "x64", "-o", "p.msi", "p.wxs"]));
     let db = Database::from_bytes(&std::fs::read(dir.join("p.msi")).unwrap()).unwrap();
     assert_eq!(db.kind, PackageKind::Installer);
     assert_eq!(db.summary.template.as_deref(), Some("x64;1033"));
@@ -493,12 +345,12 @@ fn patch_root_keeps_its_storages_and_summary() {
 
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("p.msp"), &bytes).unwrap();
-    let suminfo = stdout(&run(tmp.path(), "msiinfo", "msitools", &["suminfo", "p.msp"]));
+    let suminfo = ok(tool("msiinfo").current_dir(tmp.path()).args(["suminfo", "p.msp"]));
     assert!(
         suminfo.contains("Title: Patch") && suminfo.contains(":RTM.1;:#RTM.1"),
         "{suminfo}"
     );
-    let tables = stdout(&run(tmp.path(), "msiinfo", "msitools", &["tables", "p.msp"]));
+    let tables = ok(tool("msiinfo").current_dir(tmp.path()).args(["tables", "p.msp"]));
     assert!(
         tables.contains("MsiPatchSequence") && tables.contains("MsiPatchMetadata"),
         "{tables}"

@@ -8,147 +8,48 @@
 //! existing directory to keep the MSI/MST files for inspection.
 
 use std::path::{Path, PathBuf};
-use outpost_test_tools::tool;
 use std::process::Output;
 use std::time::Instant;
 
 mod common;
 
-use common::text;
+use common::msi_fixture as fixture;
+use common::{ok, text, tool};
 use omnipack::msi::transform::{self, TableShape, TransformOptions};
-use omnipack::msi::{cab, filename, guid, schema, ColumnDef, Database, FileTime, PackageKind, TableDef, Value};
+use omnipack::msi::{schema, ColumnDef, Database, FileTime, TableDef, Value};
 
-const BUILD_TIME: u64 = 1_767_323_046;
 const UPGRADE_CODE: &str = "{6F0D3A52-8E4B-4C57-9A61-3B2E7D54C910}";
 
+const PRODUCT: fixture::Product = fixture::Product {
+    name: "Outpost Client",
+    manufacturer: "Outpost Systems",
+    version: "2.1.0",
+    upgrade_code: UPGRADE_CODE,
+    code_seed: "outpost/x64/2.1.0",
+};
+
 fn product_code() -> String {
-    guid::guid("product-code", "outpost/x64/2.1.0")
+    PRODUCT.product_code()
 }
 
 /// A small per-machine x64 installer: one file, an agent.ini line driven by
 /// the SWITCH property, and an optional feature (Level 200, off by
 /// default) that adds another agent.ini line.
 fn installer() -> Database {
-    let mut db = Database::new(PackageKind::Installer);
-    let s = &mut db.summary;
-    s.subject = Some("Outpost Client".into());
-    s.author = Some("Outpost Systems".into());
-    s.template = Some("x64;1033".into());
-    s.revision_number = Some(guid::guid("package-code", "outpost/x64/2.1.0"));
-    s.create_time = Some(FileTime::from_unix_seconds(BUILD_TIME));
-    s.last_save_time = Some(FileTime::from_unix_seconds(BUILD_TIME));
-    s.page_count = Some(500);
-    s.word_count = Some(2);
-    s.creating_application = Some("omnipack".into());
-    s.security = Some(2);
-
-    let p = |name: &str, value: &str| vec![Value::from(name), Value::from(value)];
-    for row in [
-        p("ProductCode", &product_code()),
-        p("ProductName", "Outpost Client"),
-        p("ProductVersion", "2.1.0"),
-        p("ProductLanguage", "1033"),
-        p("Manufacturer", "Outpost Systems"),
-        p("UpgradeCode", UPGRADE_CODE),
-        p("ALLUSERS", "1"),
-        p("SWITCH", "switch.outpost.example:443"),
-        p("SecureCustomProperties", "SWITCH"),
-    ] {
-        db.insert(schema::property(), row).unwrap();
-    }
-    let dir = |id: &str, parent: Option<&str>, default: String| vec![id.into(), parent.into(), default.into()];
-    db.insert(schema::directory(), dir("TARGETDIR", None, "SourceDir".into()))
-        .unwrap();
-    db.insert(
-        schema::directory(),
-        dir("ProgramFiles64Folder", Some("TARGETDIR"), ".".into()),
-    )
-    .unwrap();
-    let install_dir = filename::directory_name("Outpost Client", "ProgramFiles64Folder").unwrap();
-    db.insert(
-        schema::directory(),
-        dir("INSTALLDIR", Some("ProgramFiles64Folder"), install_dir),
-    )
-    .unwrap();
-
+    let mut db = PRODUCT.installer(&[
+        ("SWITCH", "switch.outpost.example:443"),
+        ("SecureCustomProperties", "SWITCH"),
+    ]);
+    fixture::insert_component(&mut db, "Payload", "x64/Payload", Some("payload.dat"));
+    fixture::insert_component(&mut db, "Diagnostics", "x64/Diagnostics", None);
     let data = b"outpost payload\n".to_vec();
-    let component = |id: &str, key_path: Option<&str>| {
-        vec![
-            id.into(),
-            guid::guid("component", &format!("x64/{id}")).into(),
-            "INSTALLDIR".into(),
-            256.into(),
-            Value::Null,
-            key_path.into(),
-        ]
-    };
-    db.insert(schema::component(), component("Payload", Some("payload.dat")))
-        .unwrap();
-    db.insert(schema::component(), component("Diagnostics", None)).unwrap();
-    db.insert(
-        schema::file(),
-        vec![
-            "payload.dat".into(),
-            "Payload".into(),
-            filename::file_name("payload.dat", "INSTALLDIR").unwrap().into(),
-            (data.len() as i32).into(),
-            Value::Null,
-            Value::Null,
-            512.into(),
-            1.into(),
-        ],
-    )
-    .unwrap();
-    db.insert(
-        schema::media(),
-        vec![1.into(), 1.into(), Value::Null, "#agent.cab".into(), Value::Null, Value::Null],
-    )
-    .unwrap();
-    db.streams.insert(
-        "agent.cab".into(),
-        cab::cabinet(&[("payload.dat".into(), data)], BUILD_TIME).unwrap(),
-    );
-    let feature = |id: &str, title: &str, level: i32| {
-        vec![
-            id.into(),
-            Value::Null,
-            title.into(),
-            Value::Null,
-            1.into(),
-            level.into(),
-            "INSTALLDIR".into(),
-            0.into(),
-        ]
-    };
-    db.insert(schema::feature(), feature("Client", "Outpost Client", 1)).unwrap();
-    db.insert(schema::feature(), feature("Diagnostics", "Diagnostics", 200))
-        .unwrap();
-    db.insert(schema::feature_components(), vec!["Client".into(), "Payload".into()])
-        .unwrap();
-    db.insert(schema::feature_components(), vec!["Diagnostics".into(), "Diagnostics".into()])
-        .unwrap();
-    let ini = |id: &str, key: &str, value: &str, component: &str| {
-        vec![
-            id.into(),
-            "agent.ini".into(),
-            "INSTALLDIR".into(),
-            "server".into(),
-            key.into(),
-            value.into(),
-            0.into(),
-            component.into(),
-        ]
-    };
-    db.insert(schema::ini_file(), ini("AgentIniSwitch", "switch", "[SWITCH]", "Payload"))
-        .unwrap();
-    db.insert(schema::ini_file(), ini("AgentIniDiag", "diagnostics", "on", "Diagnostics"))
-        .unwrap();
-    db.insert(
-        schema::launch_condition(),
-        vec!["VersionNT64".into(), "Outpost Client needs 64-bit Windows.".into()],
-    )
-    .unwrap();
-    common::insert_minimal_sequences(&mut db);
+    fixture::insert_cab_file(&mut db, 1, "Payload", "payload.dat", "payload.dat", "agent.cab", data);
+    fixture::insert_feature(&mut db, "Client", "Outpost Client", 1, &["Payload"]);
+    fixture::insert_feature(&mut db, "Diagnostics", "Diagnostics", 200, &["Diagnostics"]);
+    fixture::insert_ini_line(&mut db, "AgentIniSwitch", "agent.ini", "switch", "[SWITCH]", "Payload");
+    fixture::insert_ini_line(&mut db, "AgentIniDiag", "agent.ini", "diagnostics", "on", "Diagnostics");
+    fixture::insert_launch_condition(&mut db, "VersionNT64", "Outpost Client needs 64-bit Windows.");
+    fixture::insert_minimal_sequences(&mut db);
     db.insert(schema::binary(), vec!["Helper".into(), Value::Binary(b"helper v1".to_vec())])
         .unwrap();
     db.insert(
@@ -253,72 +154,15 @@ fn changed(base: &Database) -> Database {
 /// new file in a new component of the Client feature.
 fn with_extra_file(base: &Database) -> Database {
     let mut t = base.clone();
-    let data = b"shipped by a transform\n".to_vec();
-    t.insert(
-        schema::component(),
-        vec![
-            "Extra".into(),
-            guid::guid("component", "x64/Extra").into(),
-            "INSTALLDIR".into(),
-            256.into(),
-            Value::Null,
-            "extra.txt".into(),
-        ],
-    )
-    .unwrap();
+    fixture::insert_component(&mut t, "Extra", "x64/Extra", Some("extra.txt"));
     t.insert(schema::feature_components(), vec!["Client".into(), "Extra".into()])
         .unwrap();
-    t.insert(
-        schema::file(),
-        vec![
-            "extra.txt".into(),
-            "Extra".into(),
-            filename::file_name("extra.txt", "INSTALLDIR").unwrap().into(),
-            (data.len() as i32).into(),
-            Value::Null,
-            Value::Null,
-            512.into(),
-            2.into(),
-        ],
-    )
-    .unwrap();
-    t.insert(
-        schema::media(),
-        vec![2.into(), 2.into(), Value::Null, "#extra.cab".into(), Value::Null, Value::Null],
-    )
-    .unwrap();
-    t.streams.insert(
-        "extra.cab".into(),
-        cab::cabinet(&[("extra.txt".into(), data)], BUILD_TIME).unwrap(),
-    );
+    let data = b"shipped by a transform\n".to_vec();
+    fixture::insert_cab_file(&mut t, 2, "Extra", "extra.txt", "extra.txt", "extra.cab", data);
     t
 }
 
 // ---------------------------------------------------------------------- //
-
-/// Runs a tool; a missing tool fails with the Debian package that has it.
-fn run_in(dir: &Path, program: &str, package: &str, args: &[&str]) -> Output {
-    tool(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `{program}` ({e}): install the Debian package `{package}` (apt-get install -y {package})")
-        })
-}
-
-#[track_caller]
-fn ok(dir: &Path, program: &str, package: &str, args: &[&str]) -> String {
-    let out = run_in(dir, program, package, args);
-    assert!(
-        out.status.success(),
-        "`{program} {}` failed ({}):\n{}",
-        args.join(" "),
-        out.status,
-        text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A fresh headless Wine prefix (killed on drop).
 struct Wine {
@@ -342,15 +186,15 @@ impl Wine {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
-        tool(program)
-            .args(args)
-            .current_dir(&self.dir)
-            .env("WINEPREFIX", self.prefix.path())
-            .env("WINEDEBUG", "-all")
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-            .env_remove("DISPLAY")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `{program}` ({e}): install the Debian packages `wine` and `wine64`"))
+        common::run(
+            tool(program)
+                .args(args)
+                .current_dir(&self.dir)
+                .env("WINEPREFIX", self.prefix.path())
+                .env("WINEDEBUG", "-all")
+                .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+                .env_remove("DISPLAY"),
+        )
     }
 
     fn settle(&self) {
@@ -407,12 +251,7 @@ impl Drop for Wine {
 
 fn build_msitool(dir: &Path) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wine/msitool.c");
-    ok(
-        dir,
-        "x86_64-w64-mingw32-gcc",
-        "gcc-mingw-w64-x86-64",
-        &["-O2", "-o", "msitool.exe", src.to_str().unwrap(), "-lmsi"],
-    );
+    ok(tool("x86_64-w64-mingw32-gcc").current_dir(dir).args(["-O2", "-o", "msitool.exe", src.to_str().unwrap(), "-lmsi"]));
 }
 
 fn hex(b: &[u8]) -> String {
@@ -469,7 +308,7 @@ fn transforms_apply_in_wine_and_round_trip() {
     assert_eq!(set.base.platform_language(), "x64;1033");
 
     let options = TransformOptions {
-        time: Some(FileTime::from_unix_seconds(BUILD_TIME)),
+        time: Some(FileTime::from_unix_seconds(fixture::BUILD_TIME)),
         comments: Some("Outpost settings".into()),
         ..TransformOptions::settings()
     };
@@ -479,7 +318,7 @@ fn transforms_apply_in_wine_and_round_trip() {
     std::fs::write(dir.join("x.mst"), &mst).unwrap();
 
     // msitools reads the summary.
-    let suminfo = ok(dir, "msiinfo", "msitools", &["suminfo", "x.mst"]);
+    let suminfo = ok(tool("msiinfo").current_dir(dir).args(["suminfo", "x.mst"]));
     eprintln!("msiinfo suminfo x.mst:\n{suminfo}");
     let revision = format!("{}2.1.0;{}2.1.0;{UPGRADE_CODE}", product_code(), product_code());
     for expected in [
@@ -505,19 +344,14 @@ fn transforms_apply_in_wine_and_round_trip() {
         "-subj", "/CN=omnipack mst test (throwaway)",
         "-addext", "keyUsage=critical,digitalSignature", "-addext", "extendedKeyUsage=codeSigning",
     ];
-    ok(dir, "openssl", "openssl", &req);
+    ok(tool("openssl").current_dir(dir).args(&req));
     #[rustfmt::skip]
     let sign = [
         "sign", "-certs", "sign.pem", "-key", "sign.key", "-h", "sha256", "-n", "Outpost settings",
         "-in", "x.mst", "-out", "x-signed.mst",
     ];
-    ok(dir, "osslsigncode", "osslsigncode", &sign);
-    let verify = ok(
-        dir,
-        "osslsigncode",
-        "osslsigncode",
-        &["verify", "-CAfile", "sign.pem", "-in", "x-signed.mst"],
-    );
+    ok(tool("osslsigncode").current_dir(dir).args(&sign));
+    let verify = ok(tool("osslsigncode").current_dir(dir).args(["verify", "-CAfile", "sign.pem", "-in", "x-signed.mst"]));
     assert!(verify.contains("Signature verification: ok"), "{verify}");
     eprintln!(
         "osslsigncode verify: {}",

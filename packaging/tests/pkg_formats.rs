@@ -8,15 +8,14 @@
 //! an oracle that silently skips proves nothing.
 
 use std::collections::BTreeMap;
-use outpost_test_tools::tool;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 mod common;
 
-use common::{run, text};
+use common::{archive, checked, pipe, require, run, text, tool};
 use omnipack::pkg::{Choice, ComponentPackage, Distribution, Kind, ProductArchive, XarChecksum};
 
 const TIMESTAMP: u64 = 1_700_000_000;
@@ -38,15 +37,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        for (tool, pkg) in [
-            ("7zz", "7zip"),
-            ("bsdtar", "libarchive-tools"),
-            ("cpio", "cpio"),
-            ("gzip", "gzip"),
-            ("cksum", "coreutils"),
-            ("xmllint", "libxml2-utils"),
-        ] {
-            require_tool(tool, pkg);
+        for program in ["7zz", "bsdtar", "cpio", "gzip", "cksum", "xmllint"] {
+            require(program);
         }
         // One folder per process: nextest runs every test in a process of
         // its own, and a shared folder was emptied under a running test.
@@ -157,18 +149,10 @@ fn product_archive(checksum: XarChecksum) -> ProductArchive {
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn require_tool(program: &str, debian_package: &str) {
-    if let Err(e) = tool(program).stdout(Stdio::null()).stderr(Stdio::null()).status() {
-        panic!("`{program}` cannot run ({e}): install the Debian package `{debian_package}` (apt-get install {debian_package})");
-    }
-}
-
 /// Like `common::ok`, but returns stdout and stderr: 7-Zip and bsdtar
 /// report problems on either.
 fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, text(&out));
-    text(&out)
+    text(&checked(cmd))
 }
 
 /// Every XAR member path of the fixture, in TOC order, directories included.
@@ -210,91 +194,22 @@ fn expected_listing(tree: &omnipack::pkg::Tree) -> Vec<(String, String, u64, Opt
             } else {
                 e.data().len() as u64
             };
-            (e.archive_name(), ls_mode(e.st_mode()), size, link)
+            (e.archive_name(), archive::ls_mode(e.st_mode()), size, link)
         })
         .collect()
 }
 
-fn ls_mode(mode: u32) -> String {
-    let kind = match mode & 0o170000 {
-        0o040000 => 'd',
-        0o120000 => 'l',
-        _ => '-',
-    };
-    let mut s = String::from(kind);
-    for shift in [6, 3, 0] {
-        let bits = (mode >> shift) & 7;
-        s.push(if bits & 4 != 0 { 'r' } else { '-' });
-        s.push(if bits & 2 != 0 { 'w' } else { '-' });
-        s.push(if bits & 1 != 0 { 'x' } else { '-' });
-    }
-    s
-}
-
-/// `gunzip -c member | cpio -itv --numeric-uid-gid`, parsed: the owners must
-/// be 0 0 on every line.
+/// `gzip -t`, then GNU cpio's listing: name, `ls -l` mode, size, link
+/// target; the owners must be 0 0 on every line.
 fn cpio_listing(member: &Path) -> Vec<(String, String, u64, Option<String>)> {
     ok(tool("gzip").arg("-t").arg(member));
-    let gz = std::fs::read(member).unwrap();
-    let mut child = tool("sh")
-        .arg("-c")
-        .arg("gunzip -c | cpio -itv --numeric-uid-gid")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&gz).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "cpio -itv {}: {}", member.display(), text(&out));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            // drwxr-xr-x   4 0        0               0 Nov 14  2023 ./name[ -> target]
-            let (f, name_part) = fields(line, 8);
-            assert_eq!((f[2], f[3]), ("0", "0"), "owner is not 0:0 in `{line}`");
-            let (name, link) = match name_part.split_once(" -> ") {
-                Some((n, l)) => (n.to_string(), Some(l.to_string())),
-                None => (name_part.to_string(), None),
-            };
-            (name, f[0].to_string(), f[4].parse().unwrap(), link)
+    archive::cpio_listing(member)
+        .into_iter()
+        .map(|e| {
+            assert_eq!((e.uid, e.gid), (0, 0), "owner is not 0:0 in {e:?}");
+            (e.name, e.mode, e.size, e.link)
         })
         .collect()
-}
-
-/// The first `n` whitespace-separated fields of `line` and the rest (which
-/// may hold spaces, like a file name).
-fn fields(line: &str, n: usize) -> (Vec<&str>, &str) {
-    let mut out = Vec::with_capacity(n);
-    let mut rest = line;
-    for _ in 0..n {
-        rest = rest.trim_start();
-        let end = rest
-            .find(char::is_whitespace)
-            .unwrap_or_else(|| panic!("short line `{line}`"));
-        out.push(&rest[..end]);
-        rest = &rest[end..];
-    }
-    (out, rest.strip_prefix(' ').unwrap_or(rest))
-}
-
-/// coreutils `cksum` of `data`, the checksum mkbom records per file.
-fn coreutils_cksum(data: &[u8]) -> u32 {
-    let mut child = tool("cksum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 fn components() -> [ComponentPackage; 2] {
@@ -317,13 +232,7 @@ fn sevenzip_lists_and_tests_the_product() {
     let list = ok(tool("7zz").arg("l").arg("-slt").arg(&f.product));
     assert!(!list.contains("Warning") && !list.contains("ERROR"), "{list}");
     assert!(list.contains("Type = Xar") && list.contains("Method = SHA1"), "{list}");
-    let paths: Vec<&str> = list
-        .lines()
-        .filter_map(|l| l.strip_prefix("Path = "))
-        .skip(1) // the archive itself
-        .filter(|p| *p != "[TOC].xml")
-        .collect();
-    assert_eq!(paths, expected_members());
+    assert_eq!(archive::sevenzip_paths(&list), expected_members());
     // Stored members are listed as octet-stream, compressed ones as zlib,
     // each with sha1 archived and extracted checksums.
     assert_eq!(list.matches("Method = zlib sha1 sha1").count(), 5, "{list}");
@@ -339,9 +248,7 @@ fn sevenzip_lists_and_tests_the_product() {
 #[test]
 fn bsdtar_lists_and_extracts_every_member() {
     let f = fixture();
-    let list = ok(tool("bsdtar").arg("-tf").arg(&f.product));
-    let listed: Vec<&str> = list.lines().map(|l| l.trim_end_matches('/')).collect();
-    assert_eq!(listed, expected_members());
+    assert_eq!(archive::bsdtar_names(&f.product), expected_members());
     let x = extracted();
     for (c, built) in components()
         .iter()
@@ -394,17 +301,7 @@ fn payload_and_scripts_list_with_root_owners_and_the_given_modes() {
         let out = d.join("payload-root");
         std::fs::create_dir_all(&out).unwrap();
         let payload = std::fs::read(d.join("Payload")).unwrap();
-        let mut child = tool("sh")
-            .arg("-c")
-            .arg("gunzip -c | cpio -idm --quiet --no-absolute-filenames")
-            .current_dir(&out)
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(&payload).unwrap();
-        let status = child.wait_with_output().unwrap();
-        assert!(status.status.success(), "cpio -id: {}", text(&status));
+        pipe("gunzip -c | cpio -idm --quiet --no-absolute-filenames", &payload, &out);
         for e in c.payload.entries() {
             let p = out.join(&e.path);
             match e.kind {
@@ -496,7 +393,7 @@ fn check_bom(bom: &[u8], tree: &omnipack::pkg::Tree, what: &str) {
         .map(|e| {
             let (size, crc) = match e.kind {
                 Kind::Dir => (0, None),
-                _ => (e.data().len(), Some(coreutils_cksum(e.data()))),
+                _ => (e.data().len(), Some(archive::cksum(e.data()))),
             };
             let link = match e.kind {
                 Kind::Symlink(t) => Some(t.clone()),

@@ -4,10 +4,10 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::SystemTime;
 
-pub use outpost_test_tools::tool;
+pub use outpost_test_tools::{archive, checked, find_file, ok, pipe, require, run, run_with_input, text, tool};
 
 pub mod authenticode;
 pub mod chroot;
@@ -17,8 +17,16 @@ pub mod macos;
 pub mod msi_rules;
 pub mod probes;
 pub mod scenario;
-pub mod stand_ins;
 pub mod wine;
+
+// What needs omnipack's types and is shared with omnipack's own tests lives
+// beside them (see outpost-test-tools' crate documentation for why).
+/// Hand-built MSI databases (packaging/tests/common/msi_fixture.rs).
+#[path = "../../packaging/tests/common/msi_fixture.rs"]
+pub mod msi_fixture;
+/// Stand-in agent and custom action binaries (packaging/tests/common/stand_ins.rs).
+#[path = "../../packaging/tests/common/stand_ins.rs"]
+pub mod stand_ins;
 
 /// A fixed SOURCE_DATE_EPOCH so packages are reproducible across tests.
 pub const SOURCE_DATE_EPOCH: &str = "1700000000";
@@ -61,13 +69,6 @@ pub fn fixtures_dir() -> PathBuf {
     d
 }
 
-/// Runs `cmd`, returning its output; panics with the command line if it
-/// could not start at all.
-pub fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("{}", outpost_test_tools::cannot_start(cmd, &e)))
-}
-
 /// Stops `child` as a service manager does: SIGTERM, up to `grace` for it to
 /// exit, then SIGKILL. The exit status when it stopped in time, else `None`.
 pub fn terminate(child: &mut std::process::Child, grace: std::time::Duration) -> Option<std::process::ExitStatus> {
@@ -82,27 +83,6 @@ pub fn terminate(child: &mut std::process::Child, grace: std::time::Duration) ->
     let _ = child.kill();
     let _ = child.wait();
     None
-}
-
-/// Runs `cmd` and panics with its output unless it exits 0.
-pub fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 pub fn mtime(p: &Path) -> SystemTime {
@@ -308,20 +288,4 @@ pub fn mingw_build(source: &str, out_name: &str, gcc: &str, extra: &[&str]) -> P
         ok(&mut cmd);
     }
     out
-}
-
-/// The first file named `name` anywhere under `dir` (msiextract names
-/// ProgramFilesFolder differently per architecture).
-pub fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            if let Some(f) = find_file(&p, name) {
-                return Some(f);
-            }
-        } else if p.file_name().is_some_and(|n| n == name) {
-            return Some(p);
-        }
-    }
-    None
 }
