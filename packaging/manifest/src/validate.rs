@@ -561,6 +561,9 @@ fn check_msi_property(ctx: &Ctx, name: &str, prop: &str, taken: &mut BTreeSet<St
     Ok(())
 }
 
+/// A setting's default text per platform.
+type Defaults = BTreeMap<Platform, String>;
+
 /// The default text per platform the setting exists on, as written: one
 /// value for all, or a table per platform.
 fn setting_defaults(
@@ -568,7 +571,7 @@ fn setting_defaults(
     key: &dyn Fn(&str) -> String,
     default: &toml::Value,
     platforms: &[Platform],
-) -> Result<BTreeMap<Platform, String>, ManifestError> {
+) -> Result<Defaults, ManifestError> {
     let mut defaults = BTreeMap::new();
     let toml::Value::Table(per_platform) = default else {
         let text = default_text(default)
