@@ -39,6 +39,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Cursor, Read};
 
 use super::schema::{self, TableDef};
+use super::summary::{self, SummaryInfo};
 use super::transform::{self, RowUpdate, TableDiff, TableShape, TransformOptions};
 use super::{guid, Database, MsiError, PackageKind, Storage, Value};
 
@@ -48,6 +49,9 @@ const BASELINE: &str = "RTM.1";
 const CABINET_STREAM: &str = "patch.cab";
 /// `msidbFileAttributesPatchAdded`.
 const PATCH_ADDED: i32 = 0x1000;
+/// Summary Word Count (PID 15) of a patch: needs Windows Installer 3.0 or
+/// later.
+const WORD_COUNT_INSTALLER_3: i32 = 4;
 /// Property naming where the patch's media come from (WiX's name).
 const MEDIA_SOURCE_PROP: &str = "PATCHMediaSrcProp";
 
@@ -271,67 +275,148 @@ pub fn patch(
     options: &PatchOptions,
 ) -> Result<Vec<u8>, MsiError> {
     let (product_code, new_version) = check(old, new)?;
-    if options.family.is_empty() || !options.family.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+    check_family(&options.family)?;
+    let code = options
+        .patch_code
+        .clone()
+        .unwrap_or_else(|| patch_code(&product_code, &new_version));
+    let carried = Carried::between(old, new)?;
+    let members = carried_bytes(new, new_files, &carried)?;
+    let cabinet = super::cab::cabinet(&members, options.file_time)?;
+    let upgrade = upgrade_database(old, new, &carried)?;
+    let toptions = TransformOptions::patch();
+    let main_set = transform::diff(old, &upgrade)?;
+    let main = transform::encode(old, &main_set, &toptions)?;
+    let paired = paired_transform(new, &upgrade, &carried, &code, options)?;
+
+    let mut msp = Database::new(PackageKind::Patch);
+    msp.summary.codepage = old.summary.codepage;
+    let manufacturer = options
+        .manufacturer
+        .clone()
+        .or_else(|| property(new, "Manufacturer"))
+        .unwrap_or_default();
+    insert_patch_tables(&mut msp, new, options, &manufacturer, &product_code, &new_version)?;
+    msp.streams.insert(CABINET_STREAM.into(), cabinet);
+    msp.storages.insert(BASELINE.into(), Storage::from_cfb(&main)?);
+    msp.storages.insert(format!("#{BASELINE}"), Storage::from_cfb(&paired)?);
+    set_patch_summary(&mut msp.summary, old, new, options, manufacturer, product_code, code);
+    msp.to_bytes()
+}
+
+/// The family names the patch line in MsiPatchSequence and, stripped to an
+/// identifier, its `<ClientPatchId>` properties.
+fn check_family(family: &str) -> Result<(), MsiError> {
+    if family.is_empty() || !family.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
         return Err(refuse(format!(
-            "patch family `{}` must be a non-empty identifier (letters, digits, `_`, `.`)",
-            options.family
+            "patch family `{family}` must be a non-empty identifier (letters, digits, `_`, `.`)"
         )));
     }
-    let code = options.patch_code.clone().unwrap_or_else(|| patch_code(&product_code, &new_version));
+    Ok(())
+}
 
-    // Which files change, and their new sequence numbers.
-    let old_file = old.table("File").ok_or_else(|| refuse("the old package has no File table"))?;
-    let new_file = new.table("File").ok_or_else(|| refuse("the new package has no File table"))?;
-    let fdef = new_file.def().clone();
-    let (seq_i, attr_i) = (col(&fdef, "Sequence")?, col(&fdef, "Attributes")?);
-    let hash = |db: &Database, key: &Value| db.table("MsiFileHash").and_then(|t| t.get(&[key.clone()]).map(|r| r.to_vec()));
-    let mut changed: Vec<(i32, Vec<Value>)> = Vec::new(); // (new-package sequence, row)
-    for row in new_file.rows() {
-        let same = old_file.get(&row[..1]).is_some_and(|o| {
-            o.iter().enumerate().all(|(i, v)| i == seq_i || row.get(i) == Some(v)) && hash(old, &row[0]) == hash(new, &row[0])
-        });
-        if !same {
-            changed.push((int(&row[seq_i]).unwrap_or(0), row.to_vec()));
+/// The files a patch carries, with the File rows and media it gives them.
+struct Carried {
+    /// The new package's File definition.
+    file_def: TableDef,
+    seq_i: usize,
+    attr_i: usize,
+    /// The carried files' File rows by key: Sequence after the old package's
+    /// last one, `msidbFileAttributesPatchAdded` set.
+    rows: BTreeMap<String, Vec<Value>>,
+    /// Their keys in sequence order (the cabinet's order).
+    order: Vec<String>,
+    /// The old package's Media definition and the patch's own Media row.
+    media_def: TableDef,
+    disk_i: usize,
+    last_i: usize,
+    disk_id: i32,
+    last_sequence: i32,
+}
+
+impl Carried {
+    /// Which files change from `old` to `new`, and their new sequence numbers.
+    fn between(old: &Database, new: &Database) -> Result<Carried, MsiError> {
+        let old_file = old.table("File").ok_or_else(|| refuse("the old package has no File table"))?;
+        let new_file = new.table("File").ok_or_else(|| refuse("the new package has no File table"))?;
+        let file_def = new_file.def().clone();
+        let (seq_i, attr_i) = (col(&file_def, "Sequence")?, col(&file_def, "Attributes")?);
+        let hash = |db: &Database, key: &Value| {
+            db.table("MsiFileHash")
+                .and_then(|t| t.get(&[key.clone()]).map(|r| r.to_vec()))
+        };
+        let mut changed: Vec<(i32, Vec<Value>)> = Vec::new(); // (new-package sequence, row)
+        for row in new_file.rows() {
+            let same = old_file.get(&row[..1]).is_some_and(|o| {
+                o.iter().enumerate().all(|(i, v)| i == seq_i || row.get(i) == Some(v)) && hash(old, &row[0]) == hash(new, &row[0])
+            });
+            if !same {
+                changed.push((int(&row[seq_i]).unwrap_or(0), row.to_vec()));
+            }
         }
+        if changed.is_empty() {
+            return Err(refuse("no file changed between the two packages; nothing to patch"));
+        }
+        changed.sort_by_key(|(s, _)| *s);
+        let media = old
+            .table("Media")
+            .ok_or_else(|| refuse("the old package has no Media table"))?;
+        let (disk_i, last_i) = (col(media.def(), "DiskId")?, col(media.def(), "LastSequence")?);
+        let old_last = media.rows().filter_map(|r| int(&r[last_i])).max().unwrap_or(0);
+        let old_max_file = old_file.rows().filter_map(|r| int(&r[seq_i])).max().unwrap_or(0);
+        let first = old_last.max(old_max_file) + 1;
+        let disk_id = media.rows().filter_map(|r| int(&r[disk_i])).max().unwrap_or(0) + 1;
+        let mut rows: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for (n, (_, mut row)) in changed.into_iter().enumerate() {
+            row[seq_i] = Value::Int(first + n as i32);
+            row[attr_i] = Value::Int(int(&row[attr_i]).unwrap_or(0) | PATCH_ADDED);
+            let key = row[0].as_str().unwrap_or_default().to_string();
+            order.push(key.clone());
+            rows.insert(key, row);
+        }
+        let last_sequence = first + order.len() as i32 - 1;
+        Ok(Carried {
+            file_def,
+            seq_i,
+            attr_i,
+            rows,
+            order,
+            media_def: media.def().clone(),
+            disk_i,
+            last_i,
+            disk_id,
+            last_sequence,
+        })
     }
-    if changed.is_empty() {
-        return Err(refuse("no file changed between the two packages; nothing to patch"));
-    }
-    changed.sort_by_key(|(s, _)| *s);
-    let media = old.table("Media").ok_or_else(|| refuse("the old package has no Media table"))?;
-    let (disk_i, last_i) = (col(media.def(), "DiskId")?, col(media.def(), "LastSequence")?);
-    let old_last = media.rows().filter_map(|r| int(&r[last_i])).max().unwrap_or(0);
-    let old_max_file = old_file.rows().filter_map(|r| int(&r[seq_i])).max().unwrap_or(0);
-    let first = old_last.max(old_max_file) + 1;
-    let disk_id = media.rows().filter_map(|r| int(&r[disk_i])).max().unwrap_or(0) + 1;
-    let mut patched: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for (n, (_, mut row)) in changed.into_iter().enumerate() {
-        row[seq_i] = Value::Int(first + n as i32);
-        row[attr_i] = Value::Int(int(&row[attr_i]).unwrap_or(0) | PATCH_ADDED);
-        let key = row[0].as_str().unwrap_or_default().to_string();
-        order.push(key.clone());
-        patched.insert(key, row);
-    }
-    let last_sequence = first + order.len() as i32 - 1;
+}
 
-    // The carried files' bytes, checked against their File rows.
-    let keys: BTreeSet<String> = order.iter().cloned().collect();
+/// The carried files' bytes as cabinet members in sequence order, checked
+/// against their File rows.
+fn carried_bytes(
+    new: &Database,
+    new_files: &BTreeMap<String, Vec<u8>>,
+    carried: &Carried,
+) -> Result<Vec<(String, Vec<u8>)>, MsiError> {
+    let keys: BTreeSet<String> = carried.order.iter().cloned().collect();
     let bytes = if new_files.is_empty() {
         files_from_cabinets(new, &keys)?
     } else {
         keys.iter()
             .map(|k| {
-                new_files.get(k).map(|d| (k.clone(), d.clone())).ok_or_else(|| MsiError::Cabinet {
-                    member: k.clone(),
-                    reason: "changed between the packages but its bytes were not given".into(),
-                })
+                new_files
+                    .get(k)
+                    .map(|d| (k.clone(), d.clone()))
+                    .ok_or_else(|| MsiError::Cabinet {
+                        member: k.clone(),
+                        reason: "changed between the packages but its bytes were not given".into(),
+                    })
             })
             .collect::<Result<_, _>>()?
     };
-    let size_i = col(&fdef, "FileSize")?;
-    for key in &order {
-        let size = int(&patched[key][size_i]);
+    let size_i = col(&carried.file_def, "FileSize")?;
+    for key in &carried.order {
+        let size = int(&carried.rows[key][size_i]);
         if size != Some(bytes[key].len() as i32) {
             return Err(MsiError::Cabinet {
                 member: key.clone(),
@@ -339,12 +424,17 @@ pub fn patch(
             });
         }
     }
-    let members: Vec<(String, Vec<u8>)> = order.iter().map(|k| (k.clone(), bytes[k].clone())).collect();
-    let cabinet = super::cab::cabinet(&members, options.file_time)?;
+    Ok(carried.order.iter().map(|k| (k.clone(), bytes[k].clone())).collect())
+}
 
-    // The upgrade as the target→upgrade transform sees it: the new package
-    // with unchanged files at their old sequence, carried files after the
-    // old last sequence, and the old media and streams.
+/// The upgrade as the target→upgrade transform sees it: the new package
+/// with unchanged files at their old sequence, carried files after the old
+/// last sequence, and the old media and streams.
+fn upgrade_database(old: &Database, new: &Database, carried: &Carried) -> Result<Database, MsiError> {
+    let old_file = old.table("File").ok_or_else(|| refuse("the old package has no File table"))?;
+    let media = old
+        .table("Media")
+        .ok_or_else(|| refuse("the old package has no Media table"))?;
     let mut upgrade = new.clone();
     upgrade.streams = old.streams.clone();
     upgrade.storages = old.storages.clone();
@@ -357,29 +447,79 @@ pub fn patch(
     let rows: Vec<Vec<Value>> = ufile.rows().map(<[Value]>::to_vec).collect();
     for row in rows {
         let key = row[0].as_str().unwrap_or_default().to_string();
-        let replacement = match patched.get(&key) {
+        let replacement = match carried.rows.get(&key) {
             Some(p) => p.clone(),
-            None => old_file.get(&row[..1]).expect("unchanged files exist in the old package").to_vec(),
+            None => old_file
+                .get(&row[..1])
+                .expect("unchanged files exist in the old package")
+                .to_vec(),
         };
         ufile.put(replacement)?;
     }
-    let toptions = TransformOptions::patch();
-    let main_set = transform::diff(old, &upgrade)?;
-    let main = transform::encode(old, &main_set, &toptions)?;
+    Ok(upgrade)
+}
 
-    // The paired transform: patch plumbing on top of the upgrade.
-    let client_id: String = options.family.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+/// The paired transform: patch plumbing on top of the upgrade (PatchPackage,
+/// the patch's Media row, the patch properties) and the carried File rows
+/// again, as WiX's paired transform has them.
+fn paired_transform(
+    new: &Database,
+    upgrade: &Database,
+    carried: &Carried,
+    code: &str,
+    options: &PatchOptions,
+) -> Result<Vec<u8>, MsiError> {
     let mut paired = upgrade.clone();
-    paired.insert(schema::patch_package(), vec![code.as_str().into(), Value::Int(disk_id)])?;
-    let mut media_row = vec![Value::Null; media.def().columns.len()];
-    media_row[disk_i] = Value::Int(disk_id);
-    media_row[last_i] = Value::Int(last_sequence);
-    media_row[col(media.def(), "Cabinet")?] = format!("#{CABINET_STREAM}").into();
-    media_row[col(media.def(), "Source")?] = MEDIA_SOURCE_PROP.into();
+    paired.insert(schema::patch_package(), vec![code.into(), Value::Int(carried.disk_id)])?;
+    let mut media_row = vec![Value::Null; carried.media_def.columns.len()];
+    media_row[carried.disk_i] = Value::Int(carried.disk_id);
+    media_row[carried.last_i] = Value::Int(carried.last_sequence);
+    media_row[col(&carried.media_def, "Cabinet")?] = format!("#{CABINET_STREAM}").into();
+    media_row[col(&carried.media_def, "Source")?] = MEDIA_SOURCE_PROP.into();
     paired.table_mut("Media").expect("added").push(media_row)?;
+    for (k, v) in patch_properties(new, code, options) {
+        paired.table_mut("Property").expect("checked").put(vec![k.into(), v.into()])?;
+    }
+    let mut paired_set = transform::diff(upgrade, &paired)?;
+    let (seq_i, attr_i) = (carried.seq_i, carried.attr_i);
+    paired_set.tables.insert(
+        "File".into(),
+        TableDiff {
+            def: carried.file_def.clone(),
+            shape: TableShape::Existing,
+            inserted: Vec::new(),
+            updated: carried
+                .order
+                .iter()
+                .map(|k| RowUpdate {
+                    key: vec![k.as_str().into()],
+                    changes: vec![
+                        (attr_i, carried.rows[k][attr_i].clone()),
+                        (seq_i, carried.rows[k][seq_i].clone()),
+                    ],
+                })
+                .collect(),
+            deleted: Vec::new(),
+        },
+    );
+    transform::encode(upgrade, &paired_set, &TransformOptions::patch())
+}
+
+/// The Property rows the paired transform sets: the patch code and
+/// removability under the family's client id, and what the new package
+/// says about itself.
+fn patch_properties(new: &Database, code: &str, options: &PatchOptions) -> Vec<(String, String)> {
+    let client_id: String = options
+        .family
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     let mut props: Vec<(String, String)> = vec![
-        (format!("{client_id}.PatchCode"), code.clone()),
-        (format!("{client_id}.AllowRemoval"), if options.allow_removal { "1" } else { "0" }.into()),
+        (format!("{client_id}.PatchCode"), code.to_string()),
+        (
+            format!("{client_id}.AllowRemoval"),
+            if options.allow_removal { "1" } else { "0" }.into(),
+        ),
     ];
     if let Some(pkg) = new.summary.revision_number.clone() {
         props.push(("PATCHNEWPACKAGECODE".into(), pkg));
@@ -390,44 +530,25 @@ pub fn patch(
     if let Some(c) = new.summary.comments.clone().filter(|s| !s.is_empty()) {
         props.push(("PATCHNEWSUMMARYCOMMENTS".into(), c));
     }
-    for (k, v) in props {
-        paired.table_mut("Property").expect("checked").put(vec![k.into(), v.into()])?;
-    }
-    let mut paired_set = transform::diff(&upgrade, &paired)?;
-    // The carried File rows again, as WiX's paired transform has them.
-    paired_set.tables.insert(
-        "File".into(),
-        TableDiff {
-            def: fdef.clone(),
-            shape: TableShape::Existing,
-            inserted: Vec::new(),
-            updated: order
-                .iter()
-                .map(|k| RowUpdate {
-                    key: vec![k.as_str().into()],
-                    changes: vec![(attr_i, patched[k][attr_i].clone()), (seq_i, patched[k][seq_i].clone())],
-                })
-                .collect(),
-            deleted: Vec::new(),
-        },
-    );
-    let paired_bytes = transform::encode(&upgrade, &paired_set, &toptions)?;
+    props
+}
 
-    // The patch database itself.
-    let mut msp = Database::new(PackageKind::Patch);
-    msp.summary.codepage = old.summary.codepage;
-    let manufacturer = options
-        .manufacturer
-        .clone()
-        .or_else(|| property(new, "Manufacturer"))
-        .unwrap_or_default();
+/// MsiPatchMetadata (the non-empty facts) and MsiPatchSequence.
+fn insert_patch_tables(
+    msp: &mut Database,
+    new: &Database,
+    options: &PatchOptions,
+    manufacturer: &str,
+    product_code: &str,
+    new_version: &str,
+) -> Result<(), MsiError> {
     let product_name = property(new, "ProductName").unwrap_or_default();
     let mut meta = vec![
         ("AllowRemoval", if options.allow_removal { "1" } else { "0" }.to_string()),
         ("Classification", options.classification.clone()),
         ("DisplayName", options.display_name.clone()),
         ("Description", options.description.clone()),
-        ("ManufacturerName", manufacturer.clone()),
+        ("ManufacturerName", manufacturer.to_string()),
         ("TargetProductName", product_name),
     ];
     meta.retain(|(_, v)| !v.is_empty());
@@ -436,12 +557,27 @@ pub fn patch(
     }
     msp.insert(
         schema::msi_patch_sequence(),
-        vec![options.family.as_str().into(), product_code.as_str().into(), new_version.as_str().into(), Value::Null],
+        vec![
+            options.family.as_str().into(),
+            product_code.into(),
+            new_version.into(),
+            Value::Null,
+        ],
     )?;
-    msp.streams.insert(CABINET_STREAM.into(), cabinet);
-    msp.storages.insert(BASELINE.into(), Storage::from_cfb(&main)?);
-    msp.storages.insert(format!("#{BASELINE}"), Storage::from_cfb(&paired_bytes)?);
-    let s = &mut msp.summary;
+    Ok(())
+}
+
+/// The patch's summary: Template = the target ProductCode, Last Saved By =
+/// the transforms in apply order, Revision Number = the patch code.
+fn set_patch_summary(
+    s: &mut SummaryInfo,
+    old: &Database,
+    new: &Database,
+    options: &PatchOptions,
+    manufacturer: String,
+    product_code: String,
+    code: String,
+) {
     s.title = Some(PackageKind::Patch.default_title().into());
     s.subject = Some(options.display_name.clone()).filter(|v| !v.is_empty());
     s.author = Some(manufacturer).filter(|v| !v.is_empty());
@@ -452,10 +588,9 @@ pub fn patch(
     s.revision_number = Some(code);
     s.create_time = old.summary.create_time.max(new.summary.create_time);
     s.last_save_time = s.create_time;
-    s.word_count = Some(4);
+    s.word_count = Some(WORD_COUNT_INSTALLER_3);
     s.creating_application = Some("omnipack".into());
-    s.security = Some(4);
-    msp.to_bytes()
+    s.security = Some(summary::SECURITY_ENFORCED);
 }
 
 /// `patch` from two package files alone: the carried files come from the
