@@ -20,6 +20,21 @@ use super::MsiError;
 /// The cabinet format's limits.
 const MAX_FILES: usize = 0xffff;
 const MAX_FILE_SIZE: usize = 0x7fff_ffff;
+/// Members are named by File table key, an s72 column.
+const MAX_MEMBER_NAME: usize = 72;
+
+// The CFHEADER fields we read (offsets of coffFiles and cFiles) and the
+// CFFILE layout: a fixed part with the date and time at these offsets,
+// then the NUL-terminated name.
+const COFF_FILES_AT: usize = 16;
+const CFILES_AT: usize = 28;
+const CFFILE_FIXED_LEN: usize = 16;
+const CFFILE_DATE_AT: usize = 10;
+const CFFILE_TIME_AT: usize = 12;
+
+const SECS_PER_DAY: u64 = 86_400;
+/// The MS-DOS date's year 0.
+const DOS_EPOCH_YEAR: i64 = 1980;
 
 /// One MSZIP cabinet holding `files` in the given order, each member named
 /// by its File table key and dated `modified_unix_seconds` (UTC, rounded up
@@ -106,7 +121,7 @@ fn check(files: &[(String, Vec<u8>)]) -> Result<(), MsiError> {
     let mut total = 0usize;
     for (i, (name, data)) in files.iter().enumerate() {
         // Windows Installer looks members up by File table key.
-        if !::msi::Category::Identifier.validate(name) || name.len() > 72 {
+        if !::msi::Category::Identifier.validate(name) || name.len() > MAX_MEMBER_NAME {
             return err(
                 name,
                 "a member name must be a File table key (an identifier of at most 72 characters)".into(),
@@ -135,17 +150,17 @@ fn set_datetimes(cab: &mut [u8], (date, time): (u16, u16)) -> Result<(), MsiErro
     };
     let u16_at = |b: &[u8], at: usize| b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
     let u32_at = |b: &[u8], at: usize| b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
-    let mut at = u32_at(cab, 16).ok_or_else(bad)? as usize; // coffFiles
-    let count = u16_at(cab, 28).ok_or_else(bad)?; // cFiles
+    let mut at = u32_at(cab, COFF_FILES_AT).ok_or_else(bad)? as usize;
+    let count = u16_at(cab, CFILES_AT).ok_or_else(bad)?;
     for _ in 0..count {
-        let entry = cab.get_mut(at..at + 16).ok_or_else(bad)?;
-        entry[10..12].copy_from_slice(&date.to_le_bytes());
-        entry[12..14].copy_from_slice(&time.to_le_bytes());
+        let entry = cab.get_mut(at..at + CFFILE_FIXED_LEN).ok_or_else(bad)?;
+        entry[CFFILE_DATE_AT..CFFILE_DATE_AT + 2].copy_from_slice(&date.to_le_bytes());
+        entry[CFFILE_TIME_AT..CFFILE_TIME_AT + 2].copy_from_slice(&time.to_le_bytes());
         let name_len = cab
-            .get(at + 16..)
+            .get(at + CFFILE_FIXED_LEN..)
             .and_then(|n| n.iter().position(|&b| b == 0))
             .ok_or_else(bad)?;
-        at += 16 + name_len + 1;
+        at += CFFILE_FIXED_LEN + name_len + 1;
     }
     Ok(())
 }
@@ -156,9 +171,9 @@ fn dos_datetime(secs: u64) -> (u16, u16) {
     const MIN: u64 = 315_532_800; // 1980-01-01
     const MAX: u64 = 4_354_819_198; // 2107-12-31 23:59:58
     let secs = secs.saturating_add(secs % 2).clamp(MIN, MAX);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    let date = (((y - 1980) as u16) << 9) | ((m as u16) << 5) | d as u16;
+    let (y, m, d) = civil_from_days((secs / SECS_PER_DAY) as i64);
+    let rem = secs % SECS_PER_DAY;
+    let date = (((y - DOS_EPOCH_YEAR) as u16) << 9) | ((m as u16) << 5) | d as u16;
     let time = (((rem / 3600) as u16) << 11) | ((((rem % 3600) / 60) as u16) << 5) | ((rem % 60) / 2) as u16;
     (date, time)
 }

@@ -69,10 +69,14 @@ pub(crate) fn read_storage<F: Read + std::io::Seek>(comp: &mut cfb::CompoundFile
 
 /// CFB forbids these in entry names ([MS-CFB] 2.6.1).
 const FORBIDDEN: &[char] = &['/', '\\', ':', '!'];
+/// A CFB entry name holds at most 31 UTF-16 units (and a NUL).
+const MAX_NAME_UNITS: usize = 31;
+/// Seconds from 1601-01-01 (FILETIME 0) to 1970-01-01.
+const FILETIME_EPOCH_TO_UNIX: u64 = 11_644_473_600;
 
 fn check_name(name: &str, path: &Path) -> Result<(), MsiError> {
     let units = name.encode_utf16().count();
-    if units == 0 || units > 31 || name.contains(FORBIDDEN) {
+    if units == 0 || units > MAX_NAME_UNITS || name.contains(FORBIDDEN) {
         return Err(MsiError::stream(
             path.join(name).display().to_string(),
             "a compound-file entry name has 1 to 31 UTF-16 units and no `/`, `\\`, `:` or `!`",
@@ -85,7 +89,7 @@ fn check_name(name: &str, path: &Path) -> Result<(), MsiError> {
 /// keeps the output independent of the build time.
 fn zero_time() -> SystemTime {
     UNIX_EPOCH
-        .checked_sub(Duration::from_secs(11_644_473_600))
+        .checked_sub(Duration::from_secs(FILETIME_EPOCH_TO_UNIX))
         .unwrap_or(UNIX_EPOCH)
 }
 

@@ -19,6 +19,8 @@ use super::MsiError;
 const ILLEGAL_SHORT: &[char] = &[
     '\\', '?', '|', '>', '<', ':', '/', '*', '"', '+', ',', ';', '=', '[', ']', ' ',
 ];
+/// Windows' limit on one long name.
+const MAX_LONG_NAME: usize = 255;
 /// Characters a long name may not contain (MS "Filename" data type).
 const ILLEGAL_LONG: &[char] = &['\\', '/', '?', '*', '|', '>', '<', ':', '"'];
 
@@ -49,7 +51,7 @@ pub fn check_long_name(name: &str) -> Result<(), MsiError> {
     if name.is_empty() || name == "." || name == ".." {
         return err("a file name cannot be empty, `.` or `..`");
     }
-    if name.len() > 255 {
+    if name.len() > MAX_LONG_NAME {
         return err("a file name is limited to 255 characters");
     }
     if let Some(c) = name.chars().find(|c| ILLEGAL_LONG.contains(c) || c.is_control()) {

@@ -221,6 +221,9 @@ pub struct TableDef {
 
 /// The `msi` crate's (and msi.dll's) limit.
 const MAX_COLUMNS: usize = 32;
+/// The encoded stream name (a prefix, then one UTF-16 unit per two
+/// identifier characters) must fit the 31 units of a CFB entry name.
+const MAX_TABLE_NAME: usize = 60;
 
 impl TableDef {
     pub fn new(name: &str, columns: Vec<ColumnDef>) -> TableDef {
@@ -257,9 +260,7 @@ impl TableDef {
         if self.name.starts_with('_') {
             return err("names starting with `_` are reserved for the database's own tables".into());
         }
-        // The encoded stream name (a prefix, then one UTF-16 unit per two
-        // identifier characters) must fit the 31 units of a CFB entry name.
-        if self.name.len() > 60 {
+        if self.name.len() > MAX_TABLE_NAME {
             return err("a table name is limited to 60 characters".into());
         }
         if self.columns.is_empty() || self.columns.len() > MAX_COLUMNS {
