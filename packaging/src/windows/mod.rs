@@ -3,6 +3,7 @@
 
 mod conditions;
 pub mod product;
+pub mod rows;
 
 use crate::packager::{BuildContext, Built, PackageError, Packager};
 use crate::target::{Format, Target};
@@ -22,14 +23,14 @@ impl Packager for MsiPackager {
         // installed file carries its own signature; so is the custom action
         // DLL that msiexec loads from the Binary table.
         if let Some(signer) = &ctx.authenticode {
-            agent = signer.sign_bytes(&agent, "exe").map_err(|e| PackageError::Invalid(e.to_string()))?;
-            check_dll = signer.sign_bytes(&check_dll, "dll").map_err(|e| PackageError::Invalid(e.to_string()))?;
+            agent = signer.sign_bytes(&agent, "exe")?;
+            check_dll = signer.sign_bytes(&check_dll, "dll")?;
         }
         let db = product::compile(ctx, target, &agent, &check_dll)?;
-        let mut bytes = db.to_bytes().map_err(|e| PackageError::Invalid(format!("MSI database: {e}")))?;
+        let mut bytes = db.to_bytes()?;
         let mut signed = None;
         if let Some(signer) = &ctx.authenticode {
-            bytes = signer.sign_bytes(&bytes, "msi").map_err(|e| PackageError::Invalid(e.to_string()))?;
+            bytes = signer.sign_bytes(&bytes, "msi")?;
             signed = Some("authenticode");
         }
         Ok(Built { file_name: format!("{}-{}-{}.msi", p.id, p.version, target.arch_word()), bytes, signed })
