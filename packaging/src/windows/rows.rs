@@ -208,7 +208,14 @@ impl Row for Component {
         schema::component()
     }
     fn values(self) -> Vec<Value> {
-        vec![self.id.into(), self.guid.into(), self.directory.into(), self.attributes.into(), Value::Null, self.key_path.into()]
+        vec![
+            self.id.into(),
+            self.guid.into(),
+            self.directory.into(),
+            self.attributes.into(),
+            Value::Null,
+            self.key_path.into(),
+        ]
     }
 }
 
@@ -329,7 +336,14 @@ impl Row for Media {
         schema::media()
     }
     fn values(self) -> Vec<Value> {
-        vec![self.disk_id.into(), self.last_sequence.into(), Value::Null, self.cabinet.into(), Value::Null, Value::Null]
+        vec![
+            self.disk_id.into(),
+            self.last_sequence.into(),
+            Value::Null,
+            self.cabinet.into(),
+            Value::Null,
+            Value::Null,
+        ]
     }
 }
 
@@ -376,7 +390,14 @@ impl Row for Registry {
         schema::registry()
     }
     fn values(self) -> Vec<Value> {
-        vec![self.id.into(), self.root.into(), self.key.into(), self.name.into(), self.value.into(), self.component.into()]
+        vec![
+            self.id.into(),
+            self.root.into(),
+            self.key.into(),
+            self.name.into(),
+            self.value.into(),
+            self.component.into(),
+        ]
     }
 }
 
@@ -393,7 +414,13 @@ impl Row for RegLocator {
         schema::reg_locator()
     }
     fn values(self) -> Vec<Value> {
-        vec![self.signature.into(), self.root.into(), self.key.into(), self.name.into(), self.kind.into()]
+        vec![
+            self.signature.into(),
+            self.root.into(),
+            self.key.into(),
+            self.name.into(),
+            self.kind.into(),
+        ]
     }
 }
 
@@ -426,7 +453,13 @@ impl Row for RemoveFile {
         schema::remove_file()
     }
     fn values(self) -> Vec<Value> {
-        vec![self.id.into(), self.component.into(), self.file_name.into(), self.directory.into(), self.mode.into()]
+        vec![
+            self.id.into(),
+            self.component.into(),
+            self.file_name.into(),
+            self.directory.into(),
+            self.mode.into(),
+        ]
     }
 }
 
@@ -497,7 +530,13 @@ impl Row for CustomAction {
         schema::custom_action()
     }
     fn values(self) -> Vec<Value> {
-        vec![self.action.into(), self.kind.into(), self.source.into(), self.target.into(), Value::Null]
+        vec![
+            self.action.into(),
+            self.kind.into(),
+            self.source.into(),
+            self.target.into(),
+            Value::Null,
+        ]
     }
 }
 

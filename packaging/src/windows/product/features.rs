@@ -30,7 +30,11 @@ pub(super) fn features(b: &mut Builder, m: &Manifest, features: &[&Feature]) -> 
         })?;
         if let Some(setting) = f.enabled_by.as_ref().and_then(|n| m.setting(n)) {
             let prop = &setting.msi_property;
-            b.add(FeatureCondition { feature: f.msi_feature.clone(), level: LEVEL_DEFAULT, condition: format!("{prop}=\"1\" OR {prop}~=\"true\"") })?;
+            b.add(FeatureCondition {
+                feature: f.msi_feature.clone(),
+                level: LEVEL_DEFAULT,
+                condition: format!("{prop}=\"1\" OR {prop}~=\"true\""),
+            })?;
         }
     }
     Ok(())
@@ -40,12 +44,26 @@ pub(super) fn features(b: &mut Builder, m: &Manifest, features: &[&Feature]) -> 
 /// bring the properties in line so the agent's settings agree.
 pub(super) fn reconcile(b: &mut Builder, m: &Manifest, features: &[&Feature]) -> Result<(), PackageError> {
     for (j, f) in features.iter().enumerate() {
-        let Some(setting) = f.enabled_by.as_ref().and_then(|n| m.setting(n)) else { continue };
+        let Some(setting) = f.enabled_by.as_ref().and_then(|n| m.setting(n)) else {
+            continue;
+        };
         let prop = &setting.msi_property;
         let fid = &f.msi_feature;
         let seq = sequences::FEATURE_PROPERTIES + 2 * j as i32;
-        b.set_property(&format!("FeatureOn{j}"), prop, "true", &format!("&{fid}=3 OR (&{fid}<0 AND !{fid}=3)"), seq)?;
-        b.set_property(&format!("FeatureOff{j}"), prop, "false", &format!("&{fid}=2 OR (&{fid}<0 AND !{fid}<>3)"), seq + 1)?;
+        b.set_property(
+            &format!("FeatureOn{j}"),
+            prop,
+            "true",
+            &format!("&{fid}=3 OR (&{fid}<0 AND !{fid}=3)"),
+            seq,
+        )?;
+        b.set_property(
+            &format!("FeatureOff{j}"),
+            prop,
+            "false",
+            &format!("&{fid}=2 OR (&{fid}<0 AND !{fid}<>3)"),
+            seq + 1,
+        )?;
     }
     Ok(())
 }

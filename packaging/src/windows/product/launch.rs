@@ -31,7 +31,10 @@ const FIRST_WINDOWS_10_BUILD: i32 = 10240;
 /// like the agent) could not even be loaded on those systems.
 pub(super) fn launch_conditions(b: &mut Builder, product: &str) -> Result<(), PackageError> {
     let key = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion";
-    for (signature, value, prop) in [("OsBuild", "CurrentBuildNumber", "OUTPOSTOSBUILD"), ("OsMajor", "CurrentMajorVersionNumber", "OUTPOSTOSMAJOR")] {
+    for (signature, value, prop) in [
+        ("OsBuild", "CurrentBuildNumber", "OUTPOSTOSBUILD"),
+        ("OsMajor", "CurrentMajorVersionNumber", "OUTPOSTOSMAJOR"),
+    ] {
         b.search_registry(prop, signature, key, value)?;
     }
     let mut refusals = vec![
@@ -42,7 +45,10 @@ pub(super) fn launch_conditions(b: &mut Builder, product: &str) -> Result<(), Pa
         ),
     ];
     if b.x64 {
-        refusals.push(("Installed OR VersionNT64".to_string(), format!("This package of {product} is for 64-bit Windows; use the x86 package.")));
+        refusals.push((
+            "Installed OR VersionNT64".to_string(),
+            format!("This package of {product} is for 64-bit Windows; use the x86 package."),
+        ));
     }
     for (condition, description) in refusals {
         b.add(LaunchCondition { condition, description })?;

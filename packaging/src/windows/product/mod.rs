@@ -17,13 +17,13 @@ mod validate;
 
 pub use validate::{refusals, validate};
 
-use outpost_manifest::{Manifest, Platform, Product, Setting};
 use md5::Md5;
+use outpost_manifest::{Manifest, Platform, Product, Setting};
 use sha2::{Digest, Sha256};
 
 use super::rows::{
-    self, ActionText, AppSearch, Component, ComponentAttributes, CustomAction, CustomActionType, Directory, FeatureComponent, File, FileAttributes, FileHash, LocatorType,
-    Media, Property, RegLocator, RegistryRoot, Row, Sequence, SequenceTable,
+    self, ActionText, AppSearch, Component, ComponentAttributes, CustomAction, CustomActionType, Directory, FeatureComponent,
+    File, FileAttributes, FileHash, LocatorType, Media, Property, RegLocator, RegistryRoot, Row, Sequence, SequenceTable,
 };
 use crate::msi::{cab, filename, guid, Database, FileTime, PackageKind};
 use crate::packager::{BuildContext, PackageError};
@@ -36,7 +36,10 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8], check_dll: &[u
     let m = &ctx.manifest;
     validate(m)?;
     let features = validate::features_on(m, target);
-    let client = validate::required_feature(&features).ok_or_else(|| invalid(validate::NO_REQUIRED_FEATURE))?.msi_feature.as_str();
+    let client = validate::required_feature(&features)
+        .ok_or_else(|| invalid(validate::NO_REQUIRED_FEATURE))?
+        .msi_feature
+        .as_str();
     let settings: Vec<&Setting> = m.settings_on(Platform::Windows).collect();
     let mut b = Builder::new(ids(m, target, &[agent, check_dll]), target.arch == Arch::X86_64);
 
@@ -88,7 +91,11 @@ fn ids(m: &Manifest, target: &Target, packaged: &[&[u8]]) -> Ids {
     }
     let content = hex::encode(content.chain_update(format!("{m:?}")).finalize());
     let package_code = guid::guid("package-code", &format!("{product_code}/{content}"));
-    Ids { product_code, package_code, component_ns: base }
+    Ids {
+        product_code,
+        package_code,
+        component_ns: base,
+    }
 }
 
 /// The database being built and what its steps share.
@@ -98,9 +105,10 @@ struct Builder {
     x64: bool,
     /// The cabinet's members (file key, bytes), in File.Sequence order.
     files: Vec<(String, Vec<u8>)>,
-    /// Properties found by the steps that must pass from the client (UI)
-    /// side to the server side of the install: SecureCustomProperties,
-    /// after every setting and the upgrade detection properties.
+    /// SecureCustomProperties found by the steps: set on the client (UI)
+    /// side, needed on the server side. `secure_and_hidden` puts every
+    /// setting and the upgrade detection properties first; the order is
+    /// part of the package's bytes.
     secure: Vec<String>,
     /// Properties whose values stay out of the log: MsiHiddenProperties.
     hidden: Vec<String>,
@@ -108,7 +116,14 @@ struct Builder {
 
 impl Builder {
     fn new(ids: Ids, x64: bool) -> Builder {
-        Builder { db: Database::new(PackageKind::Installer), ids, x64, files: Vec::new(), secure: Vec::new(), hidden: Vec::new() }
+        Builder {
+            db: Database::new(PackageKind::Installer),
+            ids,
+            x64,
+            files: Vec::new(),
+            secure: Vec::new(),
+            hidden: Vec::new(),
+        }
     }
 
     fn add(&mut self, row: impl Row) -> Result<(), PackageError> {
@@ -116,21 +131,43 @@ impl Builder {
     }
 
     fn prop(&mut self, name: &str, value: &str) -> Result<(), PackageError> {
-        self.add(Property { name: name.into(), value: value.into() })
+        self.add(Property {
+            name: name.into(),
+            value: value.into(),
+        })
     }
 
     fn component(&mut self, id: &str, dir: &str, key_path: Option<&str>) -> Result<(), PackageError> {
         self.component_with(id, dir, key_path, ComponentAttributes::LOCAL_ONLY)
     }
 
-    fn component_with(&mut self, id: &str, dir: &str, key_path: Option<&str>, extra: ComponentAttributes) -> Result<(), PackageError> {
+    fn component_with(
+        &mut self,
+        id: &str,
+        dir: &str,
+        key_path: Option<&str>,
+        extra: ComponentAttributes,
+    ) -> Result<(), PackageError> {
         let guid = guid::guid("component", &format!("{}/{id}", self.ids.component_ns));
-        let view = if self.x64 { ComponentAttributes::BIT64 } else { ComponentAttributes::LOCAL_ONLY };
-        self.add(Component { id: id.into(), guid, directory: dir.into(), attributes: extra | view, key_path: key_path.map(Into::into) })
+        let view = if self.x64 {
+            ComponentAttributes::BIT64
+        } else {
+            ComponentAttributes::LOCAL_ONLY
+        };
+        self.add(Component {
+            id: id.into(),
+            guid,
+            directory: dir.into(),
+            attributes: extra | view,
+            key_path: key_path.map(Into::into),
+        })
     }
 
     fn feature_component(&mut self, feature: &str, component: &str) -> Result<(), PackageError> {
-        self.add(FeatureComponent { feature: feature.into(), component: component.into() })
+        self.add(FeatureComponent {
+            feature: feature.into(),
+            component: component.into(),
+        })
     }
 
     /// A compressed file, the next in the cabinet, with its hash.
@@ -138,12 +175,22 @@ impl Builder {
         let sequence = self.files.len() as i32 + 1;
         let name = filename::file_name(long, dir)?;
         let size = data.len() as i32;
-        self.add(File { key: key.into(), component: component.into(), name, size, attributes: FileAttributes::VITAL, sequence })?;
+        self.add(File {
+            key: key.into(),
+            component: component.into(),
+            name,
+            size,
+            attributes: FileAttributes::VITAL,
+            sequence,
+        })?;
         // Our files carry no version resource: without a hash, repair and
         // patches would keep an old file of the same size.
         let md5 = Md5::digest(&data);
         let part = |i: usize| i32::from_le_bytes(md5[i * 4..i * 4 + 4].try_into().expect("16-byte digest"));
-        self.add(FileHash { file: key.into(), parts: [part(0), part(1), part(2), part(3)] })?;
+        self.add(FileHash {
+            file: key.into(),
+            parts: [part(0), part(1), part(2), part(3)],
+        })?;
         self.files.push((key.to_string(), data));
         Ok(())
     }
@@ -151,14 +198,32 @@ impl Builder {
     /// AppSearch sets `property` from a registry value under HKLM, read in
     /// the package's own view (the 64-bit one on x64).
     fn search_registry(&mut self, property: &str, signature: &str, key: &str, name: &str) -> Result<(), PackageError> {
-        let kind = if self.x64 { LocatorType::RAW_VALUE | LocatorType::BIT64 } else { LocatorType::RAW_VALUE };
+        let kind = if self.x64 {
+            LocatorType::RAW_VALUE | LocatorType::BIT64
+        } else {
+            LocatorType::RAW_VALUE
+        };
         let root = RegistryRoot::LOCAL_MACHINE;
-        self.add(RegLocator { signature: signature.into(), root, key: key.into(), name: name.into(), kind })?;
-        self.add(AppSearch { property: property.into(), signature: signature.into() })
+        self.add(RegLocator {
+            signature: signature.into(),
+            root,
+            key: key.into(),
+            name: name.into(),
+            kind,
+        })?;
+        self.add(AppSearch {
+            property: property.into(),
+            signature: signature.into(),
+        })
     }
 
     fn custom_action(&mut self, name: &str, kind: CustomActionType, source: &str, target: &str) -> Result<(), PackageError> {
-        self.add(CustomAction { action: name.into(), kind, source: source.into(), target: target.into() })
+        self.add(CustomAction {
+            action: name.into(),
+            kind,
+            source: source.into(),
+            target: target.into(),
+        })
     }
 
     /// Schedules an action in the UI and execute sequences (UI only runs
@@ -177,7 +242,12 @@ impl Builder {
     }
 
     fn sequence(&mut self, table: SequenceTable, action: &str, condition: Option<&str>, number: i32) -> Result<(), PackageError> {
-        self.add(Sequence { table, action: action.into(), condition: condition.map(Into::into), number })
+        self.add(Sequence {
+            table,
+            action: action.into(),
+            condition: condition.map(Into::into),
+            number,
+        })
     }
 
     /// A type 51 custom action setting `property` to `value` (formatted),
@@ -240,7 +310,11 @@ fn directories(b: &mut Builder, m: &Manifest) -> Result<(), PackageError> {
             None => "SourceDir".to_string(),
             Some(parent) => filename::directory_name(name, parent)?,
         };
-        b.add(Directory { id: id.into(), parent: parent.map(Into::into), default_dir })?;
+        b.add(Directory {
+            id: id.into(),
+            parent: parent.map(Into::into),
+            default_dir,
+        })?;
     }
     Ok(())
 }
@@ -269,7 +343,12 @@ fn identity(b: &mut Builder, p: &Product) -> Result<(), PackageError> {
 /// The agent's service, owned by the agent's component.
 fn service(b: &mut Builder, m: &Manifest) -> Result<(), PackageError> {
     let spec = ServiceSpec::from_manifest(m, Platform::Windows);
-    Ok(winsvc::add(&mut b.db, &spec, &m.service.windows_name, program_files::AGENT_COMPONENT)?)
+    Ok(winsvc::add(
+        &mut b.db,
+        &spec,
+        &m.service.windows_name,
+        program_files::AGENT_COMPONENT,
+    )?)
 }
 
 /// Public properties the server side may receive, and those kept out of
@@ -296,7 +375,11 @@ fn secure_and_hidden(b: &mut Builder, settings: &[&Setting]) -> Result<(), Packa
 /// The cabinet, files in sequence order, on the one disk.
 fn media(b: &mut Builder, source_date: u64) -> Result<(), PackageError> {
     let last_sequence = b.files.len() as i32;
-    b.add(Media { disk_id: 1, last_sequence, cabinet: "#product.cab".into() })?;
+    b.add(Media {
+        disk_id: 1,
+        last_sequence,
+        cabinet: "#product.cab".into(),
+    })?;
     let cab_bytes = cab::cabinet(&b.files, source_date)?;
     b.db.streams.insert("product.cab".into(), cab_bytes);
     Ok(())

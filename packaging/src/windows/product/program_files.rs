@@ -13,15 +13,33 @@ pub(super) const AGENT_FILE: &str = "AgentExe";
 
 /// Every program file, each its own component (its key path) in the
 /// feature that installs it. `client` is the required feature.
-pub(super) fn program_files(b: &mut Builder, m: &Manifest, features: &[&Feature], client: &str, agent: &[u8]) -> Result<(), PackageError> {
+pub(super) fn program_files(
+    b: &mut Builder,
+    m: &Manifest,
+    features: &[&Feature],
+    client: &str,
+    agent: &[u8],
+) -> Result<(), PackageError> {
     let layout = m.layout(Platform::Windows);
     b.component(AGENT_COMPONENT, "INSTALLDIR", Some(AGENT_FILE))?;
-    b.file(AGENT_FILE, AGENT_COMPONENT, "INSTALLDIR", last_component(&layout.binary), agent.to_vec())?;
+    b.file(
+        AGENT_FILE,
+        AGENT_COMPONENT,
+        "INSTALLDIR",
+        last_component(&layout.binary),
+        agent.to_vec(),
+    )?;
     b.feature_component(client, AGENT_COMPONENT)?;
 
     let defaults = outpost_manifest::settings_file::render_defaults(m, Platform::Windows).replace('\n', "\r\n");
     b.component("Defaults", "INSTALLDIR", Some("DefaultsConf"))?;
-    b.file("DefaultsConf", "Defaults", "INSTALLDIR", last_component(&layout.defaults_file), defaults.into_bytes())?;
+    b.file(
+        "DefaultsConf",
+        "Defaults",
+        "INSTALLDIR",
+        last_component(&layout.defaults_file),
+        defaults.into_bytes(),
+    )?;
     b.feature_component(client, "Defaults")?;
 
     for f in features.iter().filter(|f| !f.required) {

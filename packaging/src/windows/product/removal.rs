@@ -12,13 +12,19 @@ use crate::windows::rows::{CreateFolder, RemoveFile, RemoveFileInstallMode};
 pub(super) fn data_folders(b: &mut Builder, m: &Manifest, client: &str) -> Result<(), PackageError> {
     let answers = settings::answers_file(m)?;
     let admin = match m.removal.administrator_config {
-        ConfigOnRemoval::Remove => Some(filename::file_name(last_component(&m.layout(Platform::Windows).config_file), "DATADIR")?),
+        ConfigOnRemoval::Remove => Some(filename::file_name(
+            last_component(&m.layout(Platform::Windows).config_file),
+            "DATADIR",
+        )?),
         ConfigOnRemoval::Keep => None,
     };
     b.component("DataFolders", "DATADIR", None)?;
     b.feature_component(client, "DataFolders")?;
     for folder in ["DATADIR", "LOGDIR", "STATEDIR"] {
-        b.add(CreateFolder { directory: folder.into(), component: "DataFolders".into() })?;
+        b.add(CreateFolder {
+            directory: folder.into(),
+            component: "DataFolders".into(),
+        })?;
     }
     // A file name or wildcard; none removes the (then empty) folder itself.
     for (key, file, folder) in [

@@ -37,7 +37,12 @@ pub(super) fn remember(b: &mut Builder, p: &Product, settings: &[&Setting], clie
     let key = format!("SOFTWARE\\{}\\{}\\Settings", p.vendor, p.name);
     let first = validate::first_remembered(settings).ok_or_else(|| invalid(NOTHING_REMEMBERED))?;
     // A registry key path: the first remembered value.
-    b.component_with("Settings", "INSTALLDIR", Some(&format!("Remember{first}")), ComponentAttributes::REGISTRY_KEY_PATH)?;
+    b.component_with(
+        "Settings",
+        "INSTALLDIR",
+        Some(&format!("Remember{first}")),
+        ComponentAttributes::REGISTRY_KEY_PATH,
+    )?;
     b.feature_component(client, "Settings")?;
     for (i, s) in settings.iter().enumerate() {
         let prop = s.msi_property.as_str();
@@ -58,8 +63,20 @@ pub(super) fn remember(b: &mut Builder, p: &Product, settings: &[&Setting], clie
         // transform) across AppSearch, which would overwrite it with the
         // remembered one; then a legacy client's value; then the default.
         let cmd = cmd_prop(i);
-        b.set_property(&format!("Keep{i}"), &cmd, &format!("[{prop}]"), prop, sequences::KEEP + i as i32)?;
-        b.set_property(&format!("Restore{i}"), prop, &format!("[{cmd}]"), &cmd, sequences::RESTORE + i as i32)?;
+        b.set_property(
+            &format!("Keep{i}"),
+            &cmd,
+            &format!("[{prop}]"),
+            prop,
+            sequences::KEEP + i as i32,
+        )?;
+        b.set_property(
+            &format!("Restore{i}"),
+            prop,
+            &format!("[{cmd}]"),
+            &cmd,
+            sequences::RESTORE + i as i32,
+        )?;
     }
     Ok(())
 }
@@ -102,7 +119,13 @@ pub(super) fn defaults(b: &mut Builder, settings: &[&Setting]) -> Result<(), Pac
         let default = s.default_for(Platform::Windows).unwrap_or_default();
         if !default.is_empty() {
             let prop = &s.msi_property;
-            b.set_property(&format!("Default{i}"), prop, default, &format!("NOT {prop}"), sequences::DEFAULT + i as i32)?;
+            b.set_property(
+                &format!("Default{i}"),
+                prop,
+                default,
+                &format!("NOT {prop}"),
+                sequences::DEFAULT + i as i32,
+            )?;
         }
     }
     Ok(())
@@ -124,10 +147,18 @@ pub(super) fn checks(b: &mut Builder, m: &Manifest, settings: &[&Setting], check
         .map(|s| serde_json::json!({"property": s.msi_property, "name": s.name, "secret": s.secret, "kind": s.kind}))
         .collect();
     b.prop(CHECK_RULES, &serde_json::Value::Array(rules).to_string())?;
-    b.add(Binary { name: CHECK_BINARY.into(), data: check_dll.to_vec() })?;
+    b.add(Binary {
+        name: CHECK_BINARY.into(),
+        data: check_dll.to_vec(),
+    })?;
     b.custom_action("CheckAnswers", sequences::DLL, CHECK_BINARY, "CheckAnswers")?;
     b.both("CheckAnswers", Some("NOT (REMOVE~=\"ALL\")"), sequences::CHECK_ANSWERS)?;
-    b.custom_action("RefuseInvalidSettings", sequences::ERROR, "", &format!("Invalid installer properties, nothing was installed: [{INVALID}]"))?;
+    b.custom_action(
+        "RefuseInvalidSettings",
+        sequences::ERROR,
+        "",
+        &format!("Invalid installer properties, nothing was installed: [{INVALID}]"),
+    )?;
     b.both("RefuseInvalidSettings", Some(INVALID), sequences::REFUSE_INVALID)?;
     let command = format!("config check \"[DATADIR]{}\"", answers_name(m));
     b.custom_action("CheckSettings", sequences::EXE_DEFERRED_SYSTEM, AGENT_FILE, &command)
@@ -138,14 +169,24 @@ pub(super) fn checks(b: &mut Builder, m: &Manifest, settings: &[&Setting], check
 pub(super) fn legacy(b: &mut Builder, m: &Manifest, settings: &[&Setting]) -> Result<(), PackageError> {
     let mut n = 0;
     for l in &m.legacy {
-        let Some(key) = l.windows.as_ref().and_then(|w| w.registry_key.as_ref()) else { continue };
+        let Some(key) = l.windows.as_ref().and_then(|w| w.registry_key.as_ref()) else {
+            continue;
+        };
         for (from, to) in &l.carry {
-            let Some(s) = settings.iter().find(|s| &s.name == to) else { continue };
+            let Some(s) = settings.iter().find(|s| &s.name == to) else {
+                continue;
+            };
             let legacy_prop = format!("LEGACYVALUE{n}");
             b.search_registry(&legacy_prop, &format!("Legacy{n}"), key, from)?;
             let prop = &s.msi_property;
             let condition = format!("NOT {prop} AND {legacy_prop}");
-            b.set_property(&format!("Legacy{n}"), prop, &format!("[{legacy_prop}]"), &condition, sequences::LEGACY + n)?;
+            b.set_property(
+                &format!("Legacy{n}"),
+                prop,
+                &format!("[{legacy_prop}]"),
+                &condition,
+                sequences::LEGACY + n,
+            )?;
             if s.secret {
                 b.hidden.push(legacy_prop.clone());
             }

@@ -36,7 +36,10 @@ pub(super) fn upgrades(b: &mut Builder, m: &Manifest) -> Result<(), PackageError
         action_property: NEWER_VERSION.into(),
     })?;
     // Every version of a legacy client, removed.
-    let legacy_codes = m.legacy.iter().flat_map(|l| l.windows.iter().flat_map(|w| w.upgrade_codes.iter()));
+    let legacy_codes = m
+        .legacy
+        .iter()
+        .flat_map(|l| l.windows.iter().flat_map(|w| w.upgrade_codes.iter()));
     for (k, code) in legacy_codes.enumerate() {
         let prop = format!("LEGACYPRODUCT{k}");
         b.add(Upgrade {
@@ -48,7 +51,14 @@ pub(super) fn upgrades(b: &mut Builder, m: &Manifest) -> Result<(), PackageError
         })?;
         b.secure.push(prop);
     }
-    let refusal = format!("A newer version of {} is already installed; uninstall it first to go back.", p.name);
+    let refusal = format!(
+        "A newer version of {} is already installed; uninstall it first to go back.",
+        p.name
+    );
     b.custom_action("BlockDowngrade", sequences::ERROR, "", &refusal)?;
-    b.both("BlockDowngrade", Some(&format!("{NEWER_VERSION} AND NOT Installed")), sequences::BLOCK_DOWNGRADE)
+    b.both(
+        "BlockDowngrade",
+        Some(&format!("{NEWER_VERSION} AND NOT Installed")),
+        sequences::BLOCK_DOWNGRADE,
+    )
 }

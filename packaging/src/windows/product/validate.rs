@@ -31,12 +31,17 @@ pub fn refusals(m: &Manifest) -> Vec<String> {
         out.push(NOTHING_REMEMBERED.to_string());
     }
     if settings.len() > MAX_SETTINGS {
-        out.push(format!("more than {MAX_SETTINGS} settings do not fit the MSI sequence layout"));
+        out.push(format!(
+            "more than {MAX_SETTINGS} settings do not fit the MSI sequence layout"
+        ));
     }
     for s in &settings {
         let default = s.default_for(Platform::Windows).unwrap_or_default();
         if !conditions::literal_ok(default) {
-            out.push(format!("settings[{}].default: `{default}` cannot be an MSI property value", s.name));
+            out.push(format!(
+                "settings[{}].default: `{default}` cannot be an MSI property value",
+                s.name
+            ));
         }
     }
     out
@@ -50,9 +55,17 @@ fn layout_refusals(m: &Manifest) -> Vec<String> {
     let install = parent(&l.binary);
     let data = parent(&l.config_file);
     let checks = [
-        ("binary", &l.binary, install.starts_with("C:\\Program Files\\") && !install[17..].contains('\\')),
+        (
+            "binary",
+            &l.binary,
+            install.starts_with("C:\\Program Files\\") && !install[17..].contains('\\'),
+        ),
         ("defaults_file", &l.defaults_file, parent(&l.defaults_file) == install),
-        ("config_file", &l.config_file, data.starts_with("C:\\ProgramData\\") && !data[15..].contains('\\')),
+        (
+            "config_file",
+            &l.config_file,
+            data.starts_with("C:\\ProgramData\\") && !data[15..].contains('\\'),
+        ),
         ("answers_file", &l.answers_file, parent(&l.answers_file) == data),
         ("log_dir", &l.log_dir, parent(&l.log_dir) == data),
         ("state_dir", &l.state_dir, parent(&l.state_dir) == data),
@@ -76,7 +89,9 @@ pub(super) fn parent(path: &str) -> String {
 /// The manifest's features the target's package carries.
 pub(super) fn features_on<'m>(m: &'m Manifest, target: &Target) -> Vec<&'m Feature> {
     let arch = target.arch_word();
-    m.features_on(Platform::Windows).filter(|f| f.exists_on_windows_arch(arch)).collect()
+    m.features_on(Platform::Windows)
+        .filter(|f| f.exists_on_windows_arch(arch))
+        .collect()
 }
 
 pub(super) const NO_REQUIRED_FEATURE: &str = "MSI: no required feature";
