@@ -107,3 +107,44 @@ pub(super) fn required_feature<'f>(features: &[&'f Feature]) -> Option<&'f Featu
 pub(super) fn first_remembered(settings: &[&Setting]) -> Option<usize> {
     settings.iter().position(|s| !s.secret)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(edit: impl Fn(String) -> String) -> Manifest {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/outpost.toml")).unwrap();
+        Manifest::parse(&edit(text), "outpost.toml").unwrap()
+    }
+
+    #[test]
+    fn the_product_manifest_is_refused_nothing() {
+        assert_eq!(refusals(&manifest(|t| t)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_refusal_names_what_the_msi_cannot_carry() {
+        let m = manifest(|t| {
+            t.replace(
+                r"binary = 'C:\Program Files\Outpost\",
+                r"binary = 'C:\Program Files\Outpost\bin\",
+            )
+            .replace(
+                "default = \"\"\nallow_empty = true\nmax_length = 1024\nmsi_property = \"CLIENTCERTIFICATE\"",
+                "default = \"a[b]\"\nallow_empty = true\nmax_length = 1024\nmsi_property = \"CLIENTCERTIFICATE\"",
+            )
+        });
+        let found = refusals(&m);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found[0].starts_with(r"layout.windows.binary `C:\Program Files\Outpost\bin\outpost-agent.exe`: the MSI needs"));
+        assert!(found[1].starts_with("layout.windows.defaults_file"));
+        assert_eq!(
+            found[2],
+            "settings[ClientCertificate].default: `a[b]` cannot be an MSI property value"
+        );
+        let Err(PackageError::Invalid(first)) = validate(&m) else {
+            panic!("validate accepted it")
+        };
+        assert_eq!(first, found[0]);
+    }
+}
