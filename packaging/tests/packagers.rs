@@ -1,0 +1,142 @@
+//! Every packager in-process, from the product manifest held in memory and
+//! stand-in binaries (a fake `BuildContext`: no cargo, no signing, no
+//! files): each package is checked to hold what the content model says its
+//! target installs, read back by a reader we did not write.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::{archive, ok, stand_ins, tool};
+use omnipack::content::{Kind, Role};
+use omnipack::formats;
+use omnipack::packager::{BuildContext, Built, Input};
+use omnipack::target::{Format, Target};
+use outpost_manifest::Manifest;
+
+const MANIFEST: &str = include_str!("../outpost.toml");
+
+fn context() -> BuildContext {
+    let mut binaries = BTreeMap::new();
+    for (input, triple, bytes) in [
+        (Input::Agent, "x86_64-unknown-linux-gnu", stand_ins::elf64()),
+        (Input::Agent, "universal2-apple-darwin", stand_ins::universal()),
+        (Input::Agent, "x86_64-pc-windows-gnu", stand_ins::windows("agent x64")),
+        (Input::Agent, "i686-pc-windows-gnu", stand_ins::windows("agent x86")),
+        (Input::MsiCustomAction, "x86_64-pc-windows-gnu", stand_ins::windows("ca x64")),
+        (Input::MsiCustomAction, "i686-pc-windows-gnu", stand_ins::windows("ca x86")),
+    ] {
+        binaries.insert((input, triple.to_string()), Arc::from(bytes));
+    }
+    BuildContext {
+        manifest: Manifest::parse(MANIFEST, "outpost.toml").unwrap(),
+        binaries,
+        files: BTreeMap::new(),
+        source_date: 1_700_000_000,
+        openpgp: None,
+        authenticode: None,
+        apple: None,
+    }
+}
+
+/// Packages every target of `format` in-process; says how long each took.
+fn package(ctx: &BuildContext, format: Format) -> Vec<(Target, Built)> {
+    let p = formats::packager(format);
+    p.targets()
+        .into_iter()
+        .map(|t| {
+            let start = Instant::now();
+            let built = p.package(ctx, &t).unwrap_or_else(|e| panic!("{t}: {e}"));
+            eprintln!("{t}: {} bytes in {:?}", built.bytes.len(), start.elapsed());
+            (t, built)
+        })
+        .collect()
+}
+
+/// The paths a target's payload installs as files (not folders, not what
+/// the scripts write).
+fn payload_files(ctx: &BuildContext, t: &Target) -> Vec<(Role, String)> {
+    let payload = ctx.payload(t).unwrap();
+    payload.entries().iter().filter(|e| matches!(e.kind(), Kind::File | Kind::ConfigNoReplace)).map(|e| (e.role, e.path.clone())).collect()
+}
+
+fn write(dir: &Path, b: &Built) -> std::path::PathBuf {
+    let p = dir.join(&b.file_name);
+    std::fs::write(&p, &b.bytes).unwrap();
+    p
+}
+
+#[test]
+fn the_deb_holds_its_payload() {
+    let ctx = context();
+    let tmp = tempfile::tempdir().unwrap();
+    for (t, b) in package(&ctx, Format::Deb) {
+        let listing = ok(tool("dpkg-deb").arg("--contents").arg(write(tmp.path(), &b)));
+        for (role, path) in payload_files(&ctx, &t) {
+            // The deb puts the unit where Ubuntu 18.04's helpers look.
+            let path = if role == Role::Service { path.replace("/usr/lib/systemd", "/lib/systemd") } else { path };
+            assert!(listing.contains(&format!(" {}\n", &path[1..])), "{t}: {path} not in:\n{listing}");
+        }
+    }
+}
+
+#[test]
+fn the_rpm_holds_its_payload() {
+    let ctx = context();
+    for (t, b) in package(&ctx, Format::Rpm) {
+        let pkg = rpm::Package::parse(&mut &b.bytes[..]).unwrap();
+        let paths: Vec<String> = pkg.metadata.get_file_paths().unwrap().iter().map(|p| p.display().to_string()).collect();
+        for (_, path) in payload_files(&ctx, &t) {
+            assert!(paths.contains(&path), "{t}: {path} not in {paths:?}");
+        }
+        let answers = ctx.payload(&t).unwrap().one(Role::Answers).path.clone();
+        assert!(paths.contains(&answers), "{t}: the answers file is owned (%ghost)");
+    }
+}
+
+#[test]
+fn each_msi_holds_its_program_files() {
+    let ctx = context();
+    for (t, b) in package(&ctx, Format::Msi) {
+        let db = omnipack::msi::Database::from_bytes(&b.bytes).unwrap();
+        let names: Vec<String> = db
+            .table("File")
+            .unwrap()
+            .rows()
+            .map(|r| r[2].as_str().unwrap().rsplit('|').next().unwrap().to_string())
+            .collect();
+        let payload = ctx.payload(&t).unwrap();
+        for role in [Role::Binary, Role::Defaults] {
+            let name = payload.one(role).file_name();
+            assert!(names.iter().any(|n| n == name), "{t}: {name} not in {names:?}");
+        }
+        let markers = payload.entries().iter().filter(|e| e.role == Role::FeatureMarker).count();
+        assert_eq!(names.iter().filter(|n| n.ends_with(".feature")).count(), markers, "{t}: {names:?}");
+    }
+}
+
+#[test]
+fn the_pkg_holds_its_payload() {
+    let ctx = context();
+    let tmp = tempfile::tempdir().unwrap();
+    for (t, b) in package(&ctx, Format::Pkg) {
+        let x = tmp.path().join("x");
+        ok(tool("7zz").arg("x").arg(format!("-o{}", x.display())).arg(write(tmp.path(), &b)));
+        let mut listed = Vec::new();
+        for entry in std::fs::read_dir(&x).unwrap() {
+            let payload = entry.unwrap().path().join("Payload");
+            if payload.is_file() {
+                listed.extend(archive::cpio_listing(&payload).into_iter().map(|e| format!("/{}", e.name.trim_start_matches("./"))));
+            }
+        }
+        for (role, path) in payload_files(&ctx, &t) {
+            // The administrator's file ships as an example (Installer
+            // overwrites payload files); the real one is made once.
+            let path = if role == Role::AdminConfig { omnipack::macos::scripts::admin_example(&ctx.manifest) } else { path };
+            assert!(listed.contains(&path), "{t}: {path} not in {listed:?}");
+        }
+    }
+}
