@@ -12,16 +12,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{Cursor, Read as _, Write as _};
+use std::io::{Cursor, Read as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use apple_codesign::{CodeSignatureFlags, CodeSigningSlot, MachFile};
 use apple_flat_package::package_info::Script;
 use apple_flat_package::{PkgFlavor, PkgReader};
 use apple_xar::reader::XarReader;
 use apple_xar::table_of_contents::ChecksumType;
+use outpost_tests::archive::{S_IFDIR, S_IFREG};
 use outpost_tests::*;
 use sha2::{Digest, Sha256};
 
@@ -33,9 +33,6 @@ const APP_DIR: &str = "./Library/Application Support/Outpost";
 const AGENT: &str = "./Library/Application Support/Outpost/outpost-agent";
 const PLIST: &str = "./Library/LaunchDaemons/com.outpost.client.agent.plist";
 const FEATURE_MARKER: &str = "./Library/Application Support/Outpost/features/platform.feature";
-
-const S_IFDIR: u32 = 0o040_000;
-const S_IFREG: u32 = 0o100_000;
 
 // ---------------------------------------------------------------------------
 // What the product pkg must hold
@@ -123,83 +120,15 @@ fn extract(pkg: &Path) -> tempfile::TempDir {
     d
 }
 
-/// Runs `sh -c script` with `input` on stdin in `cwd`; panics unless it exits 0.
-fn pipe(script: &str, input: &[u8], cwd: &Path) -> String {
-    let mut child = tool("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "`{script}` failed ({}):\n{}", out.status, text(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// One entry of a payload listing: st_mode, uid, gid, size.
 type Row = (u32, u32, u32, u64);
 
-/// `gunzip -c member | cpio -itv --numeric-uid-gid`, parsed.
+/// GNU cpio's listing of a gzip'd cpio member, by name.
 fn cpio_listing(member: &Path) -> BTreeMap<String, Row> {
-    let out = pipe(
-        "gunzip -c | cpio -itv --numeric-uid-gid --quiet",
-        &read(member),
-        Path::new("/"),
-    );
-    out.lines()
-        .map(|line| {
-            // -rwxr-xr-x   1 0        0         4586432 Nov 14  2023 ./name with spaces
-            let (f, name) = fields(line, 8);
-            let row = (
-                ls_mode(f[0]),
-                f[2].parse().unwrap(),
-                f[3].parse().unwrap(),
-                f[4].parse().unwrap(),
-            );
-            (name.to_string(), row)
-        })
+    archive::cpio_listing(member)
+        .into_iter()
+        .map(|e| (e.name.clone(), (e.st_mode(), e.uid, e.gid, e.size)))
         .collect()
-}
-
-/// The first `n` whitespace-separated fields of `line` and the rest (a file
-/// name may hold spaces).
-fn fields(line: &str, n: usize) -> (Vec<&str>, &str) {
-    let mut out = Vec::with_capacity(n);
-    let mut rest = line;
-    for _ in 0..n {
-        rest = rest.trim_start();
-        let end = rest
-            .find(char::is_whitespace)
-            .unwrap_or_else(|| panic!("short line `{line}`"));
-        out.push(&rest[..end]);
-        rest = &rest[end..];
-    }
-    (out, rest.strip_prefix(' ').unwrap_or(rest))
-}
-
-/// `drwxr-xr-x` -> 0o040755 (no setuid/sticky: we ship none).
-fn ls_mode(s: &str) -> u32 {
-    let kind = match s.as_bytes()[0] {
-        b'd' => S_IFDIR,
-        b'-' => S_IFREG,
-        b'l' => 0o120_000,
-        other => panic!("unexpected file type `{}` in `{s}`", other as char),
-    };
-    s[1..].bytes().fold(0, |acc, c| (acc << 1) | u32::from(c != b'-')) | kind
-}
-
-/// coreutils `cksum` of a file: the CRC mkbom records per file.
-fn cksum(p: &Path) -> u32 {
-    ok(tool("cksum").arg(p))
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 /// The certificate (PEM, whitespace removed) of a throwaway identity that
@@ -279,13 +208,7 @@ fn sevenzip_and_bsdtar_read_the_signed_and_the_unsigned_pkg() {
         let list = ok(tool("7zz").arg("l").arg("-slt").arg(&pkg));
         assert!(!list.contains("Warning") && !list.contains("ERROR"), "7zz l {what}:\n{list}");
         assert_contains(&list, "Type = Xar");
-        let paths: Vec<&str> = list
-            .lines()
-            .filter_map(|l| l.strip_prefix("Path = "))
-            .skip(1) // the archive itself
-            .filter(|p| *p != "[TOC].xml")
-            .collect();
-        assert_eq!(paths, expected_members(), "7zz l {what}");
+        assert_eq!(archive::sevenzip_paths(&list), expected_members(), "7zz l {what}");
 
         // A TOC checksum mismatch is only a warning (rc 0) in 7-Zip.
         let test = ok(tool("7zz").arg("t").arg(&pkg));
@@ -294,9 +217,7 @@ fn sevenzip_and_bsdtar_read_the_signed_and_the_unsigned_pkg() {
             "7zz t {what}:\n{test}"
         );
 
-        let listed = ok(tool("bsdtar").arg("-tf").arg(&pkg));
-        let listed: Vec<&str> = listed.lines().map(|l| l.trim_end_matches('/')).collect();
-        assert_eq!(listed, expected_members(), "bsdtar -tf {what}");
+        assert_eq!(archive::bsdtar_names(&pkg), expected_members(), "bsdtar -tf {what}");
         let x = extract(&pkg);
         for m in expected_members() {
             assert!(x.path().join(&m).exists(), "bsdtar -xf {what} did not extract {m}");
@@ -570,7 +491,7 @@ fn bom_lists_exactly_the_payload(pkg: &Path) {
             );
             if mode & S_IFREG != 0 {
                 assert_eq!(meta.len(), *size, "{id}: {path} size");
-                assert_eq!(*crc, Some(cksum(&on_disk)), "{id}: {path} CRC");
+                assert_eq!(*crc, Some(archive::cksum(&read(&on_disk))), "{id}: {path} CRC");
             }
         }
     }

@@ -6,17 +6,24 @@
 use std::path::PathBuf;
 use outpost_test_tools::tool;
 
-use omnipack::msi::{cab, filename, guid, schema, Database, FileTime, PackageKind, Value};
+use outpost_tests::msi_fixture as fixture;
 use outpost_tests::wine::{processes_of, Prefix};
 use outpost_tests::{ok, text};
 
-const BUILD_TIME: u64 = 1_767_323_046;
 const PRODUCT_NAME: &str = "Harness Probe";
 const VERSION: &str = "1.4.2";
 const BLOCK_MESSAGE: &str = "Harness Probe refuses to install while BLOCK is set.";
 
+const PRODUCT: fixture::Product = fixture::Product {
+    name: PRODUCT_NAME,
+    manufacturer: "Outpost Test",
+    version: VERSION,
+    upgrade_code: "{0B5E3C8A-6F1D-4D2B-9C47-2A8E61D03F95}",
+    code_seed: "wine-harness/probe/1.4.2",
+};
+
 fn product_code() -> String {
-    guid::guid("product-code", "wine-harness/probe/1.4.2")
+    PRODUCT.product_code()
 }
 
 fn payload() -> Vec<u8> {
@@ -27,112 +34,19 @@ fn payload() -> Vec<u8> {
 /// from the public property SWITCH, ARP properties, and a LaunchCondition
 /// that is false when BLOCK is set.
 fn probe_msi() -> Vec<u8> {
-    let mut db = Database::new(PackageKind::Installer);
-    let s = &mut db.summary;
-    s.subject = Some(PRODUCT_NAME.into());
-    s.author = Some("Outpost Test".into());
-    s.template = Some("x64;1033".into());
-    s.revision_number = Some(guid::guid("package-code", "wine-harness/probe/1.4.2"));
-    s.create_time = Some(FileTime::from_unix_seconds(BUILD_TIME));
-    s.last_save_time = Some(FileTime::from_unix_seconds(BUILD_TIME));
-    s.page_count = Some(500);
-    s.word_count = Some(2);
-    s.creating_application = Some("omnipack".into());
-    s.security = Some(2);
-
-    let p = |name: &str, value: &str| vec![Value::from(name), Value::from(value)];
-    for row in [
-        p("ProductCode", &product_code()),
-        p("ProductName", PRODUCT_NAME),
-        p("ProductVersion", VERSION),
-        p("ProductLanguage", "1033"),
-        p("Manufacturer", "Outpost Test"),
-        p("UpgradeCode", "{0B5E3C8A-6F1D-4D2B-9C47-2A8E61D03F95}"),
-        p("ALLUSERS", "1"),
-        p("SWITCH", "default.example:443"),
-        p("SecureCustomProperties", "SWITCH;BLOCK"),
-        p("ARPHELPLINK", "https://help.example.invalid/probe"),
-        p("ARPNOMODIFY", "1"),
-    ] {
-        db.insert(schema::property(), row).unwrap();
-    }
-
-    let dir = |id: &str, parent: Option<&str>, default: String| vec![id.into(), parent.into(), default.into()];
-    db.insert(schema::directory(), dir("TARGETDIR", None, "SourceDir".into()))
-        .unwrap();
-    db.insert(
-        schema::directory(),
-        dir("ProgramFiles64Folder", Some("TARGETDIR"), ".".into()),
-    )
-    .unwrap();
-    let install_dir = filename::directory_name(PRODUCT_NAME, "ProgramFiles64Folder").unwrap();
-    db.insert(
-        schema::directory(),
-        dir("INSTALLDIR", Some("ProgramFiles64Folder"), install_dir),
-    )
-    .unwrap();
-
-    let data = payload();
-    #[rustfmt::skip]
-    db.insert(schema::component(), vec![
-        "Payload".into(), guid::guid("component", "wine-harness/probe/payload").into(), "INSTALLDIR".into(),
-        256.into(), /* msidbComponentAttributes64bit */ Value::Null, "probe.dat".into(),
-    ]).unwrap();
-    #[rustfmt::skip]
-    db.insert(schema::file(), vec![
-        "probe.dat".into(), "Payload".into(), filename::file_name("probe-payload.dat", "INSTALLDIR").unwrap().into(),
-        (data.len() as i32).into(), Value::Null, Value::Null, 512.into(), 1.into(),
-    ]).unwrap();
-    #[rustfmt::skip]
-    db.insert(schema::media(), vec![1.into(), 1.into(), Value::Null, "#probe.cab".into(), Value::Null, Value::Null]).unwrap();
-    db.streams.insert(
-        "probe.cab".into(),
-        cab::cabinet(&[("probe.dat".into(), data)], BUILD_TIME).unwrap(),
-    );
-    #[rustfmt::skip]
-    db.insert(schema::feature(), vec![
-        "Main".into(), Value::Null, PRODUCT_NAME.into(), Value::Null, 1.into(), 1.into(), "INSTALLDIR".into(), 0.into(),
-    ]).unwrap();
-    db.insert(schema::feature_components(), vec!["Main".into(), "Payload".into()])
-        .unwrap();
-    #[rustfmt::skip]
-    db.insert(schema::ini_file(), vec![
-        "ProbeSwitch".into(), "probe.ini".into(), "INSTALLDIR".into(), "server".into(), "switch".into(),
-        "[SWITCH]".into(), 0.into(), /* msidbIniFileActionAddLine */ "Payload".into(),
-    ]).unwrap();
-    db.insert(schema::launch_condition(), vec!["NOT BLOCK".into(), BLOCK_MESSAGE.into()])
-        .unwrap();
-    db.insert(
-        schema::launch_condition(),
-        vec!["VersionNT64".into(), "Harness Probe needs 64-bit Windows.".into()],
-    )
-    .unwrap();
-
-    let seq = |action: &str, n: i32| vec![Value::from(action), Value::Null, Value::from(n)];
-    for (action, n) in [
-        ("LaunchConditions", 100),
-        ("ValidateProductID", 700),
-        ("CostInitialize", 800),
-        ("FileCost", 900),
-        ("CostFinalize", 1000),
-        ("InstallValidate", 1400),
-        ("InstallInitialize", 1500),
-        ("ProcessComponents", 1600),
-        ("UnpublishFeatures", 1800),
-        ("RemoveIniValues", 3100),
-        ("RemoveFiles", 3500),
-        ("RemoveFolders", 3600),
-        ("CreateFolders", 3700),
-        ("InstallFiles", 4000),
-        ("WriteIniValues", 5100),
-        ("RegisterUser", 6000),
-        ("RegisterProduct", 6100),
-        ("PublishFeatures", 6300),
-        ("PublishProduct", 6400),
-        ("InstallFinalize", 6600),
-    ] {
-        db.insert(schema::install_execute_sequence(), seq(action, n)).unwrap();
-    }
+    let mut db = PRODUCT.installer(&[
+        ("SWITCH", "default.example:443"),
+        ("SecureCustomProperties", "SWITCH;BLOCK"),
+        ("ARPHELPLINK", "https://help.example.invalid/probe"),
+        ("ARPNOMODIFY", "1"),
+    ]);
+    fixture::insert_component(&mut db, "Payload", "wine-harness/probe/payload", Some("probe.dat"));
+    fixture::insert_cab_file(&mut db, 1, "Payload", "probe.dat", "probe-payload.dat", "probe.cab", payload());
+    fixture::insert_feature(&mut db, "Main", PRODUCT_NAME, 1, &["Payload"]);
+    fixture::insert_ini_line(&mut db, "ProbeSwitch", "probe.ini", "switch", "[SWITCH]", "Payload");
+    fixture::insert_launch_condition(&mut db, "NOT BLOCK", BLOCK_MESSAGE);
+    fixture::insert_launch_condition(&mut db, "VersionNT64", "Harness Probe needs 64-bit Windows.");
+    fixture::insert_minimal_sequences(&mut db);
     db.to_bytes().unwrap()
 }
 

@@ -123,16 +123,20 @@ pub fn insert_launch_condition(db: &mut Database, condition: &str, message: &str
         .unwrap();
 }
 
+/// The costing actions both sequences start with.
+const COSTING: [(&str, i32); 5] = [
+    ("LaunchConditions", 100),
+    ("ValidateProductID", 700),
+    ("CostInitialize", 800),
+    ("FileCost", 900),
+    ("CostFinalize", 1000),
+];
+
 /// The standard actions a small hand-built MSI needs to install files and
 /// INI values, in InstallExecuteSequence and InstallUISequence.
 pub fn insert_minimal_sequences(db: &mut Database) {
     let seq = |action: &str, n: i32| vec![Value::from(action), Value::Null, Value::from(n)];
-    for (action, n) in [
-        ("LaunchConditions", 100),
-        ("ValidateProductID", 700),
-        ("CostInitialize", 800),
-        ("FileCost", 900),
-        ("CostFinalize", 1000),
+    let execute = [
         ("InstallValidate", 1400),
         ("InstallInitialize", 1500),
         ("ProcessComponents", 1600),
@@ -148,17 +152,11 @@ pub fn insert_minimal_sequences(db: &mut Database) {
         ("PublishFeatures", 6300),
         ("PublishProduct", 6400),
         ("InstallFinalize", 6600),
-    ] {
+    ];
+    for (action, n) in COSTING.into_iter().chain(execute) {
         db.insert(schema::install_execute_sequence(), seq(action, n)).unwrap();
     }
-    for (action, n) in [
-        ("LaunchConditions", 100),
-        ("ValidateProductID", 700),
-        ("CostInitialize", 800),
-        ("FileCost", 900),
-        ("CostFinalize", 1000),
-        ("ExecuteAction", 1300),
-    ] {
+    for (action, n) in COSTING.into_iter().chain([("ExecuteAction", 1300)]) {
         db.insert(schema::install_ui_sequence(), seq(action, n)).unwrap();
     }
 }
