@@ -26,13 +26,14 @@ use super::rows::{
     File, FileAttributes, FileHash, LocatorType, Media, Property, RegLocator, RegistryRoot, Row, Sequence, SequenceTable,
 };
 use crate::msi::{cab, filename, guid, Database, FileTime, PackageKind};
+use crate::content::Payload;
 use crate::packager::{BuildContext, PackageError};
 use crate::service::{windows as winsvc, ServiceSpec};
 use crate::target::{Arch, Target};
 
 /// `check_dll`: the custom action DLL (packaging/msi-ca) built for the
 /// package's architecture.
-pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8], check_dll: &[u8]) -> Result<Database, PackageError> {
+pub fn compile(ctx: &BuildContext, target: &Target, payload: &Payload, check_dll: &[u8]) -> Result<Database, PackageError> {
     let m = &ctx.manifest;
     validate(m)?;
     let features = validate::features_on(m, target);
@@ -41,13 +42,14 @@ pub fn compile(ctx: &BuildContext, target: &Target, agent: &[u8], check_dll: &[u
         .msi_feature
         .as_str();
     let settings: Vec<&Setting> = m.settings_on(Platform::Windows).collect();
-    let mut b = Builder::new(ids(m, target, &[agent, check_dll]), target.arch == Arch::X86_64);
+    let packaged = program_files::packaged(payload, check_dll);
+    let mut b = Builder::new(ids(m, target, &packaged), target.arch == Arch::X86_64);
 
     summary(&mut b, ctx);
     directories(&mut b, m)?;
     identity(&mut b, &m.product)?;
     features::features(&mut b, m, &features)?;
-    program_files::program_files(&mut b, m, &features, client, agent)?;
+    program_files::program_files(&mut b, m, payload, client)?;
     service(&mut b, m)?;
     settings::remember(&mut b, &m.product, &settings, client)?;
     settings::answers(&mut b, m, &settings, client)?;
@@ -89,12 +91,23 @@ fn ids(m: &Manifest, target: &Target, packaged: &[&[u8]]) -> Ids {
     for bytes in packaged {
         content.update(bytes);
     }
-    let content = hex::encode(content.chain_update(format!("{m:?}")).finalize());
+    let content = hex::encode(content.chain_update(fingerprint(m)).finalize());
     let package_code = guid::guid("package-code", &format!("{product_code}/{content}"));
     Ids {
         product_code,
         package_code,
         component_ns: base,
+    }
+}
+
+/// The manifest's debug text, which the package code hashes. A manifest
+/// with no `[[file]]` hashes as it did before files could be added, so its
+/// packages keep their package codes (their bytes are the golden build's).
+fn fingerprint(m: &Manifest) -> String {
+    let text = format!("{m:?}");
+    match text.strip_suffix(", files: [] }") {
+        Some(before) if m.files.is_empty() => format!("{before} }}"),
+        _ => text,
     }
 }
 

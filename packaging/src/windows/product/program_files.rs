@@ -1,9 +1,14 @@
-//! What the package installs under INSTALLDIR: the agent, the shipped
-//! defaults, one marker per optional feature.
+//! What the package installs under INSTALLDIR, mapped from the content
+//! model: the agent, the shipped defaults, one marker per optional feature
+//! (under FEATURESDIR), and the manifest's `[[file]]` entries. The other
+//! roles are not files in the cabinet: the answers are IniFile rows
+//! (`settings`), the data folders CreateFolder rows (`removal`), the
+//! service ServiceInstall rows.
 
-use outpost_manifest::{Feature, Manifest, Platform};
+use outpost_manifest::Manifest;
 
-use super::{last_component, Builder};
+use super::Builder;
+use crate::content::{Entry, Payload, Role};
 use crate::packager::PackageError;
 
 /// The agent executable's component: the service belongs to it.
@@ -11,44 +16,50 @@ pub(super) const AGENT_COMPONENT: &str = "Agent";
 /// The agent executable's File key, which the deferred check runs.
 pub(super) const AGENT_FILE: &str = "AgentExe";
 
+/// The payload entries that go into the cabinet, in File.Sequence order:
+/// the agent, the defaults, the markers in the manifest's feature order,
+/// then the manifest's `[[file]]` entries.
+pub(super) fn installed<'p>(m: &Manifest, payload: &'p Payload) -> Vec<&'p Entry> {
+    let entries = payload.entries();
+    let mut out = vec![payload.one(Role::Binary), payload.one(Role::Defaults)];
+    for f in &m.features {
+        let marks = |e: &&Entry| e.role == Role::FeatureMarker && e.feature.as_deref() == Some(f.id.as_str());
+        out.extend(entries.iter().copied().filter(marks));
+    }
+    out.extend(entries.iter().copied().filter(|e| e.role == Role::Extra));
+    out
+}
+
+/// The bytes that make a package differ beyond the manifest, for its
+/// package code: the agent, any `[[file]]`, the custom action DLL.
+pub(super) fn packaged<'p>(payload: &'p Payload, check_dll: &'p [u8]) -> Vec<&'p [u8]> {
+    let mut out: Vec<&[u8]> = vec![&payload.one(Role::Binary).data];
+    out.extend(payload.entries().into_iter().filter(|e| e.role == Role::Extra).map(|e| &e.data[..]));
+    out.push(check_dll);
+    out
+}
+
 /// Every program file, each its own component (its key path) in the
 /// feature that installs it. `client` is the required feature.
-pub(super) fn program_files(
-    b: &mut Builder,
-    m: &Manifest,
-    features: &[&Feature],
-    client: &str,
-    agent: &[u8],
-) -> Result<(), PackageError> {
-    let layout = m.layout(Platform::Windows);
-    b.component(AGENT_COMPONENT, "INSTALLDIR", Some(AGENT_FILE))?;
-    b.file(
-        AGENT_FILE,
-        AGENT_COMPONENT,
-        "INSTALLDIR",
-        last_component(&layout.binary),
-        agent.to_vec(),
-    )?;
-    b.feature_component(client, AGENT_COMPONENT)?;
-
-    let defaults = outpost_manifest::settings_file::render_defaults(m, Platform::Windows).replace('\n', "\r\n");
-    b.component("Defaults", "INSTALLDIR", Some("DefaultsConf"))?;
-    b.file(
-        "DefaultsConf",
-        "Defaults",
-        "INSTALLDIR",
-        last_component(&layout.defaults_file),
-        defaults.into_bytes(),
-    )?;
-    b.feature_component(client, "Defaults")?;
-
-    for f in features.iter().filter(|f| !f.required) {
-        let comp = format!("Feature.{}", f.msi_feature);
-        let key = format!("Marker.{}", f.msi_feature);
-        b.component(&comp, "FEATURESDIR", Some(&key))?;
-        let text = format!("{}\r\n{}\r\n", f.title, f.description);
-        b.file(&key, &comp, "FEATURESDIR", &format!("{}.feature", f.id), text.into_bytes())?;
-        b.feature_component(&f.msi_feature, &comp)?;
+pub(super) fn program_files(b: &mut Builder, m: &Manifest, payload: &Payload, client: &str) -> Result<(), PackageError> {
+    let mut extras = 0;
+    for e in installed(m, payload) {
+        let (component, key, dir, feature) = match e.role {
+            Role::Binary => (AGENT_COMPONENT.to_string(), AGENT_FILE.to_string(), "INSTALLDIR", client.to_string()),
+            Role::Defaults => ("Defaults".to_string(), "DefaultsConf".to_string(), "INSTALLDIR", client.to_string()),
+            Role::FeatureMarker => {
+                let id = e.feature.as_deref().unwrap_or_default();
+                let f = m.feature(id).map(|f| f.msi_feature.clone()).unwrap_or_default();
+                (format!("Feature.{f}"), format!("Marker.{f}"), "FEATURESDIR", f)
+            }
+            _ => {
+                extras += 1;
+                (format!("Extra{extras}"), format!("Extra{extras}"), "INSTALLDIR", client.to_string())
+            }
+        };
+        b.component(&component, dir, Some(&key))?;
+        b.file(&key, &component, dir, e.file_name(), e.data.to_vec())?;
+        b.feature_component(&feature, &component)?;
     }
     Ok(())
 }

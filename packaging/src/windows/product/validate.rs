@@ -21,6 +21,7 @@ pub fn validate(m: &Manifest) -> Result<(), PackageError> {
 /// meets them, without compiling anything.
 pub fn refusals(m: &Manifest) -> Vec<String> {
     let mut out = layout_refusals(m);
+    out.extend(file_refusals(m));
     // The manifest requires it on every Windows architecture; `compile`
     // looks for it in the target's own features.
     if !m.features_on(Platform::Windows).any(|f| f.required) {
@@ -78,6 +79,18 @@ fn layout_refusals(m: &Manifest) -> Vec<String> {
                 "layout.windows.{what} `{path}`: the MSI needs program files in one folder directly under C:\\Program Files, and data, answers, logs and state in or directly under one folder of C:\\ProgramData"
             )
         })
+        .collect()
+}
+
+/// A `[[file]]` goes beside the agent: the one program folder the MSI has.
+fn file_refusals(m: &Manifest) -> Vec<String> {
+    let install = parent(&m.layout(Platform::Windows).binary);
+    m.files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.destination(Platform::Windows).map(|d| (i, d)))
+        .filter(|(_, dest)| !parent(dest).eq_ignore_ascii_case(&install))
+        .map(|(i, dest)| format!("file[{i}].windows `{dest}`: the MSI installs files only in the agent's folder, {install}"))
         .collect()
 }
 
