@@ -265,7 +265,7 @@ fn check_answers_agrees_with_canonicalize() {
         // a secret's never carries the value.
         for (v, verdict) in values.iter().zip(&verdicts) {
             let (Ok(text), Some(Err(why))) = (std::str::from_utf8(v), verdict) else { continue };
-            let reason = s.kind.canonicalize(text, Platform::Windows).unwrap_err();
+            let reason = s.kind.canonicalize(text, Platform::Windows).unwrap_err().to_string();
             if s.secret {
                 assert!(why.starts_with(&format!("{} (", s.msi_property)), "{why}");
                 assert!(text.len() < 4 || !why.contains(text), "a secret quoted: {why}");

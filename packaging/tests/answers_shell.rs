@@ -247,6 +247,6 @@ fn refusals_quote_at_most_about_100_characters_of_a_value() {
     );
     assert!(stderr.len() < 2_000, "{} bytes of refusal", stderr.len());
     let m = Manifest::parse(MANIFEST, "outpost.toml").unwrap();
-    let e = m.check_setting(Platform::Linux, "TemporaryDirectory", &long).unwrap_err();
+    let e = m.check_setting(Platform::Linux, "TemporaryDirectory", &long).unwrap_err().to_string();
     assert!(e.len() < 400, "{} bytes", e.len());
 }

@@ -134,7 +134,7 @@ pub fn disagreements(kind: &SettingType, values: &[Vec<u8>], verdicts: &[Verdict
                 (None, Some(r)) => Some(format!("{:?} is no property value, yet CheckAnswers answered {r:?}", String::from_utf8_lossy(v))),
                 (Some(t), None) => Some(format!("{:?}: CheckAnswers gave no verdict", clip(t))),
                 (Some(t), Some(r)) => {
-                    let rust = kind.canonicalize(t, Platform::Windows);
+                    let rust = kind.canonicalize(t, Platform::Windows).map_err(|refused| refused.to_string());
                     (rust.is_ok() != r.is_ok()).then(|| {
                         format!("{:?}: canonicalize {} ({rust:?}), CheckAnswers {} ({r:?})", clip(t), word(rust.is_ok()), word(r.is_ok()))
                     })

@@ -17,8 +17,9 @@ mod validate;
 pub use error::ManifestError;
 pub use files::ProductFile;
 pub use manifest::{
-    ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal, Service, AGENT_FEATURES,
+    ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal, Service, SettingRefused,
+    AGENT_FEATURES,
 };
 pub use platform::Platform;
 pub use rule::{Refusal, Rule, HOST_PORT_MAX_BYTES, INTEGER_LIMIT, PATH_MAX_BYTES, URL_MAX_BYTES};
-pub use setting::{clip, Setting, SettingType};
+pub use setting::{clip, Setting, SettingType, ValueRefused};

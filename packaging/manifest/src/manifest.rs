@@ -3,7 +3,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::{ManifestError, Platform, Setting};
+use crate::{ManifestError, Platform, Setting, ValueRefused};
 
 /// Features the agent implements, and where. The manifest may only place a
 /// feature on a platform listed here: anything else would ship a switch that
@@ -195,25 +195,42 @@ impl Manifest {
     }
 
     /// Checks one settings entry as the agent and installers would, returning
-    /// the canonical value or a reason naming what is allowed.
-    pub fn check_setting(&self, platform: Platform, name: &str, value: &str) -> Result<String, String> {
+    /// the canonical value or why it is refused (naming what is allowed).
+    pub fn check_setting(&self, platform: Platform, name: &str, value: &str) -> Result<String, SettingRefused> {
         let Some(setting) = self.setting(name) else {
-            let near: Vec<&str> = self
-                .settings
-                .iter()
-                .filter(|s| s.name.eq_ignore_ascii_case(name))
-                .map(|s| s.name.as_str())
-                .collect();
-            return Err(if near.is_empty() {
-                "unknown setting".to_string()
-            } else {
-                format!("unknown setting; did you mean `{}`?", near.join("`, `"))
-            });
+            let near = self.settings.iter().filter(|s| s.name.eq_ignore_ascii_case(name)).map(|s| s.name.clone()).collect();
+            return Err(SettingRefused::Unknown { near });
         };
         if !setting.exists_on(platform) {
-            let feature = setting.feature.as_deref().unwrap_or("?");
-            return Err(format!("belongs to feature `{feature}`, which does not exist on {platform}"));
+            return Err(SettingRefused::NotOnPlatform {
+                feature: setting.feature.clone(),
+                platform,
+            });
         }
-        setting.kind.canonicalize(value, platform)
+        Ok(setting.kind.canonicalize(value, platform)?)
+    }
+}
+
+/// Why [`Manifest::check_setting`] refused an entry. Its text is the reason
+/// the agent, omnipack and the installers give after "key `Name`: ".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingRefused {
+    /// No setting has this name; `near` lists those spelled the same but
+    /// for case.
+    #[error("unknown setting{}", did_you_mean(.near))]
+    Unknown { near: Vec<String> },
+    /// The setting belongs to `feature`, which `platform` does not have.
+    #[error("belongs to feature `{}`, which does not exist on {platform}", .feature.as_deref().unwrap_or("?"))]
+    NotOnPlatform { feature: Option<String>, platform: Platform },
+    /// The setting exists; its type refuses the value.
+    #[error(transparent)]
+    Value(#[from] ValueRefused),
+}
+
+fn did_you_mean(near: &[String]) -> String {
+    if near.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean `{}`?", near.join("`, `"))
     }
 }

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::fmt;
 
 use crate::rule::Refusal;
 use crate::Platform;
@@ -48,23 +49,13 @@ impl SettingType {
 
     /// Checks `raw` (as it appears in a settings file, an MSI property or an
     /// environment variable) against [`SettingType::rule`] and returns its
-    /// canonical spelling, or a reason that says what is allowed.
-    pub fn canonicalize(&self, raw: &str, platform: Platform) -> Result<String, String> {
-        // Messages quote at most ~100 characters of what was given.
-        self.rule(platform).check(raw).map_err(|refusal| match refusal {
-            Refusal::NonCharacter(c) => format!("not text: U+{:04X} is not a character", u32::from(c)),
-            Refusal::ControlCharacter(c) => {
-                format!("a value must be a single line without control characters (found U+{:04X})", u32::from(c))
-            }
-            Refusal::Empty if matches!(self, SettingType::String { .. }) => "must not be empty".into(),
-            Refusal::Empty | Refusal::Pattern => format!("`{}` is not {}", clip(raw), self.allowed(platform)),
-            // A word longer than any bool, integer or enum value is just
-            // not one; text is told its limit.
-            Refusal::TooLong(_) if matches!(self, SettingType::Bool | SettingType::Integer { .. } | SettingType::Enum { .. }) => {
-                format!("`{}` is not {}", clip(raw), self.allowed(platform))
-            }
-            Refusal::TooLong(max) => format!("must be at most {max} bytes"),
-            Refusal::OutOfRange(n, min, max) => format!("{n} is out of range; allowed: {min}..={max}"),
+    /// canonical spelling, or why it is refused (its text says what is allowed).
+    pub fn canonicalize(&self, raw: &str, platform: Platform) -> Result<String, ValueRefused> {
+        self.rule(platform).check(raw).map_err(|refusal| ValueRefused {
+            refusal,
+            kind: self.clone(),
+            platform,
+            quoted: clip(raw),
         })?;
         Ok(match self {
             SettingType::Bool if raw == "1" || raw.eq_ignore_ascii_case("true") => "true".into(),
@@ -87,6 +78,43 @@ impl SettingType {
             SettingType::HttpsUrl => "an https:// URL with a host (no credentials; port 1-65535)".into(),
             SettingType::AbsolutePath { allow_empty: false } => format!("an absolute {platform} path"),
             SettingType::AbsolutePath { allow_empty: true } => format!("an absolute {platform} path (or empty)"),
+        }
+    }
+}
+
+/// Why [`SettingType::canonicalize`] refused a value: what the rule found,
+/// and what the reason needs to say what is allowed. Its text is the reason
+/// every validator gives (the agent, omnipack, the MSI custom action; the
+/// Unix pre-checks print the same words), e.g. "`x` is not an integer;
+/// allowed: 0..=10".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ValueRefused {
+    /// What the rule found; it quotes nothing of the value.
+    pub refusal: Refusal,
+    /// The type the value was checked against, on `platform`.
+    pub kind: SettingType,
+    pub platform: Platform,
+    /// The refused value as the reason quotes it: [`clip`]ped to ~100 characters.
+    pub quoted: String,
+}
+
+impl fmt::Display for ValueRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = matches!(self.kind, SettingType::String { .. });
+        // A word longer than any bool, integer or enum value is just not
+        // one; text is told its limit.
+        let word = matches!(self.kind, SettingType::Bool | SettingType::Integer { .. } | SettingType::Enum { .. });
+        match self.refusal {
+            Refusal::NonCharacter(c) => write!(f, "not text: U+{:04X} is not a character", u32::from(c)),
+            Refusal::ControlCharacter(c) => {
+                write!(f, "a value must be a single line without control characters (found U+{:04X})", u32::from(c))
+            }
+            Refusal::Empty if text => f.write_str("must not be empty"),
+            Refusal::TooLong(max) if !word => write!(f, "must be at most {max} bytes"),
+            Refusal::Empty | Refusal::Pattern | Refusal::TooLong(_) => {
+                write!(f, "`{}` is not {}", self.quoted, self.kind.allowed(self.platform))
+            }
+            Refusal::OutOfRange(n, min, max) => write!(f, "{n} is out of range; allowed: {min}..={max}"),
         }
     }
 }
@@ -175,20 +203,20 @@ mod tests {
                 (r"C:ca.pem", Platform::Windows),
                 ("/etc/ca.pem\n", Platform::Linux),
             ] {
-                let e = kind.canonicalize(bad, p).unwrap_err();
+                let e = kind.canonicalize(bad, p).unwrap_err().to_string();
                 assert!(e.contains("absolute") || e.contains("single line"), "{bad:?} on {p}: {e}");
             }
             for bad in ["/etc/ca.pem\t", "/etc/\u{1b}[2Jca.pem", "/etc/ca\u{7f}.pem", "/etc/ca.pem\r"] {
-                let e = kind.canonicalize(bad, Platform::Linux).unwrap_err();
+                let e = kind.canonicalize(bad, Platform::Linux).unwrap_err().to_string();
                 assert!(e.contains("control characters"), "{bad:?}: {e}");
             }
         }
         assert_eq!(
-            strict.canonicalize("", Platform::Linux).unwrap_err(),
+            strict.canonicalize("", Platform::Linux).unwrap_err().to_string(),
             "`` is not an absolute linux path"
         );
         assert_eq!(
-            optional.canonicalize("ca.pem", Platform::Linux).unwrap_err(),
+            optional.canonicalize("ca.pem", Platform::Linux).unwrap_err().to_string(),
             "`ca.pem` is not an absolute linux path (or empty)"
         );
     }
@@ -209,11 +237,33 @@ mod tests {
         for kind in &kinds {
             for raw in [long.clone(), format!("h:{long}"), format!("https://{long}")] {
                 if let Err(e) = kind.canonicalize(&raw, Platform::Linux) {
+                    let e = e.to_string();
                     assert!(e.chars().count() < 400, "{}: {} characters", kind.name(), e.chars().count());
                 }
             }
         }
         assert_eq!(clip("short"), "short");
         assert_eq!(clip(&"é".repeat(150)).chars().count(), 101);
+    }
+
+    #[test]
+    fn each_refusal_reads_as_the_validators_word_it() {
+        let int = SettingType::Integer { min: 0, max: 10 };
+        let text = SettingType::String {
+            allow_empty: false,
+            max_length: 4,
+        };
+        let reason = |kind: &SettingType, raw: &str| kind.canonicalize(raw, Platform::Linux).unwrap_err().to_string();
+        assert_eq!(reason(&int, "a\u{1}"), "a value must be a single line without control characters (found U+0001)");
+        assert_eq!(reason(&int, "\u{ffff}"), "not text: U+FFFF is not a character");
+        assert_eq!(reason(&int, ""), "`` is not an integer; allowed: 0..=10");
+        assert_eq!(reason(&int, "x"), "`x` is not an integer; allowed: 0..=10");
+        assert_eq!(reason(&int, &"1".repeat(20)), format!("`{}` is not an integer; allowed: 0..=10", "1".repeat(20)));
+        assert_eq!(reason(&int, "11"), "11 is out of range; allowed: 0..=10");
+        assert_eq!(reason(&text, ""), "must not be empty");
+        assert_eq!(reason(&text, "abcde"), "must be at most 4 bytes");
+        assert_eq!(reason(&SettingType::HostPort, ""), "`` is not host:port (e.g. switch.example.com:443, 10.0.0.5:443, [fd00::5]:443; port 1-65535)");
+        let e = SettingType::Bool.canonicalize("maybe", Platform::Windows).unwrap_err();
+        assert_eq!((e.refusal.clone(), e.platform, e.quoted.as_str()), (Refusal::Pattern, Platform::Windows, "maybe"));
     }
 }

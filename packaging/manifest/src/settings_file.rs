@@ -134,7 +134,7 @@ pub fn check(manifest: &Manifest, platform: Platform, text: &str) -> Result<Vec<
             Err(reason) => errors.push(EntryError {
                 line: e.line,
                 key: Some(e.name),
-                reason,
+                reason: reason.to_string(),
             }),
         }
     }

@@ -289,18 +289,20 @@ fn value_validation_matches_the_schema() {
     assert!(ok("Switch", "no-port").is_err());
     assert!(ok("Switch", "host:0").is_err());
     assert!(ok("Switch", "host:99999").is_err());
-    assert!(ok("BackgroundChannelUrl", "http://x/").unwrap_err().contains("https"));
+    assert!(ok("BackgroundChannelUrl", "http://x/").unwrap_err().to_string().contains("https"));
     assert_eq!(ok("Module.Platform.Enabled", "1").unwrap(), "true");
     assert!(ok("Module.Platform.Enabled", "maybe")
         .unwrap_err()
+        .to_string()
         .contains("allowed: true, false"));
     assert_eq!(ok("LogLevel", "DEBUG").unwrap(), "debug");
     assert!(ok("TemporaryDirectory", "tmp").is_err());
     assert!(ok("Module.Content.Enabled", "true")
         .unwrap_err()
+        .to_string()
         .contains("does not exist on linux"));
     assert!(m.check_setting(Platform::Windows, "TemporaryDirectory", r"D:\x").is_ok());
-    assert!(ok("switch", "a:1").unwrap_err().contains("did you mean `Switch`"));
+    assert!(ok("switch", "a:1").unwrap_err().to_string().contains("did you mean `Switch`"));
     assert!(matches!(
         m.setting("DefaultStaggerRangeSeconds").unwrap().kind,
         SettingType::Integer { min: 0, max: 86400 }

@@ -1,7 +1,9 @@
 //! The check itself, apart from msi.dll so that it is tested on any host.
 
-use outpost_manifest::{clip, Platform, Refusal, SettingType};
+use outpost_manifest::{clip, Platform, Refusal, SettingType, ValueRefused};
 use serde::Deserialize;
+
+use crate::ActionError;
 
 /// The property omnipack writes the rules into.
 pub const RULES_PROPERTY: &str = "OmnipackAnswerRules";
@@ -23,11 +25,11 @@ pub struct AnswerRule {
 
 /// The rules from the property's text; an error says why they cannot be
 /// used (the custom action then fails the install: no rules, no check).
-pub fn parse_rules(json: &str) -> Result<Vec<AnswerRule>, String> {
+pub fn parse_rules(json: &str) -> Result<Vec<AnswerRule>, ActionError> {
     if json.trim().is_empty() {
-        return Err(format!("the property {RULES_PROPERTY} is empty: the package carries no rules to check"));
+        return Err(ActionError::NoRules);
     }
-    serde_json::from_str(json).map_err(|e| format!("the property {RULES_PROPERTY} cannot be read: {e}"))
+    serde_json::from_str(json).map_err(ActionError::BadRules)
 }
 
 /// Why `value` (the property's UTF-16 text) is refused, as the entry
@@ -38,8 +40,8 @@ pub fn refusal(rule: &AnswerRule, value: &[u16]) -> Option<String> {
     let reason = match String::from_utf16(value) {
         Ok(text) => match rule.kind.canonicalize(&text, Platform::Windows) {
             Ok(_) => return None,
-            Err(_) if rule.secret => secret_reason(&rule.kind, &text),
-            Err(reason) => reason,
+            Err(refused) if rule.secret => secret_reason(&refused),
+            Err(refused) => refused.to_string(),
         },
         Err(_) => "a value must be text (it holds an unpaired UTF-16 surrogate)".to_string(),
     };
@@ -52,16 +54,16 @@ pub fn refusal(rule: &AnswerRule, value: &[u16]) -> Option<String> {
     })
 }
 
-/// The reason without anything taken from the value: `canonicalize` quotes
-/// a refused value, and a secret is never quoted.
-fn secret_reason(kind: &SettingType, raw: &str) -> String {
-    match kind.rule(Platform::Windows).check(raw) {
-        Err(Refusal::ControlCharacter(_)) => "a value must be a single line without control characters".into(),
-        Err(Refusal::NonCharacter(c)) => format!("not text: U+{:04X} is not a character", u32::from(c)),
-        Err(Refusal::Empty) => "must not be empty".into(),
-        Err(Refusal::TooLong(max)) => format!("must be at most {max} bytes"),
-        Err(Refusal::OutOfRange(_, min, max)) => format!("out of range; allowed: {min}..={max}"),
-        Err(Refusal::Pattern) | Ok(()) => format!("the value is not {}", kind.allowed(Platform::Windows)),
+/// The reason without anything taken from the value: `canonicalize`'s own
+/// quotes a refused value, and a secret is never quoted.
+fn secret_reason(refused: &ValueRefused) -> String {
+    match refused.refusal {
+        Refusal::ControlCharacter(_) => "a value must be a single line without control characters".into(),
+        Refusal::NonCharacter(c) => format!("not text: U+{:04X} is not a character", u32::from(c)),
+        Refusal::Empty => "must not be empty".into(),
+        Refusal::TooLong(max) => format!("must be at most {max} bytes"),
+        Refusal::OutOfRange(_, min, max) => format!("out of range; allowed: {min}..={max}"),
+        Refusal::Pattern => format!("the value is not {}", refused.kind.allowed(refused.platform)),
     }
 }
 
@@ -126,8 +128,9 @@ mod tests {
 
     #[test]
     fn unreadable_rules_are_an_error() {
-        assert!(parse_rules("").unwrap_err().contains("empty"));
-        assert!(parse_rules("[{\"property\":\"P\"}]").is_err());
+        assert!(matches!(parse_rules(" \n"), Err(ActionError::NoRules)));
+        assert!(parse_rules("").unwrap_err().to_string().contains("empty"));
+        assert!(matches!(parse_rules("[{\"property\":\"P\"}]"), Err(ActionError::BadRules(_))));
         assert!(parse_rules("[{\"property\":\"P\",\"name\":\"P\",\"kind\":{\"type\":\"integer\",\"min\":\"x\"}}]").is_err());
         assert!(parse_rules("[]").unwrap().is_empty());
     }

@@ -6,6 +6,7 @@ use windows_sys::Win32::System::ApplicationInstallationAndServicing::{
 };
 
 use crate::check::{formatted_literal, parse_rules, refusal, INVALID_PROPERTY, RULES_PROPERTY};
+use crate::ActionError;
 
 /// The custom action (type 1, immediate). `ERROR_SUCCESS` when it ran, refusals
 /// or not; `ERROR_INSTALL_FAILURE` when it cannot read its rules or fails
@@ -16,13 +17,14 @@ pub extern "system" fn CheckAnswers(install: MSIHANDLE) -> u32 {
     let failure = match outcome {
         Ok(Ok(())) => return ERROR_SUCCESS,
         Ok(Err(why)) => why,
-        Err(_) => "internal error (a panic); failing the install".to_string(),
+        Err(_) => ActionError::Panicked,
     };
-    let _ = std::panic::catch_unwind(|| log(install, &format!("CheckAnswers: {failure}")));
+    // The error is only read, and nothing is used after a panic here.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| log(install, &format!("CheckAnswers: {failure}"))));
     ERROR_INSTALL_FAILURE
 }
 
-fn check_answers(install: MSIHANDLE) -> Result<(), String> {
+fn check_answers(install: MSIHANDLE) -> Result<(), ActionError> {
     let json = property(install, RULES_PROPERTY)?;
     let rules = parse_rules(&String::from_utf16_lossy(&json))?;
     let mut refused = String::new();
@@ -49,7 +51,7 @@ fn wide(s: &str) -> Vec<u16> {
 }
 
 /// A property's value, any length (unset reads as empty).
-fn property(install: MSIHANDLE, name: &str) -> Result<Vec<u16>, String> {
+fn property(install: MSIHANDLE, name: &str) -> Result<Vec<u16>, ActionError> {
     let name_w = wide(name);
     let mut buf = vec![0u16; 256];
     // The value may grow between the calls; a few rounds are plenty.
@@ -64,19 +66,19 @@ fn property(install: MSIHANDLE, name: &str) -> Result<Vec<u16>, String> {
             }
             // `len` is the value's length without the terminating NUL.
             ERROR_MORE_DATA => buf = vec![0u16; len as usize + 1],
-            e => return Err(format!("cannot read the property {name} (error {e})")),
+            code => return Err(ActionError::Property { name: name.to_string(), code }),
         }
     }
-    Err(format!("cannot read the property {name}: its length kept changing"))
+    Err(ActionError::LengthKeptChanging { name: name.to_string() })
 }
 
-fn set_property(install: MSIHANDLE, name: &str, value: &str) -> Result<(), String> {
+fn set_property(install: MSIHANDLE, name: &str, value: &str) -> Result<(), ActionError> {
     // SAFETY: both strings are NUL-terminated.
     let r = unsafe { MsiSetPropertyW(install, wide(name).as_ptr(), wide(value).as_ptr()) };
     if r == ERROR_SUCCESS {
         Ok(())
     } else {
-        Err(format!("cannot set the property {name} (error {r})"))
+        Err(ActionError::SetProperty { name: name.to_string(), code: r })
     }
 }
 

@@ -16,7 +16,9 @@
 //! the package.
 
 mod check;
+mod error;
 #[cfg(windows)]
 mod ffi;
 
 pub use check::{formatted_literal, parse_rules, refusal, AnswerRule, INVALID_PROPERTY, RULES_PROPERTY};
+pub use error::ActionError;

@@ -130,7 +130,7 @@ pub fn load(path: &Path, m: &Manifest) -> Result<Answers, AnswerError> {
             return Err(e(key, secret_refusal(m, &s.msi_property)));
         }
         let raw = toml_value_text(value).ok_or_else(|| e(key, "must be a string, integer or boolean".into()))?;
-        let canonical = m.check_setting(Platform::Windows, key, &raw).map_err(|reason| e(key, reason))?;
+        let canonical = m.check_setting(Platform::Windows, key, &raw).map_err(|reason| e(key, reason.to_string()))?;
         settings.insert(key.clone(), canonical);
     }
     let ordered = m.settings_on(Platform::Windows).filter_map(|s| settings.get(&s.name).map(|v| (s.name.clone(), v.clone()))).collect();
