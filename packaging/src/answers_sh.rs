@@ -15,7 +15,7 @@ use crate::templates::render;
 /// Strings we embed in single-quoted shell words must not contain a quote.
 pub fn sh_safe(what: &str, s: &str) -> Result<(), PackageError> {
     if s.contains('\'') || s.contains('\n') {
-        return Err(PackageError::Invalid(format!(
+        return Err(PackageError::Refused(format!(
             "{what} `{s}` cannot contain a quote or newline (it is embedded in shell scripts)"
         )));
     }

@@ -135,9 +135,8 @@ impl Payload {
             p.entries.last_mut().expect("just added").feature = Some(f.id.clone());
         }
         for (f, dest) in m.files_on(platform) {
-            let data = ctx.files.get(&f.source).cloned().ok_or_else(|| PackageError::Manifest {
-                key: "file".into(),
-                reason: format!("{}: not read by this build", f.source.display()),
+            let data = ctx.files.get(&f.source).cloned().ok_or_else(|| {
+                PackageError::Refused(format!("file `{}`: not read by this build", f.source.display()))
             })?;
             p.add(Role::Extra, dest, data, f.mode);
         }

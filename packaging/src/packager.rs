@@ -75,12 +75,14 @@ pub enum PackageError {
     Missing { input: Input, triple: &'static str },
     #[error(transparent)]
     Render(#[from] crate::templates::RenderError),
-    /// The manifest asks for something this format cannot express: which
-    /// key, and why.
-    #[error("{key}: {reason}")]
-    Manifest { key: String, reason: String },
+    /// A refusal of our own: the manifest asks for what the format cannot
+    /// express. The message names the key and says what is allowed.
     #[error("{0}")]
-    Invalid(String),
+    Refused(String),
+    #[error(transparent)]
+    Elf(#[from] crate::linux::deps::ElfError),
+    #[error("pkg: {0}")]
+    MachO(#[from] crate::macos::universal::MachOError),
     #[error("rpm: {0}")]
     Rpm(#[from] ::rpm::Error),
     #[error("MSI: {0}")]

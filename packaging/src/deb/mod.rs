@@ -52,7 +52,7 @@ impl Packager for DebPackager {
     }
 
     fn check(&self, m: &outpost_manifest::Manifest) -> Result<(), PackageError> {
-        crate::answers_sh::script_context(m, Platform::Linux, "unit").map(|_| ())
+        linux::check(m)
     }
 
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
@@ -184,7 +184,7 @@ fn depends(elf: &deps::ElfDeps) -> Result<String, PackageError> {
     let mut pkgs = BTreeSet::new();
     for soname in &elf.needed {
         let pkg = deps::debian_package(soname).ok_or_else(|| {
-            PackageError::Invalid(format!(
+            PackageError::Refused(format!(
                 "the agent links {soname}, which omnipack cannot map to a Debian package"
             ))
         })?;

@@ -51,7 +51,7 @@ pub fn render_profile(
         match m.setting(name) {
             Some(s) if s.exists_on(Platform::Macos) && s.secret => {
                 let layout = m.layout(Platform::Macos);
-                return Err(PackageError::Invalid(format!(
+                return Err(PackageError::Refused(format!(
                     "{source}: key `{name}`: a secret cannot go in a configuration profile (macOS stores \
                      its values readable by every user, and the agent ignores secrets there); set it in \
                      {} or stage it in {}",
@@ -65,7 +65,7 @@ pub fn render_profile(
                     .filter(|s| !s.secret)
                     .map(|s| s.name.as_str())
                     .collect();
-                return Err(PackageError::Invalid(format!(
+                return Err(PackageError::Refused(format!(
                     "{source}: key `{name}`: unknown setting for macos; allowed: {}",
                     allowed.join(", ")
                 )));
@@ -77,7 +77,7 @@ pub fn render_profile(
         let value = match values.get(&s.name) {
             Some(v) => m
                 .check_setting(Platform::Macos, &s.name, v)
-                .map_err(|reason| PackageError::Invalid(format!("{source}: key `{}`: {reason}", s.name)))?,
+                .map_err(|reason| PackageError::Refused(format!("{source}: key `{}`: {reason}", s.name)))?,
             None if unset == Unset::Omit => continue,
             None => s.default_for(Platform::Macos).unwrap_or_default().to_string(),
         };

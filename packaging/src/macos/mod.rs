@@ -57,7 +57,7 @@ impl Packager for PkgPackager {
         let agent = &payload.one(Role::Binary).data;
         // The Distribution allows every macOS from the x86_64 minimum on: an
         // agent (e.g. from --agent-bin) that needs more would not start.
-        universal::check_universal(agent).map_err(|e| PackageError::Invalid(format!("pkg: {e}")))?;
+        universal::check_universal(agent)?;
         // Each slice is signed before it goes into the payload, so the
         // installed file carries its own signature (Gatekeeper and
         // notarization look at the binary, not only the pkg).
@@ -87,7 +87,7 @@ pub fn agent_identifier(m: &Manifest) -> String {
 /// The feature whose component installs the client (the agent and its files).
 fn required_feature(m: &Manifest) -> Result<&outpost_manifest::Feature, PackageError> {
     m.features_on(Platform::Macos).find(|f| f.required).ok_or_else(|| {
-        PackageError::Invalid("pkg: no feature available on macOS is `required`, so nothing would install the agent".into())
+        PackageError::Refused("pkg: no feature available on macOS is `required`, so nothing would install the agent".into())
     })
 }
 

@@ -32,7 +32,7 @@ impl Packager for RpmPackager {
     }
 
     fn check(&self, m: &Manifest) -> Result<(), PackageError> {
-        crate::answers_sh::script_context(m, Platform::Linux, "unit").map(|_| ())
+        linux::check(m)
     }
 
     fn package(&self, ctx: &BuildContext, target: &Target) -> Result<Built, PackageError> {
@@ -66,7 +66,7 @@ impl Packager for RpmPackager {
 fn header(ctx: &BuildContext, target: &Target) -> Result<PackageBuilder, PackageError> {
     let p = &ctx.manifest.product;
     let release = p.revision.to_string();
-    let sde = u32::try_from(ctx.source_date).map_err(|_| PackageError::Invalid("SOURCE_DATE_EPOCH is past 2106".into()))?;
+    let sde = u32::try_from(ctx.source_date).map_err(|_| PackageError::Refused("SOURCE_DATE_EPOCH is past 2106".into()))?;
     let mut b = PackageBuilder::new(&p.id, &p.version, &p.license, target.arch_word(), &p.summary);
     b.using_config(BuildConfig::v4().compression(CompressionWithLevel::Xz(XZ_LEVEL)).source_date(sde))
         .release(release.clone())

@@ -68,7 +68,7 @@ pub fn compile(ctx: &BuildContext, target: &Target, payload: &Payload, check_dll
 
 /// A refusal of our own (the manifest asks for what the MSI cannot do).
 fn invalid(message: &str) -> PackageError {
-    PackageError::Invalid(message.to_string())
+    PackageError::Refused(message.to_string())
 }
 
 /// Per-build identity. Product and package codes derive from the product's

@@ -12,7 +12,7 @@ use crate::target::Target;
 /// The first of `refusals(m)`, if any: what `compile` would refuse.
 pub fn validate(m: &Manifest) -> Result<(), PackageError> {
     match refusals(m).into_iter().next() {
-        Some(refusal) => Err(PackageError::Invalid(refusal)),
+        Some(refusal) => Err(PackageError::Refused(refusal)),
         None => Ok(()),
     }
 }
@@ -155,7 +155,7 @@ mod tests {
             found[2],
             "settings[ClientCertificate].default: `a[b]` cannot be an MSI property value"
         );
-        let Err(PackageError::Invalid(first)) = validate(&m) else {
+        let Err(PackageError::Refused(first)) = validate(&m) else {
             panic!("validate accepted it")
         };
         assert_eq!(first, found[0]);
