@@ -41,6 +41,9 @@ pub enum Role {
     Licence,
     /// A file the manifest adds (`[[file]]`).
     Extra,
+    /// A document the format's own policy asks for (Debian's changelog),
+    /// added by that format.
+    Document,
     /// A folder the agent writes its state in.
     StateDir,
     /// A folder the agent writes its logs in.
@@ -101,7 +104,8 @@ pub struct Payload {
 }
 
 impl Payload {
-    /// Everything `target`'s package installs, the agent being `agent`.
+    /// Everything `target`'s package installs: the manifest's layout, the
+    /// agent and the `[[file]]` entries from `ctx`.
     pub fn of(ctx: &BuildContext, target: &Target) -> Result<Payload, PackageError> {
         let (m, platform) = (&ctx.manifest, target.platform);
         let agent = ctx.binary(Input::Agent, target)?;
@@ -161,9 +165,9 @@ impl Payload {
         self.add(role, path, Arc::from(text.into_bytes()), mode);
     }
 
-    /// Adds a file of the format's own (a changelog the format's policy asks for).
-    pub fn add_file(&mut self, path: &str, data: Vec<u8>, mode: u32) {
-        self.add(Role::Extra, path, Arc::from(data), mode);
+    /// Adds a document of the format's own (a changelog its policy asks for).
+    pub fn add_document(&mut self, path: &str, data: Vec<u8>) {
+        self.add(Role::Document, path, Arc::from(data), 0o644);
     }
 
     /// Entries sorted by path, so every format is written in one stable order.

@@ -62,7 +62,7 @@ impl Packager for DebPackager {
         // Where this distribution's tools look for units (UNIT_DIR).
         payload.move_into(Role::Service, UNIT_DIR);
         let changelog = compress::gzip_n(render("deb/changelog", &doc_context(ctx))?.as_bytes())?;
-        payload.add_file(&format!("/usr/share/doc/{}/changelog.Debian.gz", p.id), changelog, 0o644);
+        payload.add_document(&format!("/usr/share/doc/{}/changelog.Debian.gz", p.id), changelog);
 
         let data = data_tar(ctx, &payload)?;
         let control = control(ctx, target, &lp.deps, data.installed_size)?;
