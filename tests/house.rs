@@ -101,6 +101,12 @@ fn check_refuses_what_build_refuses_with_the_same_message() {
             let mac = legacy.iter_mut().find_map(|l| l.get_mut("macos")).expect("a legacy macOS product");
             mac.as_table_mut().unwrap().insert("pkg_ids".into(), toml::Value::Array(vec!["com.legacy.it's".into()]));
         }, "legacy["),
+        ("shell quoting (pkg label)", |m| {
+            table(m, &["service"]).insert("launchd_label".into(), "com.outpost.it's".into());
+        }, "launchd_label"),
+        ("the MSI's data folder shape", |m| {
+            table(m, &["layout", "windows"]).insert("answers_file".into(), r"C:\ProgramData\Other\installer.conf".into());
+        }, "layout.windows.answers_file"),
         ("the MSI's folder shape", |m| {
             table(m, &["layout", "windows"]).insert("binary".into(), r"C:\Program Files\Outpost\bin\outpost-agent.exe".into());
         }, "layout.windows.binary"),
