@@ -21,5 +21,8 @@ pub use manifest::{
     AGENT_FEATURES,
 };
 pub use platform::Platform;
-pub use rule::{Refusal, Rule, HOST_PORT_MAX_BYTES, INTEGER_LIMIT, PATH_MAX_BYTES, URL_MAX_BYTES};
+pub use rule::{
+    windows_path_variable, Refusal, Rule, HOST_PORT_MAX_BYTES, INTEGER_LIMIT, PATH_MAX_BYTES, URL_MAX_BYTES,
+    WINDOWS_PATH_VARIABLES,
+};
 pub use setting::{clip, Setting, SettingType, ValueRefused};

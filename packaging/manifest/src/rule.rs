@@ -31,6 +31,12 @@ use crate::{Platform, SettingType};
 pub const INTEGER_LIMIT: i64 = 999_999_999_999_999_999;
 /// Longest path accepted on every platform, in bytes.
 pub const PATH_MAX_BYTES: usize = 1024;
+/// The environment variables a Windows absolute path may start with, as
+/// `%ProgramData%\Outpost\Temp` (the product's documented form; the agent
+/// expands it). Only machine-wide folders whose value is the same for the
+/// installer and the service: `TEMP` or `USERPROFILE` would name one folder
+/// in the administrator's session and another in the service's.
+pub const WINDOWS_PATH_VARIABLES: [&str; 5] = ["ProgramData", "ProgramFiles", "SystemDrive", "SystemRoot", "windir"];
 /// Longest URL accepted, in bytes.
 pub const URL_MAX_BYTES: usize = 2048;
 /// Longest `host:port` accepted: a 253-byte DNS name, `:` and a 5-digit port.
@@ -154,8 +160,14 @@ impl SettingType {
                 empty_ok: *allow_empty,
                 ..exact(
                     match platform {
-                        // A drive path (`C:\`, `C:/`) or a UNC path (`\\server\share`).
-                        Platform::Windows => "([A-Za-z]:(\\\\|/).*|\\\\\\\\.+)".into(),
+                        // A drive path (`C:\`, `C:/`), a UNC path (`\\server\share`)
+                        // or a known variable then a separator (`%ProgramData%\x`):
+                        // `%SystemDrive%` alone is `C:`, relative to the drive's
+                        // current folder.
+                        Platform::Windows => format!(
+                            "([A-Za-z]:(\\\\|/).*|\\\\\\\\.+|%({})%(\\\\|/).*)",
+                            WINDOWS_PATH_VARIABLES.map(caseless).join("|")
+                        ),
                         Platform::Linux | Platform::Macos => "/.*".into(),
                     },
                     PATH_MAX_BYTES,
@@ -163,6 +175,16 @@ impl SettingType {
             },
         }
     }
+}
+
+/// The variable a Windows path accepted by the rule starts with, spelled as
+/// in [`WINDOWS_PATH_VARIABLES`], and the rest of the path (from its
+/// separator on); `None` for a path without one. Names are matched without
+/// regard to case, as Windows does.
+pub fn windows_path_variable(path: &str) -> Option<(&'static str, &str)> {
+    let (name, rest) = path.strip_prefix('%')?.split_once('%')?;
+    let known = WINDOWS_PATH_VARIABLES.into_iter().find(|v| v.eq_ignore_ascii_case(name))?;
+    rest.starts_with(['\\', '/']).then_some((known, rest))
 }
 
 impl Rule {
@@ -349,5 +371,38 @@ mod tests {
         };
         assert!(accepts(&k, "éé"));
         assert_eq!(k.rule(Platform::Linux).check("ééé"), Err(Refusal::TooLong(4)));
+    }
+    #[test]
+    fn windows_paths_may_start_with_a_known_variable() {
+        let k = SettingType::AbsolutePath { allow_empty: false };
+        let win = |v: &str| k.rule(Platform::Windows).check(v).is_ok();
+        for ok in [
+            r"%ProgramData%\Outpost\Temp",
+            r"%PROGRAMDATA%/x",
+            r"%windir%\Temp",
+            r"%SystemDrive%\",
+            r"C:\x",
+            r"\\srv\share",
+        ] {
+            assert!(win(ok), "{ok}");
+            assert_eq!(windows_path_variable(ok).is_some(), ok.starts_with('%'), "{ok}");
+        }
+        for bad in [
+            r"%TEMP%\x",
+            r"%ProgramData%",
+            r"%SystemDrive%Temp",
+            r"%ProgramData%%windir%\x",
+            r"x\%ProgramData%\y",
+            r"%%\x",
+            r"ProgramData\x",
+            r"Outpost\Temp",
+            r".\Temp",
+            r"\Temp",
+            r"C:Temp",
+        ] {
+            assert!(!win(bad), "{bad}");
+        }
+        assert_eq!(windows_path_variable(r"%programdata%\a"), Some(("ProgramData", r"\a")));
+        assert!(!accepts(&k, r"%ProgramData%\x"), "Linux paths have no variables");
     }
 }
