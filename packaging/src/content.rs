@@ -6,10 +6,16 @@
 //! components and IniFile rows, pkg components and scripts). Adding a file
 //! to the product is one line in [`Payload::of`], or one `[[file]]` in the
 //! manifest.
+//!
+//! Every payload also carries its self-validation list ([`Role::FileList`]):
+//! the SHA-256 of each program file as installed, which `outpost-agent
+//! verify` checks. It is rewritten by every change to the payload (a signed
+//! agent, a relocated unit), so it always describes the bytes shipped.
 
 use std::sync::Arc;
 
 use outpost_manifest::{settings_file, Feature, Manifest, Platform};
+use sha2::{Digest, Sha256};
 use tera::Context;
 
 use crate::packager::{BuildContext, Input, PackageError};
@@ -48,6 +54,8 @@ pub enum Role {
     StateDir,
     /// A folder the agent writes its logs in.
     LogDir,
+    /// The program files' SHA-256 list the agent validates itself against.
+    FileList,
 }
 
 /// How a role is installed, in nfpm's words.
@@ -69,6 +77,20 @@ impl Role {
             Role::Answers => Kind::Ghost,
             Role::StateDir | Role::LogDir => Kind::Dir,
             _ => Kind::File,
+        }
+    }
+
+    /// Whether the self-validation list holds files of this role: the
+    /// program files the package owns and replaces. Not the administrator's
+    /// files (the settings, the log rotation rule), not what the installer
+    /// writes (answers, folders), not the feature markers (each is present
+    /// only when its feature was chosen) and not documents (minimal systems
+    /// drop /usr/share/doc through dpkg's path-exclude).
+    pub fn verified(self) -> bool {
+        match self {
+            Role::Binary | Role::Defaults | Role::Service | Role::UninstallScript | Role::Extra => true,
+            Role::AdminConfig | Role::Answers | Role::LogRotate | Role::FeatureMarker => false,
+            Role::Licence | Role::Document | Role::StateDir | Role::LogDir | Role::FileList => false,
         }
     }
 }
@@ -101,6 +123,8 @@ impl Entry {
 pub struct Payload {
     pub platform: Platform,
     entries: Vec<Entry>,
+    /// Where the self-validation list is installed (`Layout::file_list`).
+    file_list: String,
 }
 
 impl Payload {
@@ -111,7 +135,7 @@ impl Payload {
         let agent = ctx.binary(Input::Agent, target)?;
         let l = m.layout(platform);
         let spec = ServiceSpec::from_manifest(m, platform);
-        let mut p = Payload { platform, entries: Vec::new() };
+        let mut p = Payload { platform, entries: Vec::new(), file_list: l.file_list() };
         p.add(Role::Binary, &l.binary, agent, 0o755);
         p.text(Role::Defaults, &l.defaults_file, settings_file::render_defaults(m, platform), 0o644);
         p.text(Role::AdminConfig, &l.config_file, settings_file::render_admin_template(m, platform), 0o644);
@@ -144,7 +168,21 @@ impl Payload {
             })?;
             p.add(Role::Extra, dest, data, f.mode);
         }
+        p.seal();
         Ok(p)
+    }
+
+    /// Rewrites the self-validation list from the entries as they are now:
+    /// `sha256  path` lines as sha256sum writes them, sorted by path, with
+    /// `\n` line ends on every platform. Called by every method that
+    /// changes an entry, so a packager cannot ship a stale list.
+    fn seal(&mut self) {
+        self.entries.retain(|e| e.role != Role::FileList);
+        let mut listed: Vec<&Entry> = self.entries.iter().filter(|e| e.role.verified()).collect();
+        listed.sort_by(|a, b| a.path.cmp(&b.path));
+        let text: String = listed.iter().map(|e| format!("{}  {}\n", hex::encode(Sha256::digest(&e.data)), e.path)).collect();
+        let path = self.file_list.clone();
+        self.add(Role::FileList, &path, Arc::from(text.into_bytes()), 0o644);
     }
 
     fn add(&mut self, role: Role, path: &str, data: Arc<[u8]>, mode: u32) {
@@ -168,6 +206,7 @@ impl Payload {
     /// Adds a document of the format's own (a changelog its policy asks for).
     pub fn add_document(&mut self, path: &str, data: Vec<u8>) {
         self.add(Role::Document, path, Arc::from(data), 0o644);
+        self.seal();
     }
 
     /// Entries sorted by path, so every format is written in one stable order.
@@ -183,6 +222,7 @@ impl Payload {
         for e in self.entries.iter_mut().filter(|e| e.role == role) {
             e.data = data.clone();
         }
+        self.seal();
     }
 
     /// The one entry with `role`, for the roles a package has once.
@@ -196,6 +236,7 @@ impl Payload {
         for e in self.entries.iter_mut().filter(|e| e.role == role) {
             e.path = format!("{dir}/{}", e.file_name());
         }
+        self.seal();
     }
 
     /// Every directory that holds an entry, parents included, `/` excluded,

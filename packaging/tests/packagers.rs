@@ -83,6 +83,33 @@ fn the_deb_holds_its_payload() {
     }
 }
 
+/// The deb's self-validation list names the files as the deb installs
+/// them (its relocated unit) with the bytes it installs, and leaves out the
+/// administrator's files.
+#[test]
+fn the_deb_lists_its_program_files_as_installed() {
+    use sha2::{Digest, Sha256};
+    let ctx = context();
+    let tmp = tempfile::tempdir().unwrap();
+    for (t, b) in package(&ctx, Format::Deb) {
+        let root = tmp.path().join(t.to_string());
+        ok(tool("dpkg-deb").arg("-x").arg(write(tmp.path(), &b)).arg(&root));
+        let list_path = ctx.manifest.layout(t.platform).file_list();
+        let list = std::fs::read_to_string(root.join(&list_path[1..])).unwrap();
+        let mut listed = Vec::new();
+        for line in list.lines() {
+            let (sum, path) = line.split_once("  ").unwrap();
+            let data = std::fs::read(root.join(&path[1..])).unwrap_or_else(|e| panic!("{t}: {path}: {e}"));
+            assert_eq!(sum, hex::encode(Sha256::digest(&data)), "{t}: {path}");
+            listed.push(path);
+        }
+        let l = ctx.manifest.layout(t.platform);
+        assert!(listed.contains(&l.binary.as_str()) && listed.contains(&l.defaults_file.as_str()), "{t}: {list}");
+        assert!(listed.iter().any(|p| p.starts_with("/lib/systemd/system/")), "{t}: the unit where the deb puts it: {list}");
+        assert!(!listed.contains(&l.config_file.as_str()), "{t}: the administrator's file is not verified");
+    }
+}
+
 #[test]
 fn the_rpm_holds_its_payload() {
     let ctx = context();
@@ -109,7 +136,7 @@ fn each_msi_holds_its_program_files() {
             .map(|r| r[2].as_str().unwrap().rsplit('|').next().unwrap().to_string())
             .collect();
         let payload = ctx.payload(&t).unwrap();
-        for role in [Role::Binary, Role::Defaults] {
+        for role in [Role::Binary, Role::Defaults, Role::FileList] {
             let name = payload.one(role).file_name();
             assert!(names.iter().any(|n| n == name), "{t}: {name} not in {names:?}");
         }

@@ -18,7 +18,7 @@ pub use error::ManifestError;
 pub use files::ProductFile;
 pub use manifest::{
     ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal, Service, SettingRefused,
-    AGENT_FEATURES,
+    AGENT_FEATURES, FILE_LIST_NAME,
 };
 pub use platform::Platform;
 pub use rule::{

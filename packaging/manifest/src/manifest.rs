@@ -115,6 +115,23 @@ pub struct Layout {
     pub log_dir: String,
 }
 
+/// The self-validation list's file name, beside the shipped defaults.
+pub const FILE_LIST_NAME: &str = "files.sha256";
+
+impl Layout {
+    /// Where the package's list of its files and their SHA-256 is installed:
+    /// beside the shipped defaults, a folder the package owns and replaces on
+    /// every upgrade on each platform (not the administrator's). omnipack
+    /// writes it there and `outpost-agent verify` reads it from there.
+    pub fn file_list(&self) -> String {
+        let d = &self.defaults_file;
+        match d.rfind(['/', '\\']) {
+            Some(i) => format!("{}{FILE_LIST_NAME}", &d[..=i]),
+            None => FILE_LIST_NAME.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LegacyProduct {
     pub id: String,

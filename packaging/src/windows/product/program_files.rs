@@ -1,6 +1,7 @@
 //! What the package installs under INSTALLDIR, mapped from the content
 //! model: the agent, the shipped defaults, one marker per optional feature
-//! (under FEATURESDIR), and the manifest's `[[file]]` entries. The other
+//! (under FEATURESDIR), the manifest's `[[file]]` entries and the
+//! self-validation list (inside the signed MSI, so signed with it). The other
 //! roles are not files in the cabinet: the answers are IniFile rows
 //! (`settings`), the data folders CreateFolder rows (`removal`), the
 //! service ServiceInstall rows.
@@ -18,7 +19,8 @@ pub(super) const AGENT_FILE: &str = "AgentExe";
 
 /// The payload entries that go into the cabinet, in File.Sequence order:
 /// the agent, the defaults, the markers in the manifest's feature order,
-/// then the manifest's `[[file]]` entries.
+/// then the manifest's `[[file]]` entries, then the self-validation list
+/// (after the `[[file]]`s, so their File.Sequence is unchanged).
 pub(super) fn installed<'p>(m: &Manifest, payload: &'p Payload) -> Vec<&'p Entry> {
     let entries = payload.entries();
     let mut out = vec![payload.one(Role::Binary), payload.one(Role::Defaults)];
@@ -27,6 +29,7 @@ pub(super) fn installed<'p>(m: &Manifest, payload: &'p Payload) -> Vec<&'p Entry
         out.extend(entries.iter().copied().filter(marks));
     }
     out.extend(entries.iter().copied().filter(|e| e.role == Role::Extra));
+    out.push(payload.one(Role::FileList));
     out
 }
 
@@ -47,6 +50,7 @@ pub(super) fn program_files(b: &mut Builder, m: &Manifest, payload: &Payload, cl
         let (component, key, dir, feature) = match e.role {
             Role::Binary => (AGENT_COMPONENT.to_string(), AGENT_FILE.to_string(), "INSTALLDIR", client.to_string()),
             Role::Defaults => ("Defaults".to_string(), "DefaultsConf".to_string(), "INSTALLDIR", client.to_string()),
+            Role::FileList => ("FileList".to_string(), "FileListSha256".to_string(), "INSTALLDIR", client.to_string()),
             Role::FeatureMarker => {
                 let id = e.feature.as_deref().unwrap_or_default();
                 let f = m.feature(id).map(|f| f.msi_feature.clone()).unwrap_or_default();
