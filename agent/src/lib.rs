@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod content;
 pub mod device;
 pub mod facts;
 mod managed;
