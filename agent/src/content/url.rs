@@ -127,6 +127,10 @@ impl Sha256 {
         Ok(Sha256::from_digest(ctx.finish()))
     }
 
+    pub fn of_bytes(bytes: &[u8]) -> Sha256 {
+        Sha256::from_digest(ring::digest::digest(&ring::digest::SHA256, bytes))
+    }
+
     pub fn from_digest(d: ring::digest::Digest) -> Sha256 {
         let mut out = [0u8; 32];
         out.copy_from_slice(d.as_ref());

@@ -5,12 +5,14 @@
 //! The API is synchronous: each `TestSwitch` and `IdleProxy` owns a tokio runtime on its own
 //! threads, so tests are plain `#[test]` functions that block while the agent under test runs.
 
+pub mod background;
 pub mod events;
 pub mod pki;
 pub mod proxy;
 pub mod server;
 mod session;
 
+pub use background::BackgroundChannel;
 pub use events::{Device, Event, EventKind, Received, Side};
 pub use pki::{Identity, Pki, Validity};
 pub use proxy::IdleProxy;

@@ -463,7 +463,7 @@ impl Drop for TestSwitch {
     }
 }
 
-fn tls_config(cfg: &SwitchConfig) -> Result<ServerConfig, String> {
+pub(crate) fn tls_config(cfg: &SwitchConfig) -> Result<ServerConfig, String> {
     // An explicit provider: the process default is ambiguous if anything in the build enables
     // aws-lc-rs as well, and this crate must only ever use ring.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
