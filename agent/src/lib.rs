@@ -14,6 +14,7 @@ pub mod service;
 pub mod status;
 pub mod stop;
 pub mod switch;
+pub mod tempdir;
 pub mod tls;
 #[cfg(windows)]
 mod winsvc;

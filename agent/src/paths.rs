@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use outpost_manifest::{Layout, Platform};
+use outpost_manifest::{windows_path_variable, Layout, Platform};
 
 use crate::schema::manifest;
 
@@ -50,6 +50,33 @@ impl Paths {
                 let rel = rel.split_once(":\\").map_or(rel, |(_, r)| r);
                 root.join(rel)
             }
+        }
+    }
+
+    /// A configured path with its leading `%Variable%` (Windows, see
+    /// `outpost_manifest::WINDOWS_PATH_VARIABLES`) replaced by its value;
+    /// other paths as they are. Under a test root the variables have their
+    /// usual `C:` values, which `resolve` maps under the root.
+    pub fn expand(&self, configured: &str) -> Result<String, String> {
+        let Some((name, rest)) = windows_path_variable(configured).filter(|_| self.platform == Platform::Windows) else {
+            return Ok(configured.to_string());
+        };
+        let value = match (&self.root, name) {
+            (Some(_), "ProgramData") => Some(r"C:\ProgramData".to_string()),
+            (Some(_), "ProgramFiles") => Some(r"C:\Program Files".to_string()),
+            (Some(_), "SystemDrive") => Some("C:".to_string()),
+            (Some(_), _) => Some(r"C:\Windows".to_string()),
+            // The same ProgramData the agent finds its own files in, not
+            // the service's variable (Wine gives services C:\users\Public).
+            (None, "ProgramData") => program_data().map(|p| display(&p)),
+            (None, _) => std::env::var(name).ok(),
+        };
+        let value = value.ok_or_else(|| format!("%{name}% is not set"))?;
+        let expanded = format!("{value}{rest}");
+        if Platform::Windows.is_absolute_path(&expanded) {
+            Ok(expanded)
+        } else {
+            Err(format!("%{name}% is `{value}`, which does not make it absolute"))
         }
     }
 

@@ -16,6 +16,7 @@ use crate::paths::Paths;
 use crate::status::{self, Status};
 use crate::stop::Stop;
 use crate::switch::LinkState;
+use crate::tempdir::{self, TemporaryDirectory};
 use crate::workers;
 use tokio::sync::watch;
 
@@ -86,20 +87,19 @@ pub fn serve(paths: &Paths, stop: &Stop, stderr: bool) -> anyhow::Result<ExitCod
     for p in &cfg.problems {
         error!("configuration entry ignored: {p}");
     }
-    let tmp = paths.resolve(cfg.get("TemporaryDirectory"));
-    std::fs::create_dir_all(&tmp).with_context(|| format!("creating TemporaryDirectory {}", tmp.display()))?;
+    let tmp = tempdir::choose(paths, &cfg);
     // One thread is plenty for one link and a few idle modules, and keeps
     // the idle footprint small.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run_features(paths, &cfg, stop))?;
+    runtime.block_on(run_features(paths, &cfg, &tmp, stop))?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_features(paths: &Paths, cfg: &Effective, stop: &Stop) -> anyhow::Result<()> {
+async fn run_features(paths: &Paths, cfg: &Effective, tmp: &TemporaryDirectory, stop: &Stop) -> anyhow::Result<()> {
     let device = workers::device_info(paths, cfg)?;
     let features = device.features.enabled.clone();
     info!(features = ?features, device = %device.id, "starting features");
@@ -112,6 +112,7 @@ async fn run_features(paths: &Paths, cfg: &Effective, stop: &Stop) -> anyhow::Re
         features: features.clone(),
         device_id: Some(device.id.clone()),
         link: None,
+        temporary_directory: Some(tmp.clone()),
     };
     let (link_tx, link_rx) = watch::channel(LinkState::default());
     let platform = features.iter().any(|f| f == "platform");
@@ -121,7 +122,7 @@ async fn run_features(paths: &Paths, cfg: &Effective, stop: &Stop) -> anyhow::Re
     status::write(&status_file, &st).with_context(|| format!("writing {}", status_file.display()))?;
     let link_task = async {
         if platform {
-            workers::platform(paths, cfg, device.clone(), link_tx, stop.clone()).await;
+            workers::platform(paths, cfg, tmp, device.clone(), link_tx, stop.clone()).await;
         }
     };
     let modules = futures_util::future::join_all(

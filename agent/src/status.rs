@@ -21,6 +21,8 @@ pub struct Status {
     /// The Switch link, when the platform feature runs.
     #[serde(default)]
     pub link: Option<LinkState>,
+    #[serde(default)]
+    pub temporary_directory: Option<crate::tempdir::TemporaryDirectory>,
 }
 
 pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
@@ -84,6 +86,7 @@ pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
                 for line in s.link.iter().flat_map(LinkState::describe) {
                     println!("{line}");
                 }
+                s.temporary_directory.iter().for_each(|t| println!("{}", t.describe()));
             }
             Some(s) => println!("not running (last state: {}, version {})", s.state, s.version),
             None => println!("not running (no status in {})", display(&file)),

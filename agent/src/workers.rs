@@ -14,6 +14,7 @@ use crate::schema::manifest;
 use crate::stop::Stop;
 use crate::switch::protocol::{DeviceInfo, Features};
 use crate::switch::{Link, LinkConfig, LinkState};
+use crate::tempdir::TemporaryDirectory;
 use crate::tls::{ClientTls, IdentitySource, Trust};
 
 /// Features whose files are installed on this machine.
@@ -64,15 +65,17 @@ pub fn client_tls(paths: &Paths, cfg: &Effective) -> ClientTls {
     }
 }
 
-pub async fn platform(paths: &Paths, cfg: &Effective, device: DeviceInfo, state: watch::Sender<LinkState>, stop: Stop) {
+pub async fn platform(
+    paths: &Paths,
+    cfg: &Effective,
+    tmp: &TemporaryDirectory,
+    device: DeviceInfo,
+    state: watch::Sender<LinkState>,
+    stop: Stop,
+) {
     let tls = client_tls(paths, cfg);
     let secs = |name: &str| Duration::from_secs(cfg.int(name).max(0) as u64);
-    let facts = AgentFacts::new(
-        device.clone(),
-        cfg,
-        paths.state_dir(),
-        paths.resolve(cfg.get("TemporaryDirectory")),
-    );
+    let facts = AgentFacts::new(device.clone(), cfg, paths.state_dir(), tmp.path());
     let link = Link {
         config: LinkConfig::new(
             cfg.get("Switch"),
