@@ -81,7 +81,8 @@ pub async fn platform(
             cfg.get("Switch"),
             secs("HeartbeatIntervalSeconds"),
             secs("ReconnectSpreadSeconds"),
-        ),
+        )
+        .with_content(crate::content::for_service(paths, cfg, facts.temp_dir.clone())),
         tls: Arc::new(tls),
         device,
         facts: Arc::new(facts),

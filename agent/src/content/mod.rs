@@ -96,6 +96,23 @@ impl ContentConfig {
     }
 }
 
+/// The service's content handler from its settings, or None (logged) when
+/// `BackgroundChannelUrl` is unusable: the instructions are then refused.
+pub fn for_service(paths: &crate::paths::Paths, cfg: &crate::config::Effective, temporary: PathBuf) -> Option<Arc<Content>> {
+    let base = match HttpsUrl::parse(cfg.get("BackgroundChannelUrl")) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "BackgroundChannelUrl not usable; fetch-resource and run-script are refused");
+            return None;
+        }
+    };
+    let range = Duration::from_secs(cfg.int("DefaultStaggerRangeSeconds").max(0) as u64);
+    let config = ContentConfig::new(base, temporary, &paths.state_dir());
+    let tls = Arc::new(crate::workers::client_tls(paths, cfg));
+    let route = Route::Direct(Stagger::new(range, crate::device::random_seed()));
+    Some(Arc::new(Content::new(config, tls, route)))
+}
+
 /// At most this many content instructions run at once; the others wait.
 const PARALLEL: usize = 4;
 

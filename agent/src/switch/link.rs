@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{timeout, Instant};
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -25,6 +25,7 @@ use super::instructions::{self, Facts};
 use super::protocol::{self, DeviceInfo, Incoming, MAX_MESSAGE, PATH, PROTOCOL, SUBPROTOCOL};
 use super::state::{LinkState, Phase};
 use crate::clock::unix_now;
+use crate::content::{self, Content};
 use crate::stop::Stop;
 use crate::tls::{self, ClientTls, IdentityReport, Prepared};
 
@@ -38,6 +39,8 @@ pub struct LinkConfig {
     pub welcome_timeout: Duration,
     pub connect_timeout: Duration,
     pub seed: u64,
+    /// Runs `fetch-resource` and `run-script`; None: they are refused as unknown kinds.
+    pub content: Option<Arc<Content>>,
 }
 
 impl LinkConfig {
@@ -49,7 +52,13 @@ impl LinkConfig {
             welcome_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(30),
             seed: crate::device::random_seed(),
+            content: None,
         }
+    }
+
+    pub fn with_content(mut self, content: Option<Arc<Content>>) -> LinkConfig {
+        self.content = content;
+        self
     }
 
     /// How long the link may be silent before it is declared dead.
@@ -228,6 +237,9 @@ impl Link {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         let mut errors: VecDeque<Instant> = VecDeque::new();
+        // Downloads and scripts take long: they run as tasks and their results
+        // come back here, while the session goes on answering and pinging.
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
         let ended = |reason: String| Outcome::Ended {
             registered: true,
             reason,
@@ -248,6 +260,12 @@ impl Link {
                     }
                     continue;
                 }
+                Some(text) = done_rx.recv() => {
+                    if let Err(e) = ws.send(Message::text(text)).await {
+                        return ended(explain(&e, prepared));
+                    }
+                    continue;
+                }
                 m = ws.next() => m,
             };
             last_heard = Instant::now();
@@ -263,7 +281,10 @@ impl Link {
                     close(ws, CloseCode::Unsupported, "binary frames are not part of outpost.v1").await;
                     return ended("the Switch sent a binary frame".into());
                 }
-                Some(Ok(Message::Text(text))) => self.answer(text.as_str()),
+                Some(Ok(Message::Text(text))) => match self.answer(text.as_str(), &done_tx) {
+                    Some(reply) => reply,
+                    None => continue,
+                },
                 Some(Ok(_)) => continue, // ping (answered by the library), pong, raw frame
             };
             if reply.failed {
@@ -288,7 +309,9 @@ impl Link {
         }
     }
 
-    fn answer(&self, text: &str) -> Reply {
+    /// The reply to a message, or None when a content instruction was started
+    /// (its result comes through `done`).
+    fn answer(&self, text: &str, done: &mpsc::UnboundedSender<String>) -> Option<Reply> {
         let refused = |r: protocol::Refusal| {
             debug!(code = ?r.code, message = %r.message, "refused a message from the Switch");
             Reply {
@@ -296,7 +319,26 @@ impl Link {
                 failed: true,
             }
         };
-        match protocol::parse(text) {
+        Some(match protocol::parse(text) {
+            Ok(Incoming::Instruction(ins)) if content::args::is_content(&ins.kind) && self.config.content.is_some() => {
+                let job = match content::args::parse(&ins) {
+                    Ok(job) => job,
+                    Err(r) => return Some(refused(r)),
+                };
+                let (handler, done) = (self.config.content.clone()?, done.clone());
+                tokio::spawn(async move {
+                    let text = match handler.run(job).await {
+                        Ok(data) => ins.answer(data),
+                        Err(e) => {
+                            warn!(id = %ins.id, kind = %ins.kind, error = %e, "instruction failed");
+                            ins.refuse(protocol::ErrorCode::Failed, e.to_string()).to_json()
+                        }
+                    };
+                    // The session may have ended meanwhile: the result is then lost, as the Switch expects.
+                    let _ = done.send(text);
+                });
+                return None;
+            }
             Ok(Incoming::Instruction(ins)) => match instructions::run(&ins, self.facts.as_ref()) {
                 Ok(data) => {
                     debug!(id = %ins.id, kind = %ins.kind, "instruction answered");
@@ -312,7 +354,7 @@ impl Link {
                 "a second welcome in one session",
             )),
             Err(r) => refused(r),
-        }
+        })
     }
 
     /// Logs a certificate problem once, when it first appears or changes.

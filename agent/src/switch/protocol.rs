@@ -52,6 +52,9 @@ pub enum ErrorCode {
     UnknownKind,
     UnsupportedVersion,
     BadArgs,
+    /// The instruction was accepted and ran, but did not succeed (a download,
+    /// a hash, a script that could not start); the message says which.
+    Failed,
 }
 
 /// Why a message is not answered with data. When the message had a usable
