@@ -192,3 +192,70 @@ fn a_download_waits_for_its_stagger() {
     rt.block_on(content.run(job)).unwrap();
     assert!(started.elapsed() >= expected, "{:?} < {expected:?}", started.elapsed());
 }
+
+struct NoFacts;
+impl outpost_agent::switch::Facts for NoFacts {
+    fn inventory(&self) -> Value {
+        serde_json::json!({})
+    }
+    fn settings(&self) -> Value {
+        serde_json::json!({"settings": []})
+    }
+}
+
+/// The instructions through a real Switch session: a result that comes when
+/// the download is done, a refusal at once, a failure with `failed`.
+#[test]
+fn the_link_runs_content_instructions_and_answers_each() {
+    use outpost_agent::switch::protocol::{DeviceInfo, Features, OsInfo};
+    use outpost_agent::switch::{Link, LinkConfig, LinkState};
+    use outpost_test_switch::{SwitchConfig, TestSwitch};
+
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(&dir.path().join("pki"));
+    let switch = TestSwitch::start(SwitchConfig::new(&pki));
+    let body = b"resource through the link".to_vec();
+    f.bg.put("r.bin", body.clone());
+    let content = Arc::new(f.content);
+    let device = DeviceInfo {
+        id: "content-link-test".into(),
+        hostname: "h".into(),
+        os: OsInfo { family: "linux".into(), name: "t".into(), version: "1".into() },
+        arch: "x86_64".into(),
+        agent_version: "0".into(),
+        features: Features { installed: vec![], enabled: vec![] },
+    };
+    let tls = ClientTls { trust: Trust::new(Some(pki.ca_path())), identity: IdentitySource::None, password: String::new() };
+    let stop = outpost_agent::stop::Stop::default();
+    let link = Link {
+        config: LinkConfig::new(&switch.switch_setting("127.0.0.1"), Duration::from_secs(20), Duration::from_secs(1))
+            .with_content(Some(content)),
+        tls: Arc::new(tls),
+        device,
+        facts: Arc::new(NoFacts),
+        state: tokio::sync::watch::channel(LinkState::default()).0,
+    };
+    let stopper = stop.clone();
+    let agent = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(link.run(stopper));
+    });
+    switch.wait_registered(1, Duration::from_secs(20)).unwrap();
+    let t = Duration::from_secs(30);
+    let sha = Sha256::of_bytes(&body).to_string();
+    let ok = switch
+        .request("content-link-test", "fetch-resource", serde_json::json!({"name": "r", "version": "2", "url": "r.bin", "sha256": sha}), t)
+        .unwrap();
+    assert_eq!((ok["ok"].as_bool(), ok["data"]["cached"].as_bool()), (Some(true), Some(false)), "{ok}");
+    let refused = switch
+        .request("content-link-test", "run-script", serde_json::json!({"url": "http://127.0.0.1/x", "sha256": sha}), t)
+        .unwrap();
+    assert_eq!(refused["error"]["code"], "bad-args", "{refused}");
+    let failed = switch
+        .request("content-link-test", "fetch-resource", serde_json::json!({"name": "r", "version": "3", "url": "r.bin", "sha256": "00".repeat(32)}), t)
+        .unwrap();
+    assert_eq!(failed["error"]["code"], "failed", "{failed}");
+    stop.raise();
+    agent.join().unwrap();
+}
