@@ -47,6 +47,7 @@ impl Facts for AgentFacts {
             "features": d.features,
             "uptime": {"agent_seconds": self.started.elapsed().as_secs(), "system_seconds": device::system_uptime()},
             "disk": {"data": disk(&self.data_dir), "temporary": disk(&self.temp_dir)},
+            "files": crate::verify::started(),
         })
     }
 

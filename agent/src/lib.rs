@@ -16,6 +16,7 @@ pub mod stop;
 pub mod switch;
 pub mod tempdir;
 pub mod tls;
+pub mod verify;
 #[cfg(windows)]
 mod winsvc;
 pub mod workers;

@@ -1,6 +1,6 @@
 //! `outpost-agent`: the Outpost Client service and its administrator commands.
 
-use outpost_agent::{config, paths, service, status};
+use outpost_agent::{config, paths, service, status, verify};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +34,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the installed program files against the package's SHA-256
+    /// list: exit 1 naming each changed or missing file, 2 without a list.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect and validate configuration.
     Config {
         #[command(subcommand)]
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { service, stderr } => service::run(&paths, service, stderr),
         Command::Status { json } => status::show(&paths, json),
+        Command::Verify { json } => verify::command(&paths, json),
         Command::Config {
             command: ConfigCommand::Show { json },
         } => config::show(&paths, json),

@@ -112,6 +112,7 @@ async fn run_features(paths: &Paths, cfg: &Effective, tmp: &TemporaryDirectory, 
         features: features.clone(),
         device_id: Some(device.id.clone()),
         link: None,
+        files: Some(crate::verify::at_start(paths).clone()),
         temporary_directory: Some(tmp.clone()),
     };
     let (link_tx, link_rx) = watch::channel(LinkState::default());

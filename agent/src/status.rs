@@ -21,6 +21,9 @@ pub struct Status {
     /// The Switch link, when the platform feature runs.
     #[serde(default)]
     pub link: Option<LinkState>,
+    /// The self-validation the service ran at start (`verify`).
+    #[serde(default)]
+    pub files: Option<crate::verify::Verification>,
     #[serde(default)]
     pub temporary_directory: Option<crate::tempdir::TemporaryDirectory>,
 }
@@ -86,6 +89,7 @@ pub fn show(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
                 for line in s.link.iter().flat_map(LinkState::describe) {
                     println!("{line}");
                 }
+                s.files.iter().for_each(|v| println!("{}", v.describe()));
                 s.temporary_directory.iter().for_each(|t| println!("{}", t.describe()));
             }
             Some(s) => println!("not running (last state: {}, version {})", s.state, s.version),
