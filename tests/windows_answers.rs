@@ -383,3 +383,41 @@ fn each_msi_carries_its_architectures_dll_with_one_export_and_system_imports() {
     assert_eq!(rules.len(), manifest().settings_on(Platform::Windows).count());
     assert_eq!(rules[0]["kind"]["type"], "host_port");
 }
+
+/// Issue 13.6: the documented `%ProgramData%\Outpost\Temp` passes
+/// CheckAnswers and reaches installer.conf as typed (in formatted text only
+/// `[%Name]` names a variable; a bare `%Name%` is literal, and a property's
+/// value is not formatted again), where the agent accepts it and expands it
+/// to the folder it uses; a relative folder is refused before anything changes.
+#[test]
+fn temporary_directory_with_program_data_is_accepted_written_as_typed_and_expanded() {
+    const AGENT: &str = r"C:\Program Files\Outpost\outpost-agent.exe";
+    const ANSWERS: &str = r"C:\ProgramData\Outpost\installer.conf";
+    let msi = x64_msi().display().to_string();
+    let w = Prefix::new();
+    for relative in [r"Outpost\Temp", r"%TEMP%\Outpost", r"%ProgramData%"] {
+        let m = w.msiexec(&["/i", &msi, "/qn", &format!("TEMPORARYDIRECTORY={relative}")]);
+        m.expect_code(1603);
+        assert_eq!(m.failed_action().as_deref(), Some("RefuseInvalidSettings"), "{relative}:\n{m}");
+        assert!(m.log_has("CheckAnswers: refused TemporaryDirectory ("), "{relative}:\n{m}");
+    }
+    assert!(products(&w).is_empty());
+    let m = w.msiexec(&["/i", &msi, "/qn", r"TEMPORARYDIRECTORY=%ProgramData%\Outpost\Temp"]);
+    m.expect_code(0);
+    let answers = std::fs::read_to_string(w.host(ANSWERS)).expect("installer.conf written");
+    assert!(answers.lines().any(|l| l.trim() == r"TemporaryDirectory=%ProgramData%\Outpost\Temp"), "{answers}");
+    let check = w.wine(&[AGENT, "config", "check", ANSWERS], &[]);
+    assert!(check.status.success() && text(&check).contains(": OK ("), "config check: {}", text(&check));
+    // The running service's choice: the default folder, spelled otherwise.
+    let expected = r"TemporaryDirectory: C:\ProgramData\Outpost\Temp (configured `%ProgramData%\Outpost\Temp`, the default";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        let out = text(&w.wine(&[AGENT, "status"], &[]));
+        if out.contains(expected) || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    assert!(status.contains(expected), "status:\n{status}");
+    assert!(w.host(r"C:\ProgramData\Outpost\Temp").is_dir());
+}

@@ -84,6 +84,21 @@ pub const PROBES: &[&[u8]] = &[
     b"C:/ProgramData",
     b"C:relative",
     b"relative/path",
+    // Windows paths may start with a known variable (issue 13.6); only those,
+    // and only followed by a separator; anything relative is refused.
+    b"%ProgramData%\\Outpost\\Temp",
+    b"%PROGRAMDATA%/Outpost/Temp",
+    b"%windir%\\Temp",
+    b"%SystemDrive%\\Temp",
+    b"%SystemDrive%Temp",
+    b"%ProgramData%",
+    b"%TEMP%\\Outpost",
+    b"%ProgramData%%windir%\\x",
+    b"%%\\x",
+    b"/%ProgramData%/x",
+    b"Outpost\\Temp",
+    b".\\Temp",
+    b"\\Temp",
     b"[Settings]",
     b"Switch=a:1",
 ];
@@ -115,7 +130,9 @@ fn seeds(kind: &SettingType, platform: Platform, rng: &mut fastrand::Rng) -> Vec
         }
         SettingType::AbsolutePath { allow_empty } => {
             let mut v: Vec<String> = match platform {
-                Platform::Windows => [r"C:\ProgramData\Outpost", r"\\server\share\x", "C:/x", r"D:\"].map(String::from).to_vec(),
+                Platform::Windows => [r"C:\ProgramData\Outpost", r"\\server\share\x", "C:/x", r"D:\", r"%ProgramData%\Outpost\Temp"]
+                    .map(String::from)
+                    .to_vec(),
                 _ => ["/var/tmp/outpost", "/", "/etc/outpost/ca.pem"].map(String::from).to_vec(),
             };
             if *allow_empty {
