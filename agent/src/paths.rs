@@ -35,8 +35,13 @@ impl Paths {
         self.root.as_ref()
     }
 
-    /// Maps an absolute path as installed to where it is on this machine.
+    /// Maps an absolute path as installed to where it is on this machine;
+    /// a configured Windows path's leading variable is expanded first (see
+    /// `expand`; one that is not set leaves the path as written, which then
+    /// does not exist).
     pub fn resolve(&self, installed: &str) -> PathBuf {
+        let expanded = self.expand(installed).unwrap_or_else(|_| installed.to_string());
+        let installed = expanded.as_str();
         if self.root.is_none() && self.platform == Platform::Windows {
             if let Some(p) = self.rebase_windows(installed) {
                 return p;
@@ -175,6 +180,23 @@ pub fn display(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every configured Windows path (LogFile, TrustedCaFile, ...) may use
+    /// the variables the rule accepts, not only TemporaryDirectory.
+    #[test]
+    fn windows_variables_resolve_like_their_values() {
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::for_platform(Some(root.path().to_path_buf()), Platform::Windows).unwrap();
+        for (variable, literal) in [
+            (r"%ProgramData%\Outpost\Logs\a.log", r"C:\ProgramData\Outpost\Logs\a.log"),
+            (r"%WINDIR%\Temp", r"C:\Windows\Temp"),
+            (r"%SystemDrive%\ca.pem", r"C:\ca.pem"),
+        ] {
+            assert_eq!(paths.resolve(variable), paths.resolve(literal), "{variable}");
+        }
+        let linux = Paths::for_platform(Some(root.path().to_path_buf()), Platform::Linux).unwrap();
+        assert_eq!(linux.expand("/%ProgramData%/x").unwrap(), "/%ProgramData%/x");
+    }
 
     /// The pkg's platform choice lays down this marker; without it the
     /// platform feature does not run on a Mac, whatever the settings say.
