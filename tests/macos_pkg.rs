@@ -64,6 +64,7 @@ fn expected_payload(component: &str) -> BTreeMap<String, u32> {
         CLIENT => v.extend([
             ("./Library/Application Support/Outpost/State", dir),
             ("./Library/Application Support/Outpost/defaults.conf", S_IFREG | 0o644),
+            ("./Library/Application Support/Outpost/files.sha256", S_IFREG | 0o644),
             (AGENT, S_IFREG | 0o755),
             ("./Library/Application Support/Outpost/outpost.conf.example", S_IFREG | 0o644),
             ("./Library/Application Support/Outpost/uninstall.sh", S_IFREG | 0o755),
