@@ -92,7 +92,8 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
     let r = root.path();
     std::fs::write(
         r.join("etc/outpost/installer.conf"),
-        "[Settings]\nSwitch=127.0.0.1:9\nModule.Platform.Enabled=true\n",
+        // A TemporaryDirectory that does not exist: not created, the default used (issue 13.6).
+        "[Settings]\nSwitch=127.0.0.1:9\nModule.Platform.Enabled=true\nTemporaryDirectory=/srv/outpost-stage\n",
     )
     .unwrap();
     let mut child = tool(r.join("usr/bin/outpost-agent"))
@@ -113,6 +114,11 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
     let status = ok(tool(r.join("usr/bin/outpost-agent")).arg("--root").arg(r).arg("status"));
     assert_contains(&status, "running (pid");
     assert_contains(&status, "features: client, platform");
+    let fallback = "configured `/srv/outpost-stage` does not exist; the default is used";
+    assert_contains(
+        &status,
+        &format!("TemporaryDirectory: {} ({fallback}", r.join("var/tmp/outpost").display()),
+    );
 
     let code = terminate(&mut child, Duration::from_secs(15)).expect("agent did not stop within 15 s of SIGTERM");
     assert_eq!(code.code(), Some(0), "exit status after SIGTERM");
@@ -125,7 +131,9 @@ fn runs_from_the_extracted_root_and_exits_0_on_sigterm() {
     ] {
         assert_contains(&log, line);
     }
-    assert!(r.join("var/tmp/outpost").is_dir(), "TemporaryDirectory not created");
+    assert_contains(&log, fallback);
+    assert!(!r.join("srv/outpost-stage").exists(), "a configured TemporaryDirectory was created");
+    assert!(r.join("var/tmp/outpost").is_dir(), "the default TemporaryDirectory not created");
     let out = run(tool(r.join("usr/bin/outpost-agent")).arg("--root").arg(r).arg("status"));
     assert_eq!(out.status.code(), Some(3), "status after stop: {}", text(&out));
 }
