@@ -37,10 +37,22 @@ impl ProductFile {
     }
 }
 
-pub(crate) fn validate(raw: Vec<RawFile>, file: &str, layouts: &BTreeMap<Platform, Layout>) -> Result<Vec<ProductFile>, ManifestError> {
+pub(crate) fn validate(
+    raw: Vec<RawFile>,
+    file: &str,
+    layouts: &BTreeMap<Platform, Layout>,
+) -> Result<Vec<ProductFile>, ManifestError> {
     let mut taken: BTreeMap<(Platform, String), String> = BTreeMap::new();
     for (platform, l) in layouts {
-        for p in [&l.binary, &l.defaults_file, &l.config_file, &l.answers_file, &l.staged_answers, &l.state_dir, &l.log_dir] {
+        for p in [
+            &l.binary,
+            &l.defaults_file,
+            &l.config_file,
+            &l.answers_file,
+            &l.staged_answers,
+            &l.state_dir,
+            &l.log_dir,
+        ] {
             taken.insert((*platform, p.to_ascii_lowercase()), format!("layout.{platform}"));
         }
     }
@@ -49,7 +61,10 @@ pub(crate) fn validate(raw: Vec<RawFile>, file: &str, layouts: &BTreeMap<Platfor
         let key = |k: &str| format!("file[{i}].{k}");
         let err = |k: &str, reason: String| ManifestError::new(file, key(k), reason);
         if f.source.is_empty() || f.source.starts_with('/') || f.source.split(['/', '\\']).any(|c| c == "..") {
-            return Err(err("source", format!("`{}`: give a path inside the manifest's folder, relative to it", f.source)));
+            return Err(err(
+                "source",
+                format!("`{}`: give a path inside the manifest's folder, relative to it", f.source),
+            ));
         }
         let mode = match f.mode.as_deref().unwrap_or("0644") {
             "0644" => 0o644,
@@ -57,7 +72,11 @@ pub(crate) fn validate(raw: Vec<RawFile>, file: &str, layouts: &BTreeMap<Platfor
             m => return Err(err("mode", format!("`{m}`: allowed are \"0644\" and \"0755\""))),
         };
         let mut destinations = BTreeMap::new();
-        for (platform, dest) in [(Platform::Linux, f.linux), (Platform::Macos, f.macos), (Platform::Windows, f.windows)] {
+        for (platform, dest) in [
+            (Platform::Linux, f.linux),
+            (Platform::Macos, f.macos),
+            (Platform::Windows, f.windows),
+        ] {
             let Some(dest) = dest else { continue };
             let k = platform.as_str();
             if !layouts.contains_key(&platform) {
@@ -76,9 +95,16 @@ pub(crate) fn validate(raw: Vec<RawFile>, file: &str, layouts: &BTreeMap<Platfor
             destinations.insert(platform, dest);
         }
         if destinations.is_empty() {
-            return Err(err("linux", "give where the file goes on at least one platform (linux, macos, windows)".into()));
+            return Err(err(
+                "linux",
+                "give where the file goes on at least one platform (linux, macos, windows)".into(),
+            ));
         }
-        out.push(ProductFile { source: PathBuf::from(f.source), destinations, mode });
+        out.push(ProductFile {
+            source: PathBuf::from(f.source),
+            destinations,
+            mode,
+        });
     }
     Ok(out)
 }

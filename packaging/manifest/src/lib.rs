@@ -17,8 +17,8 @@ mod validate;
 pub use error::ManifestError;
 pub use files::ProductFile;
 pub use manifest::{
-    ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal, Service, SettingRefused,
-    AGENT_FEATURES, FILE_LIST_NAME,
+    ConfigOnRemoval, Feature, Layout, LegacyLinux, LegacyMacos, LegacyProduct, LegacyWindows, Manifest, Product, Removal,
+    Service, SettingRefused, AGENT_FEATURES, FILE_LIST_NAME,
 };
 pub use platform::Platform;
 pub use rule::{

@@ -215,7 +215,12 @@ impl Manifest {
     /// the canonical value or why it is refused (naming what is allowed).
     pub fn check_setting(&self, platform: Platform, name: &str, value: &str) -> Result<String, SettingRefused> {
         let Some(setting) = self.setting(name) else {
-            let near = self.settings.iter().filter(|s| s.name.eq_ignore_ascii_case(name)).map(|s| s.name.clone()).collect();
+            let near = self
+                .settings
+                .iter()
+                .filter(|s| s.name.eq_ignore_ascii_case(name))
+                .map(|s| s.name.clone())
+                .collect();
             return Err(SettingRefused::Unknown { near });
         };
         if !setting.exists_on(platform) {

@@ -62,7 +62,11 @@ impl SettingType {
             SettingType::Bool => "false".into(),
             // The rule allows at most 18 digits: no overflow.
             SettingType::Integer { .. } => raw.parse::<i64>().map_or_else(|_| raw.to_string(), |n| n.to_string()),
-            SettingType::Enum { values } => values.iter().find(|v| v.eq_ignore_ascii_case(raw)).cloned().unwrap_or_default(),
+            SettingType::Enum { values } => values
+                .iter()
+                .find(|v| v.eq_ignore_ascii_case(raw))
+                .cloned()
+                .unwrap_or_default(),
             _ => raw.to_string(),
         })
     }
@@ -103,11 +107,18 @@ impl fmt::Display for ValueRefused {
         let text = matches!(self.kind, SettingType::String { .. });
         // A word longer than any bool, integer or enum value is just not
         // one; text is told its limit.
-        let word = matches!(self.kind, SettingType::Bool | SettingType::Integer { .. } | SettingType::Enum { .. });
+        let word = matches!(
+            self.kind,
+            SettingType::Bool | SettingType::Integer { .. } | SettingType::Enum { .. }
+        );
         match self.refusal {
             Refusal::NonCharacter(c) => write!(f, "not text: U+{:04X} is not a character", u32::from(c)),
             Refusal::ControlCharacter(c) => {
-                write!(f, "a value must be a single line without control characters (found U+{:04X})", u32::from(c))
+                write!(
+                    f,
+                    "a value must be a single line without control characters (found U+{:04X})",
+                    u32::from(c)
+                )
             }
             Refusal::Empty if text => f.write_str("must not be empty"),
             Refusal::TooLong(max) if !word => write!(f, "must be at most {max} bytes"),
@@ -254,16 +265,28 @@ mod tests {
             max_length: 4,
         };
         let reason = |kind: &SettingType, raw: &str| kind.canonicalize(raw, Platform::Linux).unwrap_err().to_string();
-        assert_eq!(reason(&int, "a\u{1}"), "a value must be a single line without control characters (found U+0001)");
+        assert_eq!(
+            reason(&int, "a\u{1}"),
+            "a value must be a single line without control characters (found U+0001)"
+        );
         assert_eq!(reason(&int, "\u{ffff}"), "not text: U+FFFF is not a character");
         assert_eq!(reason(&int, ""), "`` is not an integer; allowed: 0..=10");
         assert_eq!(reason(&int, "x"), "`x` is not an integer; allowed: 0..=10");
-        assert_eq!(reason(&int, &"1".repeat(20)), format!("`{}` is not an integer; allowed: 0..=10", "1".repeat(20)));
+        assert_eq!(
+            reason(&int, &"1".repeat(20)),
+            format!("`{}` is not an integer; allowed: 0..=10", "1".repeat(20))
+        );
         assert_eq!(reason(&int, "11"), "11 is out of range; allowed: 0..=10");
         assert_eq!(reason(&text, ""), "must not be empty");
         assert_eq!(reason(&text, "abcde"), "must be at most 4 bytes");
-        assert_eq!(reason(&SettingType::HostPort, ""), "`` is not host:port (e.g. switch.example.com:443, 10.0.0.5:443, [fd00::5]:443; port 1-65535)");
+        assert_eq!(
+            reason(&SettingType::HostPort, ""),
+            "`` is not host:port (e.g. switch.example.com:443, 10.0.0.5:443, [fd00::5]:443; port 1-65535)"
+        );
         let e = SettingType::Bool.canonicalize("maybe", Platform::Windows).unwrap_err();
-        assert_eq!((e.refusal.clone(), e.platform, e.quoted.as_str()), (Refusal::Pattern, Platform::Windows, "maybe"));
+        assert_eq!(
+            (e.refusal.clone(), e.platform, e.quoted.as_str()),
+            (Refusal::Pattern, Platform::Windows, "maybe")
+        );
     }
 }

@@ -594,8 +594,8 @@ fn setting_defaults(
                 format!("the setting does not exist on {p} (its feature is not available there)"),
             ));
         }
-        let text = default_text(v)
-            .ok_or_else(|| ctx.err(key(&format!("default.{pname}")), "must be a string, integer or boolean"))?;
+        let text =
+            default_text(v).ok_or_else(|| ctx.err(key(&format!("default.{pname}")), "must be a string, integer or boolean"))?;
         defaults.insert(p, text);
     }
     if let Some(missing) = platforms.iter().find(|p| !defaults.contains_key(p)) {
@@ -719,7 +719,12 @@ fn validate_legacy(
 
 /// `legacy[<id>].linux`: another package, below a version, with an
 /// absolute config file.
-fn legacy_linux(ctx: &Ctx, key: &dyn Fn(&str) -> String, x: RawLegacyLinux, product: &Product) -> Result<LegacyLinux, ManifestError> {
+fn legacy_linux(
+    ctx: &Ctx,
+    key: &dyn Fn(&str) -> String,
+    x: RawLegacyLinux,
+    product: &Product,
+) -> Result<LegacyLinux, ManifestError> {
     check_package_name(ctx, &key("linux.package"), &x.package)?;
     if x.package == product.id {
         return Err(ctx.err(key("linux.package"), "is this product's own package name"));

@@ -289,7 +289,10 @@ fn value_validation_matches_the_schema() {
     assert!(ok("Switch", "no-port").is_err());
     assert!(ok("Switch", "host:0").is_err());
     assert!(ok("Switch", "host:99999").is_err());
-    assert!(ok("BackgroundChannelUrl", "http://x/").unwrap_err().to_string().contains("https"));
+    assert!(ok("BackgroundChannelUrl", "http://x/")
+        .unwrap_err()
+        .to_string()
+        .contains("https"));
     assert_eq!(ok("Module.Platform.Enabled", "1").unwrap(), "true");
     assert!(ok("Module.Platform.Enabled", "maybe")
         .unwrap_err()
