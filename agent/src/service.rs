@@ -129,11 +129,16 @@ async fn run_features(paths: &Paths, cfg: &Effective, tmp: &TemporaryDirectory, 
     let modules = futures_util::future::join_all(
         features
             .iter()
-            .filter(|f| !matches!(f.as_str(), "client" | "platform"))
+            .filter(|f| !matches!(f.as_str(), "client" | "platform" | "content"))
             .map(|f| workers::idle(f.clone(), stop.clone())),
     );
+    let content_task = async {
+        if features.iter().any(|f| f == "content") {
+            workers::content_module(paths, cfg, tmp, stop.clone()).await;
+        }
+    };
     let publish = publish_status(&status_file, &mut st, platform.then_some(link_rx), stop);
-    let work = async { tokio::join!(link_task, modules, publish) };
+    let work = async { tokio::join!(link_task, content_task, modules, publish) };
     let grace = async {
         stop.raised().await;
         info!("stopping");

@@ -91,6 +91,25 @@ pub async fn platform(
     link.run(stop).await;
 }
 
+/// The content module: its local API and cache until the stop signal.
+pub async fn content_module(paths: &Paths, cfg: &Effective, tmp: &TemporaryDirectory, stop: Stop) {
+    use crate::content::module::{BackgroundChannel, ContentModule, ModuleConfig, Source};
+    let upstream = BackgroundChannel {
+        tls: Arc::new(client_tls(paths, cfg)),
+        limits: crate::content::fetch::Limits { max_bytes: 1 << 30, idle: Duration::from_secs(60) },
+    };
+    // Peer sharing goes before the Background Channel when it exists.
+    let sources: Vec<Box<dyn Source>> = vec![Box::new(upstream)];
+    match ContentModule::bind(ModuleConfig::new(&paths.state_dir(), tmp.path()), sources).await {
+        Ok(module) => module.serve(stop.raised()).await,
+        Err(e) => {
+            // The platform client then finds no endpoint and downloads directly.
+            tracing::error!(error = %e, "content module not started");
+            stop.raised().await;
+        }
+    }
+}
+
 /// Modules whose work is not built yet: present, logged, stoppable.
 pub async fn idle(feature: String, stop: Stop) {
     info!(feature, "worker started");

@@ -7,6 +7,8 @@
 pub mod args;
 pub mod cache;
 pub mod fetch;
+pub mod local;
+pub mod module;
 pub mod script;
 pub mod stagger;
 pub mod url;
@@ -60,12 +62,29 @@ impl ContentError {
     }
 }
 
-/// Where a download comes from. Today only straight from the HTTP source
-/// after the stagger; the content module (issue 13 item 5) plugs in here as
-/// another variant: ask the local module at once, no stagger, and fall back to
-/// `Direct` without stagger after `ContentDownloadTimeoutSeconds`.
+/// Where a download comes from.
 pub enum Route {
+    /// Straight from the HTTP source after the stagger: the content module is
+    /// not enabled, or the integration is off (`Module.Content.Integration`).
     Direct(Stagger),
+    /// Ask the local content module at once, no stagger. When it has not
+    /// delivered within `ContentDownloadTimeoutSeconds` (or refused), download
+    /// directly without a further wait: the timeout already was one, and the
+    /// module's own download has left the site's load where the stagger
+    /// would have put it. When no module is listening at all, this is the
+    /// `Direct` route, stagger included.
+    Module { client: local::ModuleClient, stagger: Stagger },
+}
+
+impl Route {
+    /// The route the settings ask for.
+    pub fn choose(module_enabled: bool, integration: bool, stagger: Stagger, client: local::ModuleClient) -> Route {
+        if module_enabled && integration {
+            Route::Module { client, stagger }
+        } else {
+            Route::Direct(stagger)
+        }
+    }
 }
 
 pub struct ContentConfig {
@@ -109,7 +128,17 @@ pub fn for_service(paths: &crate::paths::Paths, cfg: &crate::config::Effective, 
     let range = Duration::from_secs(cfg.int("DefaultStaggerRangeSeconds").max(0) as u64);
     let config = ContentConfig::new(base, temporary, &paths.state_dir());
     let tls = Arc::new(crate::workers::client_tls(paths, cfg));
-    let route = Route::Direct(Stagger::new(range, crate::device::random_seed()));
+    // The content settings exist only where the feature does (Windows): read
+    // them only when the module is enabled, i.e. on such a platform.
+    let module_enabled = crate::workers::enabled_features(cfg, paths).iter().any(|f| f == "content");
+    let integration = module_enabled && cfg.flag("Module.Content.Integration");
+    let timeout = if module_enabled { cfg.int("ContentDownloadTimeoutSeconds").max(1) as u64 } else { 30 };
+    let client = local::ModuleClient {
+        endpoint_file: local::endpoint_file(&paths.state_dir()),
+        timeout: Duration::from_secs(timeout),
+    };
+    let route = Route::choose(module_enabled, integration, Stagger::new(range, crate::device::random_seed()), client);
+    tracing::info!(content_module = matches!(route, Route::Module { .. }), "content route");
     Some(Arc::new(Content::new(config, tls, route)))
 }
 
@@ -145,14 +174,26 @@ impl Content {
 
     /// Downloads `url` into a staged file whose hash is checked, by the route.
     async fn download(&self, url: &HttpsUrl, sha: &Sha256, suffix: &str) -> Result<(fetch::Staged, u64), ContentError> {
-        let prepared = self.tls.prepare()?;
-        match &self.route {
-            Route::Direct(stagger) => {
-                let wait = stagger.draw();
-                tracing::debug!(url = %url, wait_ms = wait.as_millis() as u64, "stagger before download");
-                tokio::time::sleep(wait).await;
-            }
+        let stagger = match &self.route {
+            Route::Direct(stagger) => Some(stagger),
+            Route::Module { client, stagger } => match client.fetch(url, sha, &self.config.temporary, suffix).await {
+                local::Asked::Delivered(staged, size) => return Ok((staged, size)),
+                local::Asked::Unavailable(why) => {
+                    tracing::warn!(url = %url, reason = %why, "content module unavailable; direct download with stagger");
+                    Some(stagger)
+                }
+                local::Asked::Failed(why) => {
+                    tracing::warn!(url = %url, reason = %why, "falling back to a direct download");
+                    None
+                }
+            },
+        };
+        if let Some(stagger) = stagger {
+            let wait = stagger.draw();
+            tracing::debug!(url = %url, wait_ms = wait.as_millis() as u64, "stagger before download");
+            tokio::time::sleep(wait).await;
         }
+        let prepared = self.tls.prepare()?;
         let limits = fetch::Limits {
             max_bytes: self.config.max_download_bytes,
             idle: self.config.idle_timeout,

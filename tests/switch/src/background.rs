@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -25,6 +26,7 @@ struct Shared {
     files: Mutex<HashMap<String, File>>,
     hits: Mutex<HashMap<String, usize>>,
     requests: AtomicUsize,
+    times: Mutex<Vec<Instant>>,
 }
 
 pub struct BackgroundChannel {
@@ -81,6 +83,12 @@ impl BackgroundChannel {
         self.shared.requests.load(Ordering::SeqCst)
     }
 
+    /// When each request's head had arrived, in order: a test can tell when a
+    /// download started, not just whether it did.
+    pub fn request_times(&self) -> Vec<Instant> {
+        self.shared.times.lock().unwrap().clone()
+    }
+
     /// Requests for `/Background/<path>`.
     pub fn hits(&self, path: &str) -> usize {
         let key = format!("/Background/{}", path.trim_start_matches('/'));
@@ -120,6 +128,7 @@ async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: 
             break;
         }
     }
+    shared.times.lock().unwrap().push(Instant::now());
     shared.requests.fetch_add(1, Ordering::SeqCst);
     *shared.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
     let file = shared.files.lock().unwrap().get(&path).cloned();
