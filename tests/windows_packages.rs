@@ -103,6 +103,14 @@ fn msitools_read_the_summary_and_tables() {
             !registry.contains("CLIENTCERTIFICATEPASSWORD"),
             "{arch}: a secret is remembered:\n{registry}"
         );
+        // The state folder (the content module's token, the device id) is
+        // SYSTEM's and the Administrators' only, not every user's as
+        // %ProgramData% would give it.
+        let acl = ok(tool("msiinfo").args(["export"]).arg(&m).arg("MsiLockPermissionsEx"));
+        assert!(
+            acl.lines().any(|l| l == "StateFolderAcl\tSTATEDIR\tCreateFolder\tD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)\t"),
+            "{arch}:\n{acl}"
+        );
     }
 }
 

@@ -502,6 +502,21 @@ pub fn create_folder() -> TableDef {
     )
 }
 
+/// Windows Installer 5.0's ACLs for what the package creates: `LockObject`
+/// is the key of the row in `Table` (for CreateFolder, its directory).
+pub fn msi_lock_permissions_ex() -> TableDef {
+    TableDef::new(
+        "MsiLockPermissionsEx",
+        vec![
+            id("MsiLockPermissionsEx", 72).key(),
+            id("LockObject", 72),
+            s("Table", 32).category(Category::Identifier),
+            l("SDDLText", 0).category(Category::FormattedSddlText),
+            l("Condition", 255).nullable().category(Cond),
+        ],
+    )
+}
+
 pub fn service_install() -> TableDef {
     TableDef::new(
         "ServiceInstall",
@@ -709,6 +724,7 @@ pub fn all() -> Vec<TableDef> {
         registry(),
         remove_file(),
         create_folder(),
+        msi_lock_permissions_ex(),
         service_install(),
         service_control(),
         upgrade(),

@@ -477,6 +477,25 @@ impl Row for CreateFolder {
     }
 }
 
+/// An ACL (SDDL) that CreateFolders, InstallFiles, WriteRegistryValues or
+/// InstallServices applies to what it creates (Windows Installer 5.0).
+pub struct LockPermissionsEx {
+    pub id: String,
+    /// The key of the row in `table` (a CreateFolder row: its directory).
+    pub lock_object: String,
+    pub table: &'static str,
+    pub sddl: String,
+}
+
+impl Row for LockPermissionsEx {
+    fn table(&self) -> TableDef {
+        schema::msi_lock_permissions_ex()
+    }
+    fn values(self) -> Vec<Value> {
+        vec![self.id.into(), self.lock_object.into(), self.table.into(), self.sddl.into(), Value::Null]
+    }
+}
+
 /// Products that FindRelatedProducts looks for, any language.
 pub struct Upgrade {
     pub upgrade_code: String,

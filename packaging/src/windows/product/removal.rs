@@ -7,7 +7,14 @@ use outpost_manifest::{ConfigOnRemoval, Manifest, Platform};
 use super::{last_component, settings, Builder};
 use crate::msi::filename;
 use crate::packager::PackageError;
-use crate::windows::rows::{CreateFolder, RemoveFile, RemoveFileInstallMode};
+use crate::windows::rows::{CreateFolder, LockPermissionsEx, RemoveFile, RemoveFileInstallMode};
+
+/// The state folder's ACL: full control for LocalSystem (the service) and
+/// the Administrators group, inherited by everything in it, and nothing
+/// inherited from %ProgramData%, which lets every user read (and create)
+/// below it. The state holds the content module's endpoint token, whose
+/// reader counts as this machine's agent, the device id and the caches.
+pub(super) const STATE_SDDL: &str = "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
 
 pub(super) fn data_folders(b: &mut Builder, m: &Manifest, client: &str) -> Result<(), PackageError> {
     let answers = settings::answers_file(m)?;
@@ -26,6 +33,12 @@ pub(super) fn data_folders(b: &mut Builder, m: &Manifest, client: &str) -> Resul
             component: "DataFolders".into(),
         })?;
     }
+    b.add(LockPermissionsEx {
+        id: "StateFolderAcl".into(),
+        lock_object: "STATEDIR".into(),
+        table: "CreateFolder",
+        sddl: STATE_SDDL.into(),
+    })?;
     // A file name or wildcard; none removes the (then empty) folder itself.
     for (key, file, folder) in [
         ("RemoveAnswers", Some(answers.as_str()), "DATADIR"),
