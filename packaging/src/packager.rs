@@ -49,14 +49,6 @@ impl BuildContext {
             .ok_or(PackageError::Missing { input, triple })
     }
 
-    pub fn agent_for(&self, target: &Target) -> Result<Arc<[u8]>, PackageError> {
-        self.binary(Input::Agent, target)
-    }
-
-    pub fn msi_ca_for(&self, target: &Target) -> Result<Arc<[u8]>, PackageError> {
-        self.binary(Input::MsiCustomAction, target)
-    }
-
     /// What `target`'s package installs (`crate::content`).
     pub fn payload(&self, target: &Target) -> Result<Payload, PackageError> {
         Payload::of(self, target)

@@ -511,8 +511,8 @@ pub fn msi_lock_permissions_ex() -> TableDef {
             id("MsiLockPermissionsEx", 72).key(),
             id("LockObject", 72),
             s("Table", 32).category(Category::Identifier),
-            l("SDDLText", 0).category(Category::FormattedSddlText),
-            l("Condition", 255).nullable().category(Cond),
+            s("SDDLText", 0).category(Category::FormattedSddlText),
+            s("Condition", 255).nullable().category(Cond),
         ],
     )
 }
@@ -791,6 +791,11 @@ mod tests {
         ("Registry", "Registry\tRoot\tKey\tName\tValue\tComponent_", "s72\ti2\tl255\tL255\tL0\ts72"),
         ("RemoveFile", "FileKey\tComponent_\tFileName\tDirProperty\tInstallMode", "s72\ts72\tL255\ts72\ti2"),
         ("CreateFolder", "Directory_\tComponent_", "s72\ts72"),
+        (
+            "MsiLockPermissionsEx",
+            "MsiLockPermissionsEx\tLockObject\tTable\tSDDLText\tCondition",
+            "s72\ts72\ts32\ts0\tS255",
+        ),
         (
             "ServiceInstall",
             "ServiceInstall\tName\tDisplayName\tServiceType\tStartType\tErrorControl\tLoadOrderGroup\tDependencies\tStartName\tPassword\tArguments\tComponent_\tDescription",
