@@ -4,7 +4,6 @@
 //! installed files against it: `outpost-agent verify`, and once at service
 //! start for `status` and the `inventory` answer.
 
-use std::io::Read;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
@@ -80,17 +79,7 @@ pub fn check(paths: &Paths) -> Verification {
 }
 
 fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        ctx.update(&buf[..n]);
-    }
-    Ok(ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::content::Sha256::of_file(path)?.to_string())
 }
 
 static AT_START: OnceLock<Verification> = OnceLock::new();
