@@ -106,9 +106,17 @@ pub struct Entry {
     pub mode: u32,
     pub user: &'static str,
     pub group: &'static str,
+    /// `data`'s SHA-256, hex, once asked for: the list is rewritten after
+    /// every change to the payload, and the agent is megabytes.
+    sha256: std::sync::OnceLock<String>,
 }
 
 impl Entry {
+    /// The SHA-256 of `data`, hex, computed once per content.
+    pub fn sha256(&self) -> &str {
+        self.sha256.get_or_init(|| hex::encode(Sha256::digest(&self.data)))
+    }
+
     pub fn kind(&self) -> Kind {
         self.role.kind()
     }
@@ -180,7 +188,7 @@ impl Payload {
         self.entries.retain(|e| e.role != Role::FileList);
         let mut listed: Vec<&Entry> = self.entries.iter().filter(|e| e.role.verified()).collect();
         listed.sort_by(|a, b| a.path.cmp(&b.path));
-        let text: String = listed.iter().map(|e| format!("{}  {}\n", hex::encode(Sha256::digest(&e.data)), e.path)).collect();
+        let text: String = listed.iter().map(|e| format!("{}  {}\n", e.sha256(), e.path)).collect();
         let path = self.file_list.clone();
         self.add(Role::FileList, &path, Arc::from(text.into_bytes()), 0o644);
     }
@@ -194,6 +202,7 @@ impl Payload {
             mode,
             user: "root",
             group: "root",
+            sha256: std::sync::OnceLock::new(),
         });
     }
 
@@ -221,6 +230,7 @@ impl Payload {
         let data: Arc<[u8]> = Arc::from(data);
         for e in self.entries.iter_mut().filter(|e| e.role == role) {
             e.data = data.clone();
+            e.sha256 = std::sync::OnceLock::new();
         }
         self.seal();
     }

@@ -61,10 +61,13 @@ impl Packager for DebPackager {
         let mut payload = lp.payload;
         // Where this distribution's tools look for units (UNIT_DIR).
         payload.move_into(Role::Service, UNIT_DIR);
-        let changelog = compress::gzip_n(render("deb/changelog", &doc_context(ctx))?.as_bytes())?;
+        let docs = doc_context(ctx);
+        let changelog = compress::gzip_n(render("deb/changelog", &docs)?.as_bytes())?;
         payload.add_document(&format!("/usr/share/doc/{}/changelog.Debian.gz", p.id), changelog);
+        // Debian's copyright file has its own machine-readable format.
+        let copyright = render("deb/copyright", &docs)?.into_bytes();
 
-        let data = data_tar(ctx, &payload)?;
+        let data = data_tar(ctx.source_date, &payload, &copyright)?;
         let control = control(ctx, target, &lp.deps, data.installed_size)?;
         let scripts_ctx = crate::answers_sh::script_context(&ctx.manifest, Platform::Linux, &lp.unit)?;
         let control_tar = control_tar(ctx.source_date, &control, &data, &scripts_ctx)?;
@@ -98,9 +101,10 @@ struct Data {
     installed_size: u64,
 }
 
-/// data.tar: every directory (parents first), then the files.
-fn data_tar(ctx: &BuildContext, payload: &Payload) -> Result<Data, PackageError> {
-    let mut data = Tarball::new(ctx.source_date);
+/// data.tar: every directory (parents first), then the files, the
+/// licence as `copyright`.
+fn data_tar(mtime: u64, payload: &Payload, copyright: &[u8]) -> Result<Data, PackageError> {
+    let mut data = Tarball::new(mtime);
     data.dir(".", 0o755)?;
     let mut installed_size: u64 = 0;
     for (dir, mode) in payload.directories() {
@@ -109,10 +113,8 @@ fn data_tar(ctx: &BuildContext, payload: &Payload) -> Result<Data, PackageError>
     }
     let mut md5sums = String::new();
     let mut conffiles = Vec::new();
-    let copyright = render("deb/copyright", &doc_context(ctx))?.into_bytes();
     for e in payload.entries() {
-        // Debian's copyright file has its own machine-readable format.
-        let bytes: &[u8] = if e.role == Role::Licence { &copyright } else { &e.data };
+        let bytes: &[u8] = if e.role == Role::Licence { copyright } else { &e.data };
         match e.kind() {
             Kind::Dir | Kind::Ghost => continue,
             Kind::File => {
