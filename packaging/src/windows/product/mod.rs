@@ -91,23 +91,12 @@ fn ids(m: &Manifest, target: &Target, packaged: &[&[u8]]) -> Ids {
     for bytes in packaged {
         content.update(bytes);
     }
-    let content = hex::encode(content.chain_update(fingerprint(m)).finalize());
+    let content = hex::encode(content.chain_update(format!("{m:?}")).finalize());
     let package_code = guid::guid("package-code", &format!("{product_code}/{content}"));
     Ids {
         product_code,
         package_code,
         component_ns: base,
-    }
-}
-
-/// The manifest's debug text, which the package code hashes. A manifest
-/// with no `[[file]]` hashes as it did before files could be added, so its
-/// packages keep their package codes (their bytes are the golden build's).
-fn fingerprint(m: &Manifest) -> String {
-    let text = format!("{m:?}");
-    match text.strip_suffix(", files: [] }") {
-        Some(before) if m.files.is_empty() => format!("{before} }}"),
-        _ => text,
     }
 }
 
