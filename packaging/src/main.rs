@@ -110,6 +110,28 @@ enum Command {
         #[arg(long, default_value = "main")]
         component: String,
     },
+    /// Check a release folder: every artifact against release.json and
+    /// SHA256SUMS, every signature by omnipack's own readers; exit 1 with one
+    /// line per problem.
+    Verify {
+        #[arg(default_value = "dist")]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is inside a package omnipack made (deb, rpm, MSI, MST, MSP, pkg).
+    Inspect {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed between two builds of the same package.
+    Diff {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate the product manifest and exit.
     Check {
         #[arg(long, default_value = "packaging/outpost.toml")]
@@ -287,6 +309,9 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Build(args) => build(args),
+        Command::Verify { dir, json } => omnipack::verify::command(&dir, json),
+        Command::Inspect { file, json } => omnipack::inspect::command(&file, json),
+        Command::Diff { a, b, json } => omnipack::inspect::diff_command(&a, &b, json),
         Command::Mobileconfig { out, set, manifest } => mobileconfig(&out, set, &manifest),
         Command::Notarize { pkg, api_key, wait_seconds } => notarize(&pkg, &api_key, wait_seconds),
         Command::Assist { command: Some(AssistCommand::Init { out, manifest, force }), .. } => {

@@ -1,0 +1,1 @@
+//! CycloneDX SBOMs for the installers (issue 15, being written).
