@@ -94,6 +94,7 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
             .iter()
             .map(|(t, b)| Artifact::new(b.file_name.clone(), *t, version.clone(), &b.bytes, b.signature))
             .collect(),
+        ..Default::default()
     };
     // The public half of the signing key, for `rpm --import`.
     let key_file = ctx

@@ -6,18 +6,96 @@
 
 use std::path::{Path, PathBuf};
 
-use outpost_manifest::Platform;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::target::{Arch, Format, Target};
 
+mod json;
+
 pub const FILE_NAME: &str = "release.json";
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// Everything a release folder holds besides `SHA256SUMS`: on disk one
+/// `artifacts` array, told apart by `format` (`zip` for a bundle,
+/// `cyclonedx` for an SBOM, else a package).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Release {
+    /// The installers.
     pub artifacts: Vec<Artifact>,
+    /// The downloads that gather them (a full build only).
+    pub bundles: Vec<BundleArtifact>,
+    /// One per installer (a full build only).
+    pub sboms: Vec<SbomArtifact>,
 }
+
+impl Release {
+    /// Every file release.json lists, with its recorded hash and size.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str, u64)> {
+        let a = self.artifacts.iter().map(|a| (a.path.as_str(), a.sha256.as_str(), a.size));
+        let b = self.bundles.iter().map(|b| (b.path.as_str(), b.sha256.as_str(), b.size));
+        let s = self.sboms.iter().map(|s| (s.path.as_str(), s.sha256.as_str(), s.size));
+        a.chain(b).chain(s)
+    }
+}
+
+/// The three downloads of a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bundle {
+    /// Both MSIs, their release.json, the answer-file template, a README.
+    Windows,
+    /// The deb, rpm and pkg, the repository keys, the macOS profile template.
+    NonWindows,
+    /// The deployment assistant for Windows administrators.
+    Assistant,
+}
+
+impl Bundle {
+    pub const ALL: [Bundle; 3] = [Bundle::Windows, Bundle::NonWindows, Bundle::Assistant];
+
+    /// As release.json's `bundle` field has it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bundle::Windows => "windows",
+            Bundle::NonWindows => "non-windows",
+            Bundle::Assistant => "assistant",
+        }
+    }
+
+    /// `outpost-2.1.0-windows.zip`, `outpost-assist-2.1.0-windows.zip`.
+    pub fn file_name(self, product_id: &str, version: &str) -> String {
+        match self {
+            Bundle::Windows => format!("{product_id}-{version}-windows.zip"),
+            Bundle::NonWindows => format!("{product_id}-{version}-non-windows.zip"),
+            Bundle::Assistant => format!("{product_id}-assist-{version}-windows.zip"),
+        }
+    }
+}
+
+/// A zip of a release's files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleArtifact {
+    pub path: String,
+    pub bundle: Bundle,
+    pub version: String,
+    pub sha256: String,
+    pub size: u64,
+    /// The names inside the zip, in its order.
+    pub contents: Vec<String>,
+}
+
+/// A CycloneDX SBOM of one installer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SbomArtifact {
+    pub path: String,
+    /// The installer it describes (its `path` in release.json).
+    pub describes: String,
+    pub target: Target,
+    pub version: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+pub const ZIP: &str = "zip";
+pub const CYCLONEDX: &str = "cyclonedx";
 
 /// How a package is signed, said by whoever signed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,81 +181,6 @@ impl Artifact {
     }
 }
 
-/// The JSON shape, field for field as release.json has always had it.
-#[derive(Serialize, Deserialize)]
-struct ArtifactJson {
-    path: String,
-    format: String,
-    platform: String,
-    /// In the platform's own words: amd64, x86_64, x64, x86, universal2.
-    arch: String,
-    version: String,
-    sha256: String,
-    size: u64,
-    /// Signature scheme, or null when unsigned.
-    signed: Option<String>,
-    /// True when signed with a throwaway test key.
-    #[serde(default)]
-    test_signed: bool,
-    /// `platform-arch-format`.
-    target: String,
-}
-
-impl Serialize for Artifact {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t = self.target;
-        ArtifactJson {
-            path: self.path.clone(),
-            format: t.format.to_string(),
-            platform: t.platform.to_string(),
-            arch: t.arch_word().to_string(),
-            version: self.version.clone(),
-            sha256: self.sha256.clone(),
-            size: self.size,
-            signed: self.signature.scheme().map(|s| s.as_str().to_string()),
-            test_signed: self.signature.is_test(),
-            target: t.to_string(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Artifact {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Artifact, D::Error> {
-        use serde::de::Error;
-        let j = ArtifactJson::deserialize(d)?;
-        let format: Format = j.format.parse().map_err(D::Error::custom)?;
-        let arch = Arch::from_word(format, &j.arch)
-            .ok_or_else(|| D::Error::custom(format!("`{}`: no {format} architecture is called `{}`", j.path, j.arch)))?;
-        let target = Target::new(format, arch);
-        if Platform::parse(&j.platform) != Some(target.platform) || j.target != target.to_string() {
-            return Err(D::Error::custom(format!(
-                "`{}`: platform `{}` and target `{}` do not agree with format {format} and arch {}",
-                j.path, j.platform, j.target, j.arch
-            )));
-        }
-        let signature = match j.signed.as_deref() {
-            None if j.test_signed => return Err(D::Error::custom(format!("`{}`: test_signed without a signature", j.path))),
-            None => Signature::Unsigned,
-            Some(name) => {
-                let scheme = Scheme::ALL
-                    .into_iter()
-                    .find(|s| s.as_str() == name)
-                    .ok_or_else(|| D::Error::custom(format!("`{}`: unknown signature scheme `{name}`", j.path)))?;
-                Signature::by(scheme, j.test_signed)
-            }
-        };
-        Ok(Artifact {
-            path: j.path,
-            target,
-            version: j.version,
-            sha256: j.sha256,
-            size: j.size,
-            signature,
-        })
-    }
-}
-
 /// `release.json` of a build folder that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -218,25 +221,25 @@ impl Checked {
     }
 }
 
-/// Reads `dir/release.json` and checks every listed file's sha256 and size.
+/// Reads `dir/release.json` and checks every listed file's sha256 and size
+/// (bundles and SBOMs too).
 pub fn read(dir: &Path) -> Result<Checked, ReleaseError> {
     let path = dir.join(FILE_NAME);
     let text = std::fs::read(&path).map_err(|source| ReleaseError::Unreadable { path: path.clone(), source })?;
     let release: Release =
         serde_json::from_slice(&text).map_err(|source| ReleaseError::NotARelease { path: path.clone(), source })?;
-    let mut files = Vec::new();
-    for a in &release.artifacts {
-        let file = dir.join(&a.path);
+    for (name, sha256, size) in release.files() {
+        let file = dir.join(name);
         let bytes = std::fs::read(&file).map_err(|source| ReleaseError::Missing {
             file: file.clone(),
             release: path.clone(),
             source,
         })?;
-        if hex::encode(Sha256::digest(&bytes)) != a.sha256 || bytes.len() as u64 != a.size {
+        if hex::encode(Sha256::digest(&bytes)) != sha256 || bytes.len() as u64 != size {
             return Err(ReleaseError::Altered { file, release: path });
         }
-        files.push((a.clone(), file));
     }
+    let files = release.artifacts.iter().map(|a| (a.clone(), dir.join(&a.path))).collect();
     Ok(Checked { release, files })
 }
 
@@ -298,5 +301,40 @@ mod tests {
             let e = serde_json::from_value::<Artifact>(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{key}={value}: {e}");
         }
+    }
+
+    #[test]
+    fn bundles_and_sboms_share_the_artifacts_array_and_read_back() {
+        let deb = Artifact::new("o.deb".into(), Target::new(Format::Deb, Arch::X86_64), "1".into(), b"d", Signature::Unsigned);
+        let release = Release {
+            artifacts: vec![deb],
+            bundles: vec![BundleArtifact {
+                path: "o-1-windows.zip".into(),
+                bundle: Bundle::Windows,
+                version: "1".into(),
+                sha256: "00".into(),
+                size: 3,
+                contents: vec!["a.msi".into(), "release.json".into()],
+            }],
+            sboms: vec![SbomArtifact {
+                path: "o.deb.cdx.json".into(),
+                describes: "o.deb".into(),
+                target: Target::new(Format::Deb, Arch::X86_64),
+                version: "1".into(),
+                sha256: "11".into(),
+                size: 4,
+            }],
+        };
+        let v = serde_json::to_value(&release).unwrap();
+        let formats: Vec<&str> = v["artifacts"].as_array().unwrap().iter().map(|a| a["format"].as_str().unwrap()).collect();
+        assert_eq!(formats, ["deb", "zip", "cyclonedx"]);
+        assert_eq!(v["artifacts"][1]["bundle"], "windows");
+        assert_eq!(v["artifacts"][2]["target"], "linux-amd64-deb");
+        let back: Release = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(back, release);
+        let mut bad = v;
+        bad["artifacts"][1]["bundle"] = "mac".into();
+        let e = serde_json::from_value::<Release>(bad).unwrap_err().to_string();
+        assert!(e.contains("unknown bundle `mac`"), "{e}");
     }
 }
