@@ -3,9 +3,7 @@
 
 pub mod assist;
 pub mod build;
-pub mod bundle;
 pub mod cargo;
-pub mod checksums;
 pub mod compress;
 pub mod content;
 pub mod deb;

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use omnipack::build::BuildOptions;
 use omnipack::packager::Input;
 use omnipack::release::Signature;
-use omnipack::sign::authenticode::Authenticode;
+use omnipack::sign::signtool::{FileSigner, Signtool};
 use omnipack::signers::KeyOptions;
 use omnipack::target::Format;
 use outpost_manifest::Manifest;
@@ -52,7 +52,8 @@ enum Command {
         wait_seconds: u64,
     },
     /// Deployment assistant: transforms, command lines and ConfigMgr/Intune
-    /// objects from an answer file (`assist init` writes a template).
+    /// objects from an answer file (`assist init` writes a template). Runs
+    /// on Linux and, as omnipack.exe from the assistant's bundle, on Windows.
     #[command(args_conflicts_with_subcommands = true)]
     Assist {
         #[command(subcommand)]
@@ -60,16 +61,21 @@ enum Command {
         /// The administrator's answer file (TOML).
         #[arg(long, value_name = "FILE")]
         answers: Option<PathBuf>,
-        /// A build output folder (with release.json) holding the MSIs.
-        #[arg(long, value_name = "DIST", default_value = "dist")]
-        from: PathBuf,
+        /// A release folder (with release.json) holding the MSIs [default:
+        /// dist when it holds a release.json, else the folder of the running
+        /// omnipack (the extracted Windows bundle) when it holds one].
+        #[arg(long, value_name = "DIST")]
+        from: Option<PathBuf>,
         #[arg(long, value_name = "DIR", default_value = "deploy")]
         out: PathBuf,
-        #[arg(long, default_value = "packaging/outpost.toml")]
-        manifest: PathBuf,
+        #[command(flatten)]
+        manifest: ManifestArg,
         #[command(flatten)]
         authenticode: AuthenticodeArgs,
-        /// Leave the transforms unsigned.
+        #[command(flatten)]
+        signtool: SigntoolArgs,
+        /// Leave the transforms (and patches) unsigned. On Windows they are
+        /// signed only with --signtool; without either, assist refuses.
         #[arg(long)]
         unsigned: bool,
     },
@@ -84,11 +90,13 @@ enum Command {
         to: PathBuf,
         #[arg(long, value_name = "FILE.msp")]
         out: PathBuf,
-        #[arg(long, default_value = "packaging/outpost.toml")]
-        manifest: PathBuf,
+        #[command(flatten)]
+        manifest: ManifestArg,
         #[command(flatten)]
         authenticode: AuthenticodeArgs,
-        /// Leave the patch unsigned.
+        #[command(flatten)]
+        signtool: SigntoolArgs,
+        /// Leave the patch unsigned (on Windows: required unless --signtool).
         #[arg(long)]
         unsigned: bool,
     },
@@ -165,11 +173,6 @@ struct BuildArgs {
     /// be repeated.
     #[arg(long = "msi-ca-bin", value_name = "TRIPLE=PATH")]
     msi_ca_bins: Vec<String>,
-    /// Use a prebuilt deployment assistant for Windows (omnipack built for
-    /// x86_64-pc-windows-gnu) in the assistant's bundle instead of compiling
-    /// it (a build of every format makes the bundles).
-    #[arg(long = "assistant-bin", value_name = "PATH")]
-    assistant_bin: Option<PathBuf>,
     /// Armoured OpenPGP secret key for rpm signatures (also
     /// OMNIPACK_OPENPGP_KEY / OMNIPACK_OPENPGP_KEY_FILE; passphrase in
     /// OMNIPACK_OPENPGP_PASSPHRASE).
@@ -193,8 +196,8 @@ enum AssistCommand {
     Init {
         #[arg(long, default_value = "answers.toml")]
         out: PathBuf,
-        #[arg(long, default_value = "packaging/outpost.toml")]
-        manifest: PathBuf,
+        #[command(flatten)]
+        manifest: ManifestArg,
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
@@ -275,19 +278,99 @@ impl AuthenticodeArgs {
     }
 }
 
-/// The Authenticode signer for transforms and patches, or None when unsigned.
-fn assist_signer(m: &Manifest, authenticode: AuthenticodeArgs, unsigned: bool) -> anyhow::Result<Option<Authenticode>> {
+/// `--manifest` of `assist` and `patch`, which also run from the Windows bundle.
+#[derive(clap::Args)]
+struct ManifestArg {
+    /// The product manifest [default: packaging/outpost.toml when it
+    /// exists, else outpost.toml beside the running omnipack (the
+    /// assistant's bundle)].
+    #[arg(long = "manifest", value_name = "FILE")]
+    path: Option<PathBuf>,
+}
+
+impl ManifestArg {
+    fn load(self) -> anyhow::Result<(PathBuf, Manifest)> {
+        let path = omnipack::assist::bundle::manifest(self.path)?;
+        let m = Manifest::load(&path)?;
+        Ok((path, m))
+    }
+}
+
+/// Signing transforms and patches with Microsoft's signtool.exe (Windows
+/// SDK), the one signing tool omnipack uses on Windows.
+#[derive(clap::Args)]
+struct SigntoolArgs {
+    /// signtool.exe from the Windows SDK (e.g. C:\Program Files
+    /// (x86)\Windows Kits\10\bin\10.0.22621.0\x64\signtool.exe): signs each
+    /// transform and patch with one SHA-256 signature (`signtool sign /fd
+    /// sha256`), time-stamped with --timestamp-url (`/tr`, one authority).
+    #[arg(long, value_name = "PATH", env = "OMNIPACK_SIGNTOOL")]
+    signtool: Option<PathBuf>,
+    /// The signing certificate's SHA-1 thumbprint in the certificate store
+    /// (`/sha1`); without it signtool picks the best one (`/a`) unless
+    /// --signtool-arg chooses one (/f, /n, /i, /r, /sha1, /dlib).
+    #[arg(long, value_name = "THUMBPRINT", env = "OMNIPACK_SIGNTOOL_SHA1", requires = "signtool")]
+    signtool_sha1: Option<String>,
+    /// One more signtool argument, passed as it is before the file (e.g.
+    /// --signtool-arg /f --signtool-arg C:\keys\sign.pfx). May be repeated.
+    #[arg(
+        long = "signtool-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "signtool"
+    )]
+    signtool_args: Vec<String>,
+}
+
+/// The signer for transforms and patches, or None when unsigned: signtool
+/// when given; else, on Windows, a refusal (osslsigncode, openssl and the
+/// throwaway test keys under cargo's target folder are build-machine
+/// tools); else osslsigncode with the given key or a throwaway one.
+fn assist_signer(
+    m: &Manifest,
+    authenticode: AuthenticodeArgs,
+    signtool: SigntoolArgs,
+    unsigned: bool,
+) -> anyhow::Result<Option<FileSigner>> {
     if unsigned {
         return Ok(None);
     }
+    let timestamp_urls = authenticode.timestamp_urls.clone();
+    let legacy_sha1 = authenticode.legacy_sha1;
+    let key = authenticode.key()?;
+    if let Some(exe) = signtool.signtool {
+        if key.is_some() {
+            anyhow::bail!("give either --signtool or an --authenticode-* key, not both");
+        }
+        let s = Signtool::new(
+            exe,
+            signtool.signtool_sha1.as_deref(),
+            &timestamp_urls,
+            signtool.signtool_args,
+            &m.product.name,
+            &m.product.homepage,
+        )?;
+        return Ok(Some(FileSigner::Signtool(s)));
+    }
+    if cfg!(windows) {
+        anyhow::bail!(
+            "no signing tool configured: pass --unsigned to leave the transforms and patches unsigned, or --signtool PATH \
+             (signtool.exe from the Windows SDK) with --signtool-sha1 THUMBPRINT of your code-signing certificate{}",
+            if key.is_some() {
+                " (--authenticode-* keys are for osslsigncode, which omnipack does not run on Windows)"
+            } else {
+                ""
+            }
+        );
+    }
     let keys = KeyOptions {
-        timestamp_urls: authenticode.timestamp_urls.clone(),
-        legacy_sha1: authenticode.legacy_sha1,
-        authenticode: authenticode.key()?,
+        timestamp_urls,
+        legacy_sha1,
+        authenticode: key,
         test_keys: omnipack::cargo::workspace()?.target_dir.join("omnipack-test-keys"),
         ..Default::default()
     };
-    Ok(Some(omnipack::signers::authenticode(&keys, m)?))
+    Ok(Some(FileSigner::Osslsigncode(omnipack::signers::authenticode(&keys, m)?)))
 }
 
 fn main() -> ExitCode {
@@ -320,26 +403,27 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Mobileconfig { out, set, manifest } => mobileconfig(&out, set, &manifest),
         Command::Notarize { pkg, api_key, wait_seconds } => notarize(&pkg, &api_key, wait_seconds),
         Command::Assist { command: Some(AssistCommand::Init { out, manifest, force }), .. } => {
-            let m = Manifest::load(&manifest)?;
+            let (_, m) = manifest.load()?;
             omnipack::assist::init(&m, &out, force)?;
             eprintln!("{}: answer-file template written", out.display());
             Ok(())
         }
-        Command::Assist { command: None, answers, from, out, manifest, authenticode, unsigned } => {
+        Command::Assist { command: None, answers, from, out, manifest, authenticode, signtool, unsigned } => {
             let Some(answers) = answers else {
                 anyhow::bail!("give --answers FILE (write a template with `omnipack assist init`)");
             };
-            let m = Manifest::load(&manifest)?;
-            let signer = assist_signer(&m, authenticode, unsigned)?;
+            let (manifest, m) = manifest.load()?;
+            let from = omnipack::assist::bundle::release_dir(from)?;
+            let signer = assist_signer(&m, authenticode, signtool, unsigned)?;
             let opts = omnipack::assist::AssistOptions { manifest, answers, from, out, signer };
             for f in omnipack::assist::run(&opts)? {
                 eprintln!("{}", f.display());
             }
             Ok(())
         }
-        Command::Patch { from, to, out, manifest, authenticode, unsigned } => {
-            let m = Manifest::load(&manifest)?;
-            let signer = assist_signer(&m, authenticode, unsigned)?;
+        Command::Patch { from, to, out, manifest, authenticode, signtool, unsigned } => {
+            let (_, m) = manifest.load()?;
+            let signer = assist_signer(&m, authenticode, signtool, unsigned)?;
             omnipack::assist::write_patch(&m, &from, &to, &out, signer.as_ref())?;
             eprintln!("{}", out.display());
             Ok(())
@@ -400,7 +484,6 @@ fn build(a: BuildArgs) -> anyhow::Result<()> {
         out: a.out.clone(),
         formats: if a.formats.is_empty() { Format::ALL.to_vec() } else { a.formats },
         binaries: prebuilt(a.agent_bins, a.msi_ca_bins)?,
-        assistant: a.assistant_bin,
         keys,
         unsigned: a.unsigned,
         progress: !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),

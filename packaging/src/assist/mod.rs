@@ -5,6 +5,7 @@
 //! Win32 app settings.
 
 pub mod answers;
+pub mod bundle;
 pub mod commands;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use tera::Context as TeraContext;
 use crate::msi::Database;
 use crate::output::Staging;
 use crate::release::Artifact;
-use crate::sign::authenticode::Authenticode;
+use crate::sign::signtool::FileSigner;
 use crate::target::{Arch, Format};
 use crate::templates::render;
 
@@ -27,7 +28,7 @@ pub struct AssistOptions {
     pub from: PathBuf,
     pub out: PathBuf,
     /// Signs the transforms; None leaves them unsigned.
-    pub signer: Option<Authenticode>,
+    pub signer: Option<FileSigner>,
 }
 
 /// Writes the answer-file template; refuses to overwrite an existing file.
@@ -62,7 +63,7 @@ fn product_code(db: &Database, msi: &Path) -> anyhow::Result<String> {
 
 /// Builds a cumulative hotfix patch from two MSIs of one product line and
 /// signs it when a signer is given.
-pub fn write_patch(m: &Manifest, old: &Path, new: &Path, out: &Path, signer: Option<&Authenticode>) -> anyhow::Result<()> {
+pub fn write_patch(m: &Manifest, old: &Path, new: &Path, out: &Path, signer: Option<&FileSigner>) -> anyhow::Result<()> {
     let old_bytes = std::fs::read(old).with_context(|| format!("reading {}", old.display()))?;
     let new_bytes = std::fs::read(new).with_context(|| format!("reading {}", new.display()))?;
     let family = format!("{}Hotfix", m.product.id.replace(['-', '.'], "_"));
@@ -98,7 +99,7 @@ struct ForMsi<'a> {
     answers: &'a answers::Answers,
     props: Vec<(String, String)>,
     previous: Option<Vec<(Artifact, PathBuf)>>,
-    signer: Option<&'a Authenticode>,
+    signer: Option<&'a FileSigner>,
     staging: &'a Staging,
 }
 

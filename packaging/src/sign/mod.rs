@@ -6,6 +6,7 @@
 pub mod apple;
 pub mod authenticode;
 pub mod openpgp;
+pub mod signtool;
 
 use std::path::PathBuf;
 
