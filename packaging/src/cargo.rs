@@ -198,3 +198,28 @@ fn build_universal_agent(ws: &Workspace) -> Result<PathBuf, CargoError> {
     }
     Ok(path)
 }
+
+/// The Rust target of the deployment assistant shipped to Windows
+/// administrators (omnipack itself, built for Windows).
+pub const ASSISTANT_TRIPLE: &str = "x86_64-pc-windows-gnu";
+
+/// Builds omnipack for Windows (the assistant in the release's bundle) and
+/// returns the executable's path.
+pub fn build_assistant(ws: &Workspace) -> Result<PathBuf, CargoError> {
+    let package = "omnipack";
+    let triple = ASSISTANT_TRIPLE;
+    let status = Command::new(cargo())
+        .current_dir(&ws.root)
+        .args(["build", "--release", "--locked", "-p", package, "--bin", package, "--target", triple])
+        .status()
+        .map_err(spawn(format!("for the assistant ({triple})")))?;
+    if !status.success() {
+        let hint = " (scripts/build installs the mingw-w64 linker and the Rust target)";
+        return Err(CargoError::Failed { package, triple: triple.to_string(), status, hint });
+    }
+    let path = ws.target_dir.join(triple).join("release").join("omnipack.exe");
+    if !path.is_file() {
+        return Err(CargoError::NotBuilt(path));
+    }
+    Ok(path)
+}

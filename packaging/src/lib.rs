@@ -3,7 +3,9 @@
 
 pub mod assist;
 pub mod build;
+pub mod bundle;
 pub mod cargo;
+pub mod checksums;
 pub mod compress;
 pub mod content;
 pub mod deb;

@@ -173,6 +173,11 @@ struct BuildArgs {
     /// be repeated.
     #[arg(long = "msi-ca-bin", value_name = "TRIPLE=PATH")]
     msi_ca_bins: Vec<String>,
+    /// Use a prebuilt deployment assistant for Windows (omnipack built for
+    /// x86_64-pc-windows-gnu) in the assistant's bundle instead of compiling
+    /// it (a build of every format makes the bundles).
+    #[arg(long = "assistant-bin", value_name = "PATH")]
+    assistant_bin: Option<PathBuf>,
     /// Armoured OpenPGP secret key for rpm signatures (also
     /// OMNIPACK_OPENPGP_KEY / OMNIPACK_OPENPGP_KEY_FILE; passphrase in
     /// OMNIPACK_OPENPGP_PASSPHRASE).
@@ -484,6 +489,7 @@ fn build(a: BuildArgs) -> anyhow::Result<()> {
         out: a.out.clone(),
         formats: if a.formats.is_empty() { Format::ALL.to_vec() } else { a.formats },
         binaries: prebuilt(a.agent_bins, a.msi_ca_bins)?,
+        assistant: a.assistant_bin,
         keys,
         unsigned: a.unsigned,
         progress: !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),

@@ -42,6 +42,13 @@ pub fn year(secs: u64) -> i64 {
     civil_from_days((secs / 86_400) as i64).0
 }
 
+/// Year, month, day, hour, minute, second (UTC).
+pub fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = (secs % 86_400) as u32;
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -3,6 +3,9 @@
 //! release.json into the output folder in one step, so a failed build
 //! leaves the folder as it was. Nothing here names a format.
 
+mod extras;
+
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,6 +31,9 @@ pub struct BuildOptions {
     pub binaries: BTreeMap<(Input, String), PathBuf>,
     /// Signing keys; `test_keys` is filled in from the workspace when empty.
     pub keys: KeyOptions,
+    /// The deployment assistant for Windows, prebuilt; else compiled when
+    /// the build makes the bundles (every format).
+    pub assistant: Option<PathBuf>,
     /// Build unsigned packages (for reproducibility checks).
     pub unsigned: bool,
     pub progress: bool,
@@ -72,6 +78,9 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     }
     let ws = crate::cargo::workspace()?;
     let binaries = binaries(opts, &ws, &packagers)?;
+    // A build of every format is a release: its bundles, SBOMs and checksums.
+    let full = Format::ALL.iter().all(|f| opts.formats.contains(f));
+    let assistant = if full { Some(extras::assistant_exe(opts, &ws)?) } else { None };
     let schemes: BTreeSet<_> = if opts.unsigned { BTreeSet::new() } else { packagers.iter().filter_map(|p| p.scheme()).collect() };
     let mut keys = opts.keys.clone();
     if keys.test_keys.as_os_str().is_empty() {
@@ -89,19 +98,26 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     };
     let built = package_all(&ctx, &targets, opts.progress)?;
     let version = &ctx.manifest.product.version;
-    let release = Release {
+    let mut release = Release {
         artifacts: built
             .iter()
             .map(|(t, b)| Artifact::new(b.file_name.clone(), *t, version.clone(), &b.bytes, b.signature))
             .collect(),
         ..Default::default()
     };
+    let mut files: Vec<(String, Cow<[u8]>)> = built.iter().map(|(_, b)| (b.file_name.clone(), Cow::Borrowed(&b.bytes[..]))).collect();
     // The public half of the signing key, for `rpm --import`.
-    let key_file = ctx
-        .openpgp
-        .as_ref()
-        .map(|k| (format!("{}-signing-key.asc", ctx.manifest.product.id), k.public_key_armored()));
-    write(&opts.out, &built, key_file.as_ref(), &release)?;
+    if let Some(k) = &ctx.openpgp {
+        files.push((format!("{}-signing-key.asc", ctx.manifest.product.id), k.public_key_armored().into_bytes().into()));
+    }
+    if let Some(exe) = assistant {
+        let manifest_text = std::fs::read(&opts.manifest).with_context(|| format!("reading {}", opts.manifest.display()))?;
+        let r = extras::ReleaseInputs { ctx: &ctx, built: &built, assistant: &exe, manifest_text: &manifest_text };
+        files.extend(r.bundles(&mut release)?);
+    }
+    files.push((FILE_NAME.to_string(), (serde_json::to_string_pretty(&release)? + "\n").into_bytes().into()));
+    files.extend(extras::checksums(&files, ctx.openpgp.as_deref())?);
+    write(&opts.out, &files)?;
     Ok(release)
 }
 
@@ -164,16 +180,11 @@ fn package_all(ctx: &BuildContext, targets: &[Target], progress: bool) -> anyhow
 }
 
 /// Writes everything into a staging folder beside `out`, then swaps it in.
-fn write(out: &Path, built: &[(Target, Built)], public_key: Option<&(String, String)>, release: &Release) -> anyhow::Result<()> {
+fn write(out: &Path, files: &[(String, Cow<[u8]>)]) -> anyhow::Result<()> {
     let staging = Staging::new(out)?;
-    for (_, b) in built {
-        staging.write(&b.file_name, &b.bytes)?;
+    for (name, bytes) in files {
+        staging.write(name, bytes)?;
     }
-    if let Some((name, key)) = public_key {
-        staging.write(name, key.as_bytes())?;
-    }
-    let json = serde_json::to_string_pretty(release)? + "\n";
-    staging.write(FILE_NAME, json.as_bytes())?;
     staging.swap_in()?;
     Ok(())
 }

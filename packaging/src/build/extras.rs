@@ -1,0 +1,82 @@
+//! What a build of every format adds to the packages: the deployment
+//! assistant for Windows (signed like the MSIs), the three bundles, and the
+//! checksums of everything, signed by the release key.
+
+use std::borrow::Cow;
+
+use anyhow::Context as _;
+
+use super::BuildOptions;
+use crate::bundle::{self, Inputs};
+use crate::checksums;
+use crate::packager::{BuildContext, Built};
+use crate::release::{Artifact, Release};
+use crate::sign::openpgp::OpenPgpKey;
+use crate::sign::Signer as _;
+use crate::target::Target;
+
+/// A file of the release folder: its name and bytes.
+pub(super) type File<'a> = (String, Cow<'a, [u8]>);
+
+/// The assistant's bytes: given with `--assistant-bin`, else built.
+pub(super) fn assistant_exe(opts: &BuildOptions, ws: &crate::cargo::Workspace) -> anyhow::Result<Vec<u8>> {
+    let path = match &opts.assistant {
+        Some(p) => p.clone(),
+        None => crate::cargo::build_assistant(ws)?,
+    };
+    std::fs::read(&path).with_context(|| format!("reading the assistant {}", path.display()))
+}
+
+pub(super) struct ReleaseInputs<'a> {
+    pub ctx: &'a BuildContext,
+    pub built: &'a [(Target, Built)],
+    pub assistant: &'a [u8],
+    pub manifest_text: &'a [u8],
+}
+
+impl ReleaseInputs<'_> {
+    /// The bundles, recorded in `release`.
+    pub fn bundles(&self, release: &mut Release) -> anyhow::Result<Vec<File<'static>>> {
+        let ctx = self.ctx;
+        let exe: Cow<[u8]> = match &ctx.authenticode {
+            Some(signer) => signer.sign_bytes(self.assistant, "exe").context("signing the assistant")?.into(),
+            None => self.assistant.into(),
+        };
+        let keys = match &ctx.openpgp {
+            Some(k) => {
+                let [asc, gpg] = bundle::keyring_file_names(&ctx.manifest.product.id);
+                vec![(asc, k.public_key_armored().into_bytes()), (gpg, k.public_key_binary())]
+            }
+            None => Vec::new(),
+        };
+        let artifacts: Vec<&Artifact> = release.artifacts.iter().collect();
+        let packages = artifacts.iter().zip(self.built).map(|(a, (_, b))| (*a, &b.bytes[..])).collect();
+        let inputs = Inputs {
+            manifest: &ctx.manifest,
+            manifest_text: self.manifest_text,
+            packages,
+            keys,
+            assistant_exe: &exe,
+            source_date: ctx.source_date,
+        };
+        let made = bundle::make(&inputs)?;
+        let mut files = Vec::new();
+        for (artifact, bytes) in made {
+            files.push((artifact.path.clone(), Cow::Owned(bytes)));
+            release.bundles.push(artifact);
+        }
+        Ok(files)
+    }
+}
+
+/// SHA256SUMS over `files`, and its signature when the build signs.
+pub(super) fn checksums(files: &[File], openpgp: Option<&OpenPgpKey>) -> anyhow::Result<Vec<File<'static>>> {
+    let sums = checksums::render(files.iter().map(|(n, b)| (n.as_str(), &b[..])));
+    let mut out = Vec::new();
+    if let Some(key) = openpgp {
+        let sig = key.sign_detached(sums.as_bytes()).context("signing SHA256SUMS")?;
+        out.push((checksums::SIGNATURE_FILE_NAME.to_string(), Cow::Owned(sig.into_bytes())));
+    }
+    out.insert(0, (checksums::FILE_NAME.to_string(), Cow::Owned(sums.into_bytes())));
+    Ok(out)
+}
