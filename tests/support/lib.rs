@@ -128,7 +128,38 @@ pub fn omnipack_build(out: &Path, extra: &[&str]) -> Output {
         .arg(linux_agent())
         .arg("--agent-bin")
         .arg(format!("universal2-apple-darwin={}", macos_agent().display()))
+        .args(windows_binaries())
+        .arg("--assistant-bin")
+        .arg(windows_assistant())
         .args(extra))
+}
+
+/// `--agent-bin`/`--msi-ca-bin` for both Windows targets, so no build
+/// compiles them.
+fn windows_binaries() -> Vec<String> {
+    ["x86_64-pc-windows-gnu", "i686-pc-windows-gnu"]
+        .iter()
+        .flat_map(|t| {
+            [
+                "--agent-bin".to_string(),
+                format!("{t}={}", windows_agent(t).display()),
+                "--msi-ca-bin".to_string(),
+                format!("{t}={}", msi_ca_dll(t).display()),
+            ]
+        })
+        .collect()
+}
+
+/// The deployment assistant for Windows (omnipack, release, mingw) that
+/// scripts/test cross-builds and a build of every format puts in its bundle.
+pub fn windows_assistant() -> PathBuf {
+    let p = profile_dir().parent().unwrap().join("x86_64-pc-windows-gnu/release/omnipack.exe");
+    assert!(
+        p.is_file(),
+        "{} is missing: build it with `cargo build --release -p omnipack --target x86_64-pc-windows-gnu` (scripts/test does)",
+        p.display()
+    );
+    p
 }
 
 /// The universal macOS agent cross-built by scripts/test (release, zig) as
@@ -147,14 +178,15 @@ pub fn macos_agent() -> PathBuf {
     p
 }
 
-/// The signed deb+rpm build every read-only test shares, rebuilt when
-/// omnipack, the agent or the manifest changed.
+/// The signed build of every format (a release: packages, bundles, SBOMs,
+/// SHA256SUMS) every read-only test shares, rebuilt when omnipack, an agent
+/// or the manifest changed.
 pub fn dist() -> PathBuf {
     let dir = fixtures_dir().join("dist");
     let _lock = lock("dist");
     let manifest = workspace_root().join("packaging/outpost.toml");
     let stamp = dir.join("release.json");
-    let newest_input = [omnipack(), linux_agent(), manifest, macos_agent()]
+    let newest_input = [omnipack(), linux_agent(), manifest, macos_agent(), windows_assistant()]
         .iter()
         .map(|p| mtime(p))
         .max()

@@ -74,6 +74,8 @@ pub fn build_args(dir: &Path) -> Vec<String> {
         args.push(flag.to_string());
         args.push(format!("{triple}={}", path.display()));
     }
+    args.push("--assistant-bin".into());
+    args.push(write("assistant.exe", windows("deployment assistant")).display().to_string());
     args
 }
 
