@@ -55,9 +55,10 @@ pub fn publish(opts: &PublishOptions, key: &OpenPgpKey) -> anyhow::Result<Publis
 
     let id = &opts.product_id;
     let mut key_files = Vec::new();
-    let armored = opts.repo_dir.join(format!("{id}-archive-keyring.asc"));
+    let [asc, gpg] = crate::bundle::keyring_file_names(id);
+    let armored = opts.repo_dir.join(asc);
     write_atomic(&armored, key.public_key_armored().as_bytes())?;
-    let binary = opts.repo_dir.join(format!("{id}-archive-keyring.gpg"));
+    let binary = opts.repo_dir.join(gpg);
     write_atomic(&binary, &key.public_key_binary())?;
     key_files.extend([armored, binary]);
 
