@@ -124,8 +124,13 @@ enum Command {
     Verify {
         #[arg(default_value = "dist")]
         dir: PathBuf,
+        /// A JSON report: per file, each check and its result.
         #[arg(long)]
         json: bool,
+        /// For the release pipeline: test-signed or unsigned artifacts are
+        /// failures, not notices.
+        #[arg(long)]
+        release: bool,
     },
     /// What is inside a package omnipack made (deb, rpm, MSI, MST, MSP, pkg).
     Inspect {
@@ -402,7 +407,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Build(args) => build(args),
-        Command::Verify { dir, json } => omnipack::verify::command(&dir, json),
+        Command::Verify { dir, json, release } => omnipack::verify::command(&dir, json, release),
         Command::Inspect { file, json } => omnipack::inspect::command(&file, json),
         Command::Diff { a, b, json } => omnipack::inspect::diff_command(&a, &b, json),
         Command::Mobileconfig { out, set, manifest } => mobileconfig(&out, set, &manifest),
