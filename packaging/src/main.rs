@@ -138,7 +138,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// What changed between two builds of the same package.
+    /// What changed between two builds of the same package: files, settings
+    /// and defaults, properties, scripts, metadata. Exit 0 when identical, 1
+    /// when they differ (as diff), 2 on an error.
     Diff {
         a: PathBuf,
         b: PathBuf,
@@ -409,7 +411,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Build(args) => build(args),
         Command::Verify { dir, json, release } => omnipack::verify::command(&dir, json, release),
         Command::Inspect { file, json } => omnipack::inspect::command(&file, json),
-        Command::Diff { a, b, json } => omnipack::inspect::diff_command(&a, &b, json),
+        Command::Diff { a, b, json } => std::process::exit(omnipack::inspect::diff_command(&a, &b, json)),
         Command::Mobileconfig { out, set, manifest } => mobileconfig(&out, set, &manifest),
         Command::Notarize { pkg, api_key, wait_seconds } => notarize(&pkg, &api_key, wait_seconds),
         Command::Assist { command: Some(AssistCommand::Init { out, manifest, force }), .. } => {
