@@ -86,14 +86,14 @@ fn bundles_hold_the_loose_packages_byte_for_byte() {
             }
         }
         match b["bundle"].as_str().unwrap() {
-            "windows" => windows_bundle(&dist, &release, &dir, &names),
+            "windows" => windows_bundle(&release, &dir, &names),
             "non-windows" => non_windows_bundle(&release, &dir, &names),
             _ => assistant_bundle(&dir, &names),
         }
     }
 }
 
-fn windows_bundle(dist: &Path, release: &serde_json::Value, dir: &Path, names: &[String]) {
+fn windows_bundle(release: &serde_json::Value, dir: &Path, names: &[String]) {
     let msis: Vec<&str> = entries(release, "msi").iter().map(|a| a["path"].as_str().unwrap()).collect();
     assert_eq!(msis.len(), 2);
     for m in &msis {
@@ -111,8 +111,8 @@ fn windows_bundle(dist: &Path, release: &serde_json::Value, dir: &Path, names: &
         .arg(template.path()));
     assert_eq!(std::fs::read(dir.join("answers.toml")).unwrap(), std::fs::read(template.path()).unwrap());
     let readme = std::fs::read_to_string(dir.join("README-windows.txt")).unwrap();
-    assert_contains(&readme, &format!("msiexec /i {}", msis[0]));
-    let _ = dist;
+    assert_contains(&readme, &format!("msiexec /i {} /qn", msis[0]));
+    assert!(readme.split_inclusive('\n').all(|l| l.ends_with("\r\n")), "README-windows.txt has CRLF line ends");
 }
 
 fn non_windows_bundle(release: &serde_json::Value, dir: &Path, names: &[String]) {

@@ -100,7 +100,7 @@ fn members<'a>(b: Bundle, i: &'a Inputs<'a>, bundle: &str) -> Result<Vec<Member<
             let release = Release { artifacts: msis.iter().map(|(a, _)| (*a).clone()).collect(), ..Default::default() };
             add(crate::release::FILE_NAME.into(), (serde_json::to_string_pretty(&release)? + "\n").into_bytes().into(), false);
             add(ANSWERS.into(), crate::assist::answers::template(m).into_bytes().into(), false);
-            add("README-windows.txt".into(), readme_windows(m, &msis)?.into_bytes().into(), false);
+            add("README-windows.txt".into(), crlf(&readme_windows(m, &msis)?), false);
         }
         Bundle::NonWindows => {
             let pkgs = packages(i, &[Format::Deb, Format::Rpm, Format::Pkg], bundle)?;
@@ -120,7 +120,7 @@ fn members<'a>(b: Bundle, i: &'a Inputs<'a>, bundle: &str) -> Result<Vec<Member<
         Bundle::Assistant => {
             add(ASSISTANT_EXE.into(), Cow::Borrowed(i.assistant_exe), true);
             add(ASSISTANT_MANIFEST.into(), Cow::Borrowed(i.manifest_text), false);
-            add("README-assist.txt".into(), render("bundle/README-assist.txt", &base_context(m))?.into_bytes().into(), false);
+            add("README-assist.txt".into(), crlf(&render("bundle/README-assist.txt", &base_context(m))?), false);
         }
     }
     Ok(out)
@@ -137,6 +137,11 @@ fn packages<'a>(i: &Inputs<'a>, formats: &[Format], bundle: &str) -> Result<Vec<
         out.extend(found);
     }
     Ok(out)
+}
+
+/// Notepad before Windows 10 1809 shows LF-only text as one line.
+fn crlf(text: &str) -> Cow<'static, [u8]> {
+    text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes().into()
 }
 
 fn base_context(m: &Manifest) -> Context {
