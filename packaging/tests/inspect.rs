@@ -117,6 +117,24 @@ fn inspect_shows_every_default_of_the_manifest() {
         let shown = p.files.iter().find(|(path, _)| path.ends_with(defaults.file_name())).map(|(_, f)| f).unwrap();
         assert_eq!(shown.sha256.as_deref(), Some(defaults.sha256()), "{t}: the defaults file's digest");
         assert!(!p.scripts.is_empty() || t.format == Format::Msi, "{t}: scripts");
+        // Only the format's own words: a disagreement between two records of
+        // a file (Bom and Payload, File table and cabinet, rpm header digest
+        // and payload) would be a flag too.
+        let words = ["conffile", "config", "noreplace", "ghost", "doc", "license", "missingok"];
+        for (path, f) in &p.files {
+            for flag in &f.flags {
+                assert!(words.contains(&flag.as_str()) || flag.starts_with("component "), "{t}: {path}: {flag}");
+            }
+        }
+        if t.format == Format::Rpm {
+            let flags = |path: &str| p.files[path].flags.clone();
+            assert_eq!(flags(&m.layout(platform).config_file), ["config", "noreplace"], "{t}");
+            assert_eq!(flags(&m.layout(platform).answers_file), ["ghost"], "{t}");
+            assert_eq!(p.metadata["payload-compressor"], "xz", "{t}");
+        }
+        if t.format == Format::Deb {
+            assert_eq!(p.files[&m.layout(platform).config_file].flags, ["conffile"], "{t}");
+        }
     }
 }
 
@@ -260,3 +278,4 @@ fn the_commands_run() {
     assert!(!refused.status.success());
     assert!(text(&refused).contains(&junk.display().to_string()), "{}", text(&refused));
 }
+
