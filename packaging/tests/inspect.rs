@@ -279,3 +279,25 @@ fn the_commands_run() {
     assert!(text(&refused).contains(&junk.display().to_string()), "{}", text(&refused));
 }
 
+
+#[test]
+fn a_patch_shows_its_transforms() {
+    use omnipack::msi::patch::{patch_msis, PatchOptions};
+    let p = formats::packager(Format::Msi);
+    let t = p.targets().into_iter().next().unwrap();
+    let old = p.package(&context(MANIFEST), &t).unwrap();
+    let new = p.package(&context(&MANIFEST.replace("version = \"2.1.0\"", "version = \"2.1.1\"")), &t).unwrap();
+    let msp = patch_msis(&old.bytes, &new.bytes, &PatchOptions::hotfix("Outpost", "Outpost 2.1.1", "Hotfix")).unwrap();
+    let shown = inspect_bytes(Path::new("hotfix.msp"), &msp).unwrap();
+    assert_eq!(shown.format, Kind::Msp);
+    assert!(shown.metadata["patch-code"].starts_with('{'), "{:?}", shown.metadata);
+    // The target transform sets the new version.
+    let versions: Vec<&str> = shown
+        .sections
+        .iter()
+        .filter(|(name, _)| name.ends_with(": Property"))
+        .filter_map(|(_, rows)| rows.get("ProductVersion"))
+        .map(|r| r["Value"].as_str())
+        .collect();
+    assert!(versions.contains(&"2.1.1"), "{:#?}", shown.sections.keys().collect::<Vec<_>>());
+}
