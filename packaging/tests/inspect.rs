@@ -69,7 +69,11 @@ fn build_all(ctx: &BuildContext) -> Vec<(Target, Built)> {
         }
     }
     let formats: Vec<Format> = out.iter().map(|(t, _)| t.format).collect();
-    assert_eq!(formats.iter().filter(|f| **f == Format::Msi).count(), 2, "both MSIs: {formats:?}");
+    assert_eq!(
+        formats.iter().filter(|f| **f == Format::Msi).count(),
+        2,
+        "both MSIs: {formats:?}"
+    );
     out
 }
 
@@ -95,7 +99,11 @@ fn inspect_shows_every_default_of_the_manifest() {
         assert_eq!(p.format, expected_kind(t.format), "{t}");
         let platform = t.platform;
         let defaults_file = &m.layout(platform).defaults_file;
-        assert_eq!(p.settings.file.as_deref().map(|f| f.rsplit(['/', '\\']).next()), Some(defaults_file.rsplit(['/', '\\']).next()), "{t}");
+        assert_eq!(
+            p.settings.file.as_deref().map(|f| f.rsplit(['/', '\\']).next()),
+            Some(defaults_file.rsplit(['/', '\\']).next()),
+            "{t}"
+        );
         let expected: Vec<&str> = m.settings_on(platform).map(|s| s.name.as_str()).collect();
         let mut found: Vec<&str> = p.settings.values.keys().map(String::as_str).collect();
         found.sort();
@@ -108,14 +116,28 @@ fn inspect_shows_every_default_of_the_manifest() {
             assert_eq!(got.default.as_deref(), Some(want), "{t}: {} in the shipped defaults", s.name);
             if platform == Platform::Windows {
                 assert_eq!(got.property.as_deref(), Some(s.msi_property.as_str()), "{t}: {}", s.name);
-                assert_eq!(got.installer_default.as_deref(), Some(want), "{t}: {}'s installer default", s.name);
+                assert_eq!(
+                    got.installer_default.as_deref(),
+                    Some(want),
+                    "{t}: {}'s installer default",
+                    s.name
+                );
             }
         }
         // The payload's files are all there with their digests.
         let payload = ctx.payload(&t).unwrap();
         let defaults = payload.one(omnipack::content::Role::Defaults);
-        let shown = p.files.iter().find(|(path, _)| path.ends_with(defaults.file_name())).map(|(_, f)| f).unwrap();
-        assert_eq!(shown.sha256.as_deref(), Some(defaults.sha256()), "{t}: the defaults file's digest");
+        let shown = p
+            .files
+            .iter()
+            .find(|(path, _)| path.ends_with(defaults.file_name()))
+            .map(|(_, f)| f)
+            .unwrap();
+        assert_eq!(
+            shown.sha256.as_deref(),
+            Some(defaults.sha256()),
+            "{t}: the defaults file's digest"
+        );
         assert!(!p.scripts.is_empty() || t.format == Format::Msi, "{t}: scripts");
         // Only the format's own words: a disagreement between two records of
         // a file (Bom and Payload, File table and cabinet, rpm header digest
@@ -123,7 +145,10 @@ fn inspect_shows_every_default_of_the_manifest() {
         let words = ["conffile", "config", "noreplace", "ghost", "doc", "license", "missingok"];
         for (path, f) in &p.files {
             for flag in &f.flags {
-                assert!(words.contains(&flag.as_str()) || flag.starts_with("component "), "{t}: {path}: {flag}");
+                assert!(
+                    words.contains(&flag.as_str()) || flag.starts_with("component "),
+                    "{t}: {path}: {flag}"
+                );
             }
         }
         if t.format == Format::Rpm {
@@ -143,7 +168,12 @@ fn inspect_shows_every_default_of_the_manifest() {
 /// a prefix.
 fn follows(format: Format, p: &Package) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = Vec::new();
-    let file_list = p.files.keys().find(|k| k.ends_with(outpost_manifest::FILE_LIST_NAME)).cloned().unwrap();
+    let file_list = p
+        .files
+        .keys()
+        .find(|k| k.ends_with(outpost_manifest::FILE_LIST_NAME))
+        .cloned()
+        .unwrap();
     v.push(("files".into(), p.settings.file.clone().unwrap()));
     v.push(("files".into(), file_list));
     let pairs: &[(&str, &str)] = match format {
@@ -164,7 +194,9 @@ fn follows(format: Format, p: &Package) -> Vec<(String, String)> {
 }
 
 fn allowed(c: &Change, follows: &[(String, String)]) -> bool {
-    follows.iter().any(|(s, k)| *s == c.section && (k == &c.key || k.strip_suffix('*').is_some_and(|p| c.key.starts_with(p))))
+    follows
+        .iter()
+        .any(|(s, k)| *s == c.section && (k == &c.key || k.strip_suffix('*').is_some_and(|p| c.key.starts_with(p))))
 }
 
 #[test]
@@ -181,11 +213,20 @@ fn diff_names_exactly_the_changed_default() {
         assert!(settings[0].old.as_deref().unwrap().contains("default 180"), "{shown}");
         assert!(settings[0].new.as_deref().unwrap().contains("default 1800"), "{shown}");
         if t.format == Format::Msi {
-            assert!(settings[0].new.as_deref().unwrap().contains("installer default 1800"), "{shown}");
+            assert!(
+                settings[0].new.as_deref().unwrap().contains("installer default 1800"),
+                "{shown}"
+            );
         }
         let follows = follows(t.format, &pa);
-        let extra: Vec<&Change> = changes.iter().filter(|c| c.section != "settings" && !allowed(c, &follows)).collect();
-        assert!(extra.is_empty(), "{t}: changes beyond the setting and what follows from it: {extra:#?}");
+        let extra: Vec<&Change> = changes
+            .iter()
+            .filter(|c| c.section != "settings" && !allowed(c, &follows))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "{t}: changes beyond the setting and what follows from it: {extra:#?}"
+        );
         let defaults = pa.settings.file.clone().unwrap();
         assert!(changes.iter().any(|c| c.section == "files" && c.key == defaults), "{shown}");
     }
@@ -202,14 +243,19 @@ fn diff_of_identical_builds_is_empty_and_inspect_refuses_bad_files() {
         // or a partial answer.
         let cut = tmp.path().join(format!("cut-{}", a.file_name));
         std::fs::write(&cut, &a.bytes[..a.bytes.len() / 2]).unwrap();
-        let e = inspect_file(&cut).expect_err(&format!("{t}: a truncated package must be refused")).to_string();
+        let e = inspect_file(&cut)
+            .expect_err(&format!("{t}: a truncated package must be refused"))
+            .to_string();
         assert!(e.contains(&cut.display().to_string()), "{t}: {e}");
     }
     let random = tmp.path().join("random.msi");
     let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     std::fs::write(&random, &bytes).unwrap();
     let e = inspect_file(&random).unwrap_err().to_string();
-    assert!(e.contains(&random.display().to_string()) && e.contains("not a package"), "{e}");
+    assert!(
+        e.contains(&random.display().to_string()) && e.contains("not a package"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -220,16 +266,34 @@ fn a_settings_transform_shows_what_it_changes() {
     let t = p.targets().into_iter().next().unwrap();
     let msi = p.package(&ctx, &t).unwrap();
     let base = Database::from_bytes(&msi.bytes).unwrap();
-    let mst = transform::settings_transform(&base, &[("SWITCH".into(), "switch.example.net:8443".into())], &[("Pxe".into(), 1)]).unwrap();
+    let mst = transform::settings_transform(
+        &base,
+        &[("SWITCH".into(), "switch.example.net:8443".into())],
+        &[("Pxe".into(), 1)],
+    )
+    .unwrap();
     let shown = inspect_bytes(Path::new("settings.mst"), &mst).unwrap();
     assert_eq!(shown.format, Kind::Mst);
     let property = &shown.sections["Property"]["SWITCH"];
     assert_eq!(property["Value"], "switch.example.net:8443", "{shown:#?}");
     assert_eq!(property["change"], "insert");
     let feature = &shown.sections["Feature"]["Pxe"];
-    assert_eq!((feature["change"].as_str(), feature["Level"].as_str()), ("update", "1"), "{shown:#?}");
-    assert_eq!(shown.sections.len(), 2, "only Property and Feature change: {:?}", shown.sections.keys());
-    assert!(shown.metadata["template"].starts_with("x64;") || shown.metadata["template"].starts_with("Intel;"), "{:?}", shown.metadata);
+    assert_eq!(
+        (feature["change"].as_str(), feature["Level"].as_str()),
+        ("update", "1"),
+        "{shown:#?}"
+    );
+    assert_eq!(
+        shown.sections.len(),
+        2,
+        "only Property and Feature change: {:?}",
+        shown.sections.keys()
+    );
+    assert!(
+        shown.metadata["template"].starts_with("x64;") || shown.metadata["template"].starts_with("Intel;"),
+        "{:?}",
+        shown.metadata
+    );
 }
 
 /// The command edge: `omnipack inspect --json` and `omnipack diff` with
@@ -259,7 +323,13 @@ fn the_commands_run() {
     let differ = run(tool(omnipack).arg("diff").arg("--json").arg(&a).arg(&b));
     assert_eq!(differ.status.code(), Some(1), "{}", text(&differ));
     let out: serde_json::Value = serde_json::from_slice(&differ.stdout).unwrap();
-    let names: Vec<&str> = out["changes"].as_array().unwrap().iter().filter(|c| c["section"] == "settings").map(|c| c["key"].as_str().unwrap()).collect();
+    let names: Vec<&str> = out["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["section"] == "settings")
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
     assert_eq!(names, [CHANGED], "{out:#}");
 
     let rpm = {
@@ -279,15 +349,21 @@ fn the_commands_run() {
     assert!(text(&refused).contains(&junk.display().to_string()), "{}", text(&refused));
 }
 
-
 #[test]
 fn a_patch_shows_its_transforms() {
     use omnipack::msi::patch::{patch_msis, PatchOptions};
     let p = formats::packager(Format::Msi);
     let t = p.targets().into_iter().next().unwrap();
     let old = p.package(&context(MANIFEST), &t).unwrap();
-    let new = p.package(&context(&MANIFEST.replace("version = \"2.1.0\"", "version = \"2.1.1\"")), &t).unwrap();
-    let msp = patch_msis(&old.bytes, &new.bytes, &PatchOptions::hotfix("Outpost", "Outpost 2.1.1", "Hotfix")).unwrap();
+    let new = p
+        .package(&context(&MANIFEST.replace("version = \"2.1.0\"", "version = \"2.1.1\"")), &t)
+        .unwrap();
+    let msp = patch_msis(
+        &old.bytes,
+        &new.bytes,
+        &PatchOptions::hotfix("Outpost", "Outpost 2.1.1", "Hotfix"),
+    )
+    .unwrap();
     let shown = inspect_bytes(Path::new("hotfix.msp"), &msp).unwrap();
     assert_eq!(shown.format, Kind::Msp);
     assert!(shown.metadata["patch-code"].starts_with('{'), "{:?}", shown.metadata);
@@ -299,5 +375,9 @@ fn a_patch_shows_its_transforms() {
         .filter_map(|(_, rows)| rows.get("ProductVersion"))
         .map(|r| r["Value"].as_str())
         .collect();
-    assert!(versions.contains(&"2.1.1"), "{:#?}", shown.sections.keys().collect::<Vec<_>>());
+    assert!(
+        versions.contains(&"2.1.1"),
+        "{:#?}",
+        shown.sections.keys().collect::<Vec<_>>()
+    );
 }

@@ -32,7 +32,10 @@ pub fn members(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, Malformed> {
             .map_err(|_| Malformed::new(format!("ar member `{name}`"), "size is not a number"))?;
         let start = at + HEADER_LEN;
         let data = bytes.get(start..start + size).ok_or_else(|| {
-            Malformed::new(format!("ar member `{name}`"), format!("{size} bytes announced, the file ends first"))
+            Malformed::new(
+                format!("ar member `{name}`"),
+                format!("{size} bytes announced, the file ends first"),
+            )
         })?;
         out.push((name, data));
         at = start + size + size % 2;

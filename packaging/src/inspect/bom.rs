@@ -38,8 +38,13 @@ impl<'a> Bom<'a> {
     }
 
     fn block(&self, n: u32) -> Result<&'a [u8], Malformed> {
-        let &(addr, len) = self.blocks.get(n as usize).ok_or_else(|| self.bad(format!("block {n} is not in the block table")))?;
-        self.bytes.get(addr..addr + len).ok_or_else(|| self.bad(format!("block {n} runs past the end")))
+        let &(addr, len) = self
+            .blocks
+            .get(n as usize)
+            .ok_or_else(|| self.bad(format!("block {n} is not in the block table")))?;
+        self.bytes
+            .get(addr..addr + len)
+            .ok_or_else(|| self.bad(format!("block {n} runs past the end")))
     }
 
     fn u32_at(&self, b: &[u8], at: usize) -> Result<u32, Malformed> {
@@ -53,7 +58,10 @@ impl<'a> Bom<'a> {
         for _ in 0..count {
             let block = self.u32_at(self.bytes, at)?;
             let len = *self.bytes.get(at + 4).ok_or_else(|| self.bad("variables run past the end"))? as usize;
-            let n = self.bytes.get(at + 5..at + 5 + len).ok_or_else(|| self.bad("variables run past the end"))?;
+            let n = self
+                .bytes
+                .get(at + 5..at + 5 + len)
+                .ok_or_else(|| self.bad("variables run past the end"))?;
             if n == name.as_bytes() {
                 return Ok(block);
             }
@@ -67,7 +75,11 @@ pub fn entries(part: &str, bytes: &[u8]) -> Result<Vec<BomEntry>, Malformed> {
     if !bytes.starts_with(b"BOMStore") {
         return Err(Malformed::new(part, "does not start with BOMStore"));
     }
-    let mut bom = Bom { part, bytes, blocks: Vec::new() };
+    let mut bom = Bom {
+        part,
+        bytes,
+        blocks: Vec::new(),
+    };
     let table_at = bom.u32_at(bytes, 16)? as usize;
     let count = bom.u32_at(bytes, table_at)?;
     for i in 0..count as usize {

@@ -48,6 +48,12 @@ pub fn entries(part: &str, bytes: &[u8]) -> Result<Vec<CpioEntry>, Malformed> {
         if name == TRAILER {
             return Ok(out);
         }
-        out.push(CpioEntry { name, mode, uid, gid, data: data.to_vec() });
+        out.push(CpioEntry {
+            name,
+            mode,
+            uid,
+            gid,
+            data: data.to_vec(),
+        });
     }
 }

@@ -22,20 +22,34 @@ pub fn read(bytes: &[u8]) -> Result<Package, Malformed> {
         if name == "debian-binary" {
             p.meta("debian-binary", String::from_utf8_lossy(body).trim());
         } else if name.starts_with("control.tar") {
-            control_files = tar_files(name, &unpack(name, body)?)?.into_iter().filter_map(|(path, e)| e.data.map(|d| (path, d))).collect();
+            control_files = tar_files(name, &unpack(name, body)?)?
+                .into_iter()
+                .filter_map(|(path, e)| e.data.map(|d| (path, d)))
+                .collect();
         } else if name.starts_with("data.tar") {
             data = Some(tar_files(name, &unpack(name, body)?)?);
-            p.meta("data-compression", name.trim_start_matches("data.tar").trim_start_matches('.'));
+            p.meta(
+                "data-compression",
+                name.trim_start_matches("data.tar").trim_start_matches('.'),
+            );
         }
     }
-    let control = control_files.get("/control").ok_or_else(|| Malformed::new("control.tar", "has no ./control"))?;
+    let control = control_files
+        .get("/control")
+        .ok_or_else(|| Malformed::new("control.tar", "has no ./control"))?;
     for (k, v) in paragraph(&String::from_utf8_lossy(control)) {
         p.metadata.insert(k, v);
     }
     let data = data.ok_or_else(|| Malformed::new("ar archive", "has no data.tar member"))?;
     let conffiles: Vec<String> = control_files
         .get("/conffiles")
-        .map(|c| String::from_utf8_lossy(c).lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
+        .map(|c| {
+            String::from_utf8_lossy(c)
+                .lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     for (path, body) in &control_files {
         let name = path.trim_start_matches('/');
@@ -43,7 +57,10 @@ pub fn read(bytes: &[u8]) -> Result<Package, Malformed> {
             p.scripts.insert(name.to_string(), String::from_utf8_lossy(body).into_owned());
         }
     }
-    p.settings = settings::find(data.iter().filter_map(|(path, e)| e.data.as_deref().map(|d| (path.as_str(), d))));
+    p.settings = settings::find(
+        data.iter()
+            .filter_map(|(path, e)| e.data.as_deref().map(|d| (path.as_str(), d))),
+    );
     for (path, e) in data {
         let mut info = e.info;
         if conffiles.contains(&path) {
@@ -51,8 +68,11 @@ pub fn read(bytes: &[u8]) -> Result<Package, Malformed> {
         }
         p.files.insert(path, info);
     }
-    for c in conffiles.iter().filter(|c| !p.files.contains_key(*c)) {
-        return Err(Malformed::new("conffiles", format!("lists `{c}`, which data.tar does not hold")));
+    if let Some(c) = conffiles.iter().find(|c| !p.files.contains_key(*c)) {
+        return Err(Malformed::new(
+            "conffiles",
+            format!("lists `{c}`, which data.tar does not hold"),
+        ));
     }
     Ok(p)
 }
@@ -87,7 +107,10 @@ pub fn tar_files(member: &str, tar: &[u8]) -> Result<BTreeMap<String, TarEntry>,
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let raw = entry.path().map_err(bad)?.to_string_lossy().into_owned();
-        let path = format!("/{}", raw.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/'));
+        let path = format!(
+            "/{}",
+            raw.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/')
+        );
         let h = entry.header();
         let mode = h.mode().map_err(bad)?;
         let owner = match (h.username().ok().flatten(), h.groupname().ok().flatten()) {
@@ -101,10 +124,33 @@ pub fn tar_files(member: &str, tar: &[u8]) -> Result<BTreeMap<String, TarEntry>,
             entry.read_to_end(&mut data).map_err(bad)?;
             (FileInfo::regular(&data, Some(mode)), Some(data))
         } else {
-            let word = if kind.is_dir() { "dir" } else if kind.is_symlink() { "symlink" } else { "other" };
-            (FileInfo { kind: word.into(), mode: Some(octal(mode)), target, ..FileInfo::default() }, None)
+            let word = if kind.is_dir() {
+                "dir"
+            } else if kind.is_symlink() {
+                "symlink"
+            } else {
+                "other"
+            };
+            (
+                FileInfo {
+                    kind: word.into(),
+                    mode: Some(octal(mode)),
+                    target,
+                    ..FileInfo::default()
+                },
+                None,
+            )
         };
-        out.insert(path, TarEntry { info: FileInfo { owner: Some(owner), ..info }, data });
+        out.insert(
+            path,
+            TarEntry {
+                info: FileInfo {
+                    owner: Some(owner),
+                    ..info
+                },
+                data,
+            },
+        );
     }
     Ok(out)
 }

@@ -33,7 +33,11 @@ pub struct Change {
 type Fields = Vec<(&'static str, Option<String>)>;
 
 fn setting_fields(s: &Setting) -> Fields {
-    vec![("default", s.default.clone()), ("property", s.property.clone()), ("installer default", s.installer_default.clone())]
+    vec![
+        ("default", s.default.clone()),
+        ("property", s.property.clone()),
+        ("installer default", s.installer_default.clone()),
+    ]
 }
 
 fn file_fields(f: &FileInfo) -> Fields {
@@ -60,7 +64,12 @@ fn show(fields: &Fields, only: Option<&Fields>) -> String {
 
 fn show_changed(a: &Fields, b: &Fields) -> (String, String) {
     let differing = |x: &Fields, y: &Fields| -> String {
-        x.iter().zip(y).filter(|(p, q)| p.1 != q.1).map(|((k, v), _)| format!("{k} {}", v.as_deref().unwrap_or("(none)"))).collect::<Vec<_>>().join(", ")
+        x.iter()
+            .zip(y)
+            .filter(|(p, q)| p.1 != q.1)
+            .map(|((k, v), _)| format!("{k} {}", v.as_deref().unwrap_or("(none)")))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     (differing(a, b), differing(b, a))
 }
@@ -109,13 +118,21 @@ fn compare<V: PartialEq>(
             (None, Some(y)) => (What::Added, None, Some(one(y))),
             (None, None) => continue,
         };
-        out.push(Change { section: section.to_string(), key: key.clone(), change, old, new });
+        out.push(Change {
+            section: section.to_string(),
+            key: key.clone(),
+            change,
+            old,
+            new,
+        });
     }
 }
 
 pub fn diff(a: &Package, b: &Package) -> Vec<Change> {
     let mut out = Vec::new();
-    compare(&mut out, "metadata", &a.metadata, &b.metadata, String::clone, |x, y| (x.clone(), y.clone()));
+    compare(&mut out, "metadata", &a.metadata, &b.metadata, String::clone, |x, y| {
+        (x.clone(), y.clone())
+    });
     if a.settings.file != b.settings.file {
         out.push(Change {
             section: "settings".into(),
@@ -125,11 +142,30 @@ pub fn diff(a: &Package, b: &Package) -> Vec<Change> {
             new: b.settings.file.clone(),
         });
     }
-    compare(&mut out, "settings", &a.settings.values, &b.settings.values, |s| show(&setting_fields(s), None), |x, y| {
-        show_changed(&setting_fields(x), &setting_fields(y))
-    });
-    compare(&mut out, "files", &a.files, &b.files, |f| show(&file_fields(f), None), |x, y| show_changed(&file_fields(x), &file_fields(y)));
-    compare(&mut out, "scripts", &a.scripts, &b.scripts, |s| format!("{} lines", s.lines().count()), |x, y| script_changed(x, y));
+    compare(
+        &mut out,
+        "settings",
+        &a.settings.values,
+        &b.settings.values,
+        |s| show(&setting_fields(s), None),
+        |x, y| show_changed(&setting_fields(x), &setting_fields(y)),
+    );
+    compare(
+        &mut out,
+        "files",
+        &a.files,
+        &b.files,
+        |f| show(&file_fields(f), None),
+        |x, y| show_changed(&file_fields(x), &file_fields(y)),
+    );
+    compare(
+        &mut out,
+        "scripts",
+        &a.scripts,
+        &b.scripts,
+        |s| format!("{} lines", s.lines().count()),
+        |x, y| script_changed(x, y),
+    );
     let empty = BTreeMap::new();
     let names: std::collections::BTreeSet<&String> = a.sections.keys().chain(b.sections.keys()).collect();
     for name in names {

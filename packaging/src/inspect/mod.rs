@@ -24,8 +24,8 @@ mod settings;
 mod text;
 mod xml;
 
-use std::path::Path;
 use std::io::Write as _;
+use std::path::Path;
 
 pub use error::{InspectError, Malformed};
 pub use model::{Kind, Package};
@@ -63,15 +63,24 @@ pub fn inspect_bytes(file: &Path, bytes: &[u8]) -> Result<Package, InspectError>
     let read = match kind {
         Kind::Deb => deb::read(bytes),
         Kind::Rpm => rpm::read(bytes),
-        Kind::Msi | Kind::Msp => msi::read(bytes, kind).and_then(|p| if kind == Kind::Msp { mst::patch(bytes, p) } else { Ok(p) }),
+        Kind::Msi | Kind::Msp => {
+            msi::read(bytes, kind).and_then(|p| if kind == Kind::Msp { mst::patch(bytes, p) } else { Ok(p) })
+        }
         Kind::Mst => mst::read(bytes),
         Kind::Pkg => pkg::read(bytes),
     };
-    read.map_err(|source| InspectError::Malformed { file: file.to_path_buf(), kind: kind.name(), source })
+    read.map_err(|source| InspectError::Malformed {
+        file: file.to_path_buf(),
+        kind: kind.name(),
+        source,
+    })
 }
 
 pub fn inspect_file(file: &Path) -> Result<Package, InspectError> {
-    let bytes = std::fs::read(file).map_err(|source| InspectError::Io { file: file.to_path_buf(), source })?;
+    let bytes = std::fs::read(file).map_err(|source| InspectError::Io {
+        file: file.to_path_buf(),
+        source,
+    })?;
     inspect_bytes(file, &bytes)
 }
 

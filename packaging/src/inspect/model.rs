@@ -133,7 +133,10 @@ impl Package {
     }
 
     pub fn record(&mut self, section: &str, key: impl Into<String>, record: Record) {
-        self.sections.entry(section.to_string()).or_default().insert(key.into(), record);
+        self.sections
+            .entry(section.to_string())
+            .or_default()
+            .insert(key.into(), record);
     }
 }
 

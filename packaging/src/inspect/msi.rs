@@ -54,13 +54,22 @@ pub fn summary(s: &SummaryInfo, kind: Kind, p: &mut Package) {
             p.meta(k, v.clone());
         }
     }
-    let times = [("create-time", s.create_time), ("last-save-time", s.last_save_time), ("last-printed", s.last_printed)];
+    let times = [
+        ("create-time", s.create_time),
+        ("last-save-time", s.last_save_time),
+        ("last-printed", s.last_printed),
+    ];
     for (k, t) in times {
         if let Some(secs) = t.and_then(|t| t.unix_seconds()) {
             p.meta(k, crate::time::iso8601(secs, true));
         }
     }
-    let ints = [("page-count", s.page_count), ("word-count", s.word_count), ("character-count", s.character_count), ("security", s.security)];
+    let ints = [
+        ("page-count", s.page_count),
+        ("word-count", s.word_count),
+        ("character-count", s.character_count),
+        ("security", s.security),
+    ];
     for (k, i) in ints {
         if let Some(i) = i {
             p.meta(k, i.to_string());
@@ -86,7 +95,10 @@ pub fn row_key(t: &Table, row: &[Value]) -> String {
 
 fn row_record(t: &Table, row: &[Value]) -> Record {
     let cols = &t.def().columns[t.def().key_len()..];
-    cols.iter().zip(&row[t.def().key_len()..]).map(|(c, v)| (c.name.clone(), cell(v))).collect()
+    cols.iter()
+        .zip(&row[t.def().key_len()..])
+        .map(|(c, v)| (c.name.clone(), cell(v)))
+        .collect()
 }
 
 fn tables(db: &Database, p: &mut Package) {
@@ -96,12 +108,19 @@ fn tables(db: &Database, p: &mut Package) {
                 p.record(t.name(), row_key(t, row), row_record(t, row));
             }
         }
-        let text: String = t.rows().map(|r| r.iter().map(cell).collect::<Vec<_>>().join("\t") + "\n").collect();
+        let text: String = t
+            .rows()
+            .map(|r| r.iter().map(cell).collect::<Vec<_>>().join("\t") + "\n")
+            .collect();
         let r = record([("rows", t.len().to_string()), ("sha256", sha256(text.as_bytes()))]);
         p.record("tables", t.name(), r);
     }
     for (name, data) in &db.streams {
-        p.record("streams", name.clone(), record([("size", data.len().to_string()), ("sha256", sha256(data))]));
+        p.record(
+            "streams",
+            name.clone(),
+            record([("size", data.len().to_string()), ("sha256", sha256(data))]),
+        );
     }
     for name in db.storages.keys() {
         p.record("storages", name.clone(), Record::new());
@@ -119,10 +138,15 @@ fn cabinet_files(db: &Database) -> Result<BTreeMap<String, Vec<u8>>, Malformed> 
             continue;
         };
         let part = format!("cabinet `{name}`");
-        let data = db.streams.get(name).ok_or_else(|| Malformed::new(&part, "the Media table names it, the package has no such stream"))?;
+        let data = db
+            .streams
+            .get(name)
+            .ok_or_else(|| Malformed::new(&part, "the Media table names it, the package has no such stream"))?;
         let mut cab = cab::Cabinet::new(std::io::Cursor::new(data.as_slice())).map_err(|e| Malformed::new(&part, e))?;
-        let names: Vec<String> =
-            cab.folder_entries().flat_map(|f| f.file_entries().map(|e| e.name().to_string()).collect::<Vec<_>>()).collect();
+        let names: Vec<String> = cab
+            .folder_entries()
+            .flat_map(|f| f.file_entries().map(|e| e.name().to_string()).collect::<Vec<_>>())
+            .collect();
         for n in names {
             let mut bytes = Vec::new();
             cab.read_file(&n)
@@ -169,7 +193,11 @@ fn files<'c>(db: &Database, cab: &'c BTreeMap<String, Vec<u8>>, p: &mut Package)
             }
             None => {
                 flags.push("not in any embedded cabinet".into());
-                FileInfo { kind: "file".into(), size: size.max(0) as u64, ..FileInfo::default() }
+                FileInfo {
+                    kind: "file".into(),
+                    size: size.max(0) as u64,
+                    ..FileInfo::default()
+                }
             }
         };
         p.files.insert(path, FileInfo { flags, ..info });
@@ -187,7 +215,10 @@ fn long_name(default_dir: &str) -> String {
 fn directories(db: &Database) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let Some(t) = db.table("Directory") else { return out };
-    let rows: BTreeMap<String, (String, String)> = t.rows().map(|r| (cell(&r[0]), (cell(&r[1]), long_name(&cell(&r[2]))))).collect();
+    let rows: BTreeMap<String, (String, String)> = t
+        .rows()
+        .map(|r| (cell(&r[0]), (cell(&r[1]), long_name(&cell(&r[2])))))
+        .collect();
     for id in rows.keys() {
         let mut parts = Vec::new();
         let mut at = id.clone();
@@ -222,19 +253,31 @@ fn installer_settings(db: &Database, p: &mut Package) {
         .table("InstallExecuteSequence")
         .map(|t| t.rows().map(|r| (cell(&r[0]), cell(&r[1]))).collect())
         .unwrap_or_default();
-    let property = |name: &str| db.table("Property").and_then(|t| t.get(&[Value::from(name)])).map(|r| cell(&r[1]));
+    let property = |name: &str| {
+        db.table("Property")
+            .and_then(|t| t.get(&[Value::from(name)]))
+            .map(|r| cell(&r[1]))
+    };
     let set_by_action = |name: &str| {
         db.table("CustomAction")?.rows().find_map(|r| {
             let is_set = r[1].as_int().is_some_and(|t| t & 0x3f == SET_PROPERTY) && cell(&r[2]) == name;
-            let unset = conditions.get(&cell(&r[0])).is_some_and(|c| c.trim() == format!("NOT {name}"));
+            let unset = conditions
+                .get(&cell(&r[0]))
+                .is_some_and(|c| c.trim() == format!("NOT {name}"));
             (is_set && unset).then(|| cell(&r[3]))
         })
     };
     for r in ini.rows() {
         let (key, value) = (cell(&r[4]), cell(&r[5]));
-        let Some(prop) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) else { continue };
+        let Some(prop) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) else {
+            continue;
+        };
         let default = property(prop).or_else(|| set_by_action(prop)).unwrap_or_default();
-        let s = p.settings.values.entry(key).or_insert_with(|| super::model::Setting { default: None, property: None, installer_default: None });
+        let s = p.settings.values.entry(key).or_insert_with(|| super::model::Setting {
+            default: None,
+            property: None,
+            installer_default: None,
+        });
         s.property = Some(prop.to_string());
         s.installer_default = Some(default);
     }

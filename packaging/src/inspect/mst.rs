@@ -24,7 +24,10 @@ const DEFAULT_CODEPAGE: u16 = 1252;
 pub fn read(bytes: &[u8]) -> Result<Package, Malformed> {
     let root = Storage::from_cfb(bytes).map_err(|e| Malformed::new("compound file", e))?;
     let mut p = Package::new(Kind::Mst);
-    let summary = root.streams.get(SUMMARY_STREAM).ok_or_else(|| Malformed::new("summary information", "missing"))?;
+    let summary = root
+        .streams
+        .get(SUMMARY_STREAM)
+        .ok_or_else(|| Malformed::new("summary information", "missing"))?;
     let s = SummaryInfo::from_bytes(summary, DEFAULT_CODEPAGE).map_err(|e| Malformed::new("summary information", e))?;
     super::msi::summary(&s, Kind::Mst, &mut p);
     changes(&root, "", &mut p)?;
@@ -64,7 +67,12 @@ struct Pool {
 }
 
 fn pool(streams: &BTreeMap<String, (String, Vec<u8>)>) -> Result<Pool, Malformed> {
-    let get = |n: &str| streams.get(n).map(|(_, d)| d.as_slice()).ok_or_else(|| Malformed::new(n, "missing"));
+    let get = |n: &str| {
+        streams
+            .get(n)
+            .map(|(_, d)| d.as_slice())
+            .ok_or_else(|| Malformed::new(n, "missing"))
+    };
     let (head, data) = (get("_StringPool")?, get("_StringData")?);
     let bad = || Malformed::new("_StringPool", "truncated");
     let u16_at = |at: usize| head.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]])).ok_or_else(bad);
@@ -79,19 +87,27 @@ fn pool(streams: &BTreeMap<String, (String, Vec<u8>)>) -> Result<Pool, Malformed
             len = (usize::from(u16_at(at)?)) | usize::from(u16_at(at + 2)?) << 16;
             at += 4;
         }
-        let s = data.get(offset..offset + len).ok_or_else(|| Malformed::new("_StringData", "shorter than the pool says"))?;
+        let s = data
+            .get(offset..offset + len)
+            .ok_or_else(|| Malformed::new("_StringData", "shorter than the pool says"))?;
         strings.push(cp.decode(s));
         offset += len;
     }
-    Ok(Pool { strings, long: header & LONG_REFS != 0 })
+    Ok(Pool {
+        strings,
+        long: header & LONG_REFS != 0,
+    })
 }
 
 /// Every table stream of the transform in `storage`, as section
 /// `<prefix><Table>` with one record per row: the operation and the
 /// columns it carries.
 fn changes(storage: &Storage, prefix: &str, p: &mut Package) -> Result<(), Malformed> {
-    let streams: BTreeMap<String, (String, Vec<u8>)> =
-        storage.streams.iter().map(|(n, d)| (decode_name(n).1, (n.clone(), d.clone()))).collect();
+    let streams: BTreeMap<String, (String, Vec<u8>)> = storage
+        .streams
+        .iter()
+        .map(|(n, d)| (decode_name(n).1, (n.clone(), d.clone())))
+        .collect();
     let tables: Vec<&String> = storage.streams.keys().filter(|n| decode_name(n).0).collect();
     if tables.is_empty() {
         return Ok(());
@@ -105,7 +121,11 @@ fn changes(storage: &Storage, prefix: &str, p: &mut Package) -> Result<(), Malfo
         let data = &storage.streams[raw];
         let section = format!("{prefix}{name}");
         let Some(def) = table_def(&name) else {
-            p.record(&section, "(undecoded)", record([("size", data.len().to_string()), ("sha256", sha256(data))]));
+            p.record(
+                &section,
+                "(undecoded)",
+                record([("size", data.len().to_string()), ("sha256", sha256(data))]),
+            );
             continue;
         };
         for (key, r) in records(&name, &def, &pool, data)? {
@@ -114,7 +134,11 @@ fn changes(storage: &Storage, prefix: &str, p: &mut Package) -> Result<(), Malfo
     }
     for (name, (raw, data)) in &streams {
         if !decode_name(raw).0 && !raw.starts_with('\u{5}') {
-            p.record(&format!("{prefix}streams"), name.clone(), record([("size", data.len().to_string()), ("sha256", sha256(data))]));
+            p.record(
+                &format!("{prefix}streams"),
+                name.clone(),
+                record([("size", data.len().to_string()), ("sha256", sha256(data))]),
+            );
         }
     }
     Ok(())
@@ -150,7 +174,10 @@ fn records(name: &str, def: &TableDef, pool: &Pool, data: &[u8]) -> Result<Vec<(
         } else if mask == 0 {
             ("delete", (0..def.columns.len()).map(|i| i < key_len).collect())
         } else {
-            ("update", (0..def.columns.len()).map(|i| i < key_len || mask & (1 << i) != 0).collect())
+            (
+                "update",
+                (0..def.columns.len()).map(|i| i < key_len || mask & (1 << i) != 0).collect(),
+            )
         };
         let mut key = Vec::new();
         let mut r = record([("change", op)]);
@@ -169,7 +196,9 @@ fn records(name: &str, def: &TableDef, pool: &Pool, data: &[u8]) -> Result<Vec<(
 }
 
 fn read_uint(data: &[u8], at: &mut usize, width: usize, part: &str) -> Result<u32, Malformed> {
-    let b = data.get(*at..*at + width).ok_or_else(|| Malformed::new(part, format!("a record runs past the end at byte {at}")))?;
+    let b = data
+        .get(*at..*at + width)
+        .ok_or_else(|| Malformed::new(part, format!("a record runs past the end at byte {at}")))?;
     *at += width;
     Ok(b.iter().rev().fold(0u32, |acc, x| acc << 8 | u32::from(*x)))
 }
@@ -180,7 +209,12 @@ fn field(data: &[u8], at: &mut usize, ty: ColumnType, pool: &Pool, part: &str) -
             let id = read_uint(data, at, if pool.long { 3 } else { 2 }, part)? as usize;
             match id {
                 0 => Value::Null,
-                _ => Value::Str(pool.strings.get(id).cloned().ok_or_else(|| Malformed::new(part, format!("string id {id} is not in the pool")))?),
+                _ => Value::Str(
+                    pool.strings
+                        .get(id)
+                        .cloned()
+                        .ok_or_else(|| Malformed::new(part, format!("string id {id} is not in the pool")))?,
+                ),
             }
         }
         ColumnType::Int16 => match read_uint(data, at, 2, part)? {

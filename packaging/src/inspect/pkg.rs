@@ -20,7 +20,12 @@ pub fn read(bytes: &[u8]) -> Result<Package, Malformed> {
     let mut p = Package::new(Kind::Pkg);
     let signed = xar.table_of_contents().signature.is_some() || xar.table_of_contents().x_signature.is_some();
     p.meta("xar-signature", if signed { "present" } else { "none" });
-    let names: Vec<String> = xar.files().map_err(|e| Malformed::new("xar", e))?.into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = xar
+        .files()
+        .map_err(|e| Malformed::new("xar", e))?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     let distribution = member(&mut xar, "Distribution")?;
     distribution_xml(&String::from_utf8_lossy(&distribution), &mut p)?;
     let mut contents = Vec::new();
@@ -39,7 +44,9 @@ fn member(xar: &mut Xar, name: &str) -> Result<Vec<u8>, Malformed> {
 
 fn gunzip(part: &str, data: &[u8]) -> Result<Vec<u8>, Malformed> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(data).read_to_end(&mut out).map_err(|e| Malformed::new(part, e))?;
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .map_err(|e| Malformed::new(part, e))?;
     Ok(out)
 }
 
@@ -54,12 +61,22 @@ fn distribution_xml(xml: &str, p: &mut Package) -> Result<(), Malformed> {
             }
             "choice" => {
                 let id = e.attrs.get("id").cloned().unwrap_or_default();
-                let r = e.attrs.iter().filter(|(k, _)| *k != "id").map(|(k, v)| (k.clone(), v.clone())).collect();
+                let r = e
+                    .attrs
+                    .iter()
+                    .filter(|(k, _)| *k != "id")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 p.record("choices", id, r);
             }
             "pkg-ref" if !e.text.is_empty() => {
                 let id = e.attrs.get("id").cloned().unwrap_or_default();
-                let mut r: BTreeMap<String, String> = e.attrs.iter().filter(|(k, _)| *k != "id").map(|(k, v)| (k.clone(), v.clone())).collect();
+                let mut r: BTreeMap<String, String> = e
+                    .attrs
+                    .iter()
+                    .filter(|(k, _)| *k != "id")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 r.insert("archive".into(), e.text.clone());
                 p.record("pkg-refs", id, r);
             }
@@ -97,10 +114,18 @@ fn component(xar: &mut Xar, prefix: &str, p: &mut Package, contents: &mut Vec<(S
     let info_part = format!("{prefix}/PackageInfo");
     let info = String::from_utf8_lossy(&member(xar, &info_part)?).into_owned();
     let els = elements(&info_part, &info)?;
-    let root = els.iter().find(|e| e.name == "pkg-info").ok_or_else(|| Malformed::new(&info_part, "no <pkg-info>"))?;
+    let root = els
+        .iter()
+        .find(|e| e.name == "pkg-info")
+        .ok_or_else(|| Malformed::new(&info_part, "no <pkg-info>"))?;
     let id = root.attrs.get("identifier").cloned().unwrap_or_else(|| prefix.to_string());
     let location = root.attrs.get("install-location").cloned().unwrap_or_else(|| "/".into());
-    let mut r: BTreeMap<String, String> = root.attrs.iter().filter(|(k, _)| *k != "identifier").map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut r: BTreeMap<String, String> = root
+        .attrs
+        .iter()
+        .filter(|(k, _)| *k != "identifier")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for e in &els {
         match e.name.as_str() {
             "payload" => r.extend(e.attrs.iter().map(|(k, v)| (format!("payload.{k}"), v.clone()))),
@@ -134,23 +159,42 @@ fn component(xar: &mut Xar, prefix: &str, p: &mut Package, contents: &mut Vec<(S
 fn installed(location: &str, name: &str) -> String {
     let rel = name.trim_start_matches('.').trim_start_matches('/');
     let base = location.trim_end_matches('/');
-    if rel.is_empty() { format!("{base}/") } else { format!("{base}/{rel}") }
+    if rel.is_empty() {
+        format!("{base}/")
+    } else {
+        format!("{base}/{rel}")
+    }
 }
 
-fn files(location: &str, id: &str, bom: Vec<bom::BomEntry>, payload: Vec<cpio::CpioEntry>, p: &mut Package, contents: &mut Vec<(String, Vec<u8>)>) {
+fn files(
+    location: &str,
+    id: &str,
+    bom: Vec<bom::BomEntry>,
+    payload: Vec<cpio::CpioEntry>,
+    p: &mut Package,
+    contents: &mut Vec<(String, Vec<u8>)>,
+) {
     let mut listed: BTreeMap<String, bom::BomEntry> = bom.into_iter().map(|b| (b.path.clone(), b)).collect();
     for e in payload {
         let path = installed(location, &e.name);
         let mut info = match e.mode & 0o170000 {
             0o100000 => FileInfo::regular(&e.data, Some(e.mode)),
-            0o040000 => FileInfo { kind: "dir".into(), mode: Some(octal(e.mode)), ..FileInfo::default() },
+            0o040000 => FileInfo {
+                kind: "dir".into(),
+                mode: Some(octal(e.mode)),
+                ..FileInfo::default()
+            },
             0o120000 => FileInfo {
                 kind: "symlink".into(),
                 mode: Some(octal(e.mode)),
                 target: Some(String::from_utf8_lossy(&e.data).into_owned()),
                 ..FileInfo::default()
             },
-            _ => FileInfo { kind: "other".into(), mode: Some(octal(e.mode)), ..FileInfo::default() },
+            _ => FileInfo {
+                kind: "other".into(),
+                mode: Some(octal(e.mode)),
+                ..FileInfo::default()
+            },
         };
         info.owner = Some(format!("{}:{}", e.uid, e.gid));
         info.flags.push(format!("component {id}"));
@@ -158,10 +202,12 @@ fn files(location: &str, id: &str, bom: Vec<bom::BomEntry>, payload: Vec<cpio::C
             None => info.flags.push("not in the Bom".into()),
             Some(b) => {
                 if u32::from(b.mode) != e.mode || (b.uid, b.gid) != (e.uid, e.gid) {
-                    info.flags.push(format!("Bom says mode {:o} owner {}:{}", b.mode, b.uid, b.gid));
+                    info.flags
+                        .push(format!("Bom says mode {:o} owner {}:{}", b.mode, b.uid, b.gid));
                 }
                 if b.kind == 1 && (b.size as usize != e.data.len() || b.checksum != crate::pkg::bom::cksum(&e.data)) {
-                    info.flags.push(format!("Bom says size {} cksum {}, the Payload differs", b.size, b.checksum));
+                    info.flags
+                        .push(format!("Bom says size {} cksum {}, the Payload differs", b.size, b.checksum));
                 }
             }
         }
@@ -171,7 +217,13 @@ fn files(location: &str, id: &str, bom: Vec<bom::BomEntry>, payload: Vec<cpio::C
         p.files.insert(path, info);
     }
     for (name, b) in listed {
-        let info = FileInfo { kind: "missing".into(), mode: Some(octal(u32::from(b.mode))), size: u64::from(b.size), flags: vec![format!("component {id}"), "in the Bom, not in the Payload".into()], ..FileInfo::default() };
+        let info = FileInfo {
+            kind: "missing".into(),
+            mode: Some(octal(u32::from(b.mode))),
+            size: u64::from(b.size),
+            flags: vec![format!("component {id}"), "in the Bom, not in the Payload".into()],
+            ..FileInfo::default()
+        };
         p.files.insert(installed(location, &name), info);
     }
 }

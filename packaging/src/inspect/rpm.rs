@@ -119,7 +119,10 @@ fn scripts(rpm: &RpmPackage, p: &mut Package) {
     for (name, s) in all {
         // A missing tag is a scriptlet the package does not have.
         if let Ok(s) = s {
-            let program = s.program.map(|p| format!("#interpreter: {}\n", p.join(" "))).unwrap_or_default();
+            let program = s
+                .program
+                .map(|p| format!("#interpreter: {}\n", p.join(" ")))
+                .unwrap_or_default();
             p.scripts.insert(name.to_string(), format!("{program}{}", s.script));
         }
     }

@@ -42,8 +42,7 @@ pub fn find<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Setting
         .filter(|(p, _)| p.rsplit(['/', '\\']).next() == Some(FILE_LIST_NAME))
         .map(|(p, _)| parent(p))
         .collect();
-    let mut found: Vec<(&str, BTreeMap<String, String>)> =
-        files.iter().filter_map(|(p, d)| values(d).map(|v| (*p, v))).collect();
+    let mut found: Vec<(&str, BTreeMap<String, String>)> = files.iter().filter_map(|(p, d)| values(d).map(|v| (*p, v))).collect();
     // Beside the self-validation list first, then path order.
     found.sort_by_key(|(p, _)| (!list_dirs.contains(&parent(p)), p.to_string()));
     let Some((path, values)) = found.into_iter().next() else {
@@ -54,7 +53,14 @@ pub fn find<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Setting
         values: values
             .into_iter()
             .map(|(k, v)| {
-                (k, Setting { default: Some(v), property: None, installer_default: None })
+                (
+                    k,
+                    Setting {
+                        default: Some(v),
+                        property: None,
+                        installer_default: None,
+                    },
+                )
             })
             .collect(),
     }

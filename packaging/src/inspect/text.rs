@@ -42,7 +42,12 @@ pub fn package(file: &str, p: &Package) -> String {
         section_head(&mut out, name);
         for (key, r) in records {
             let fields: Vec<String> = r.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let _ = writeln!(out, "  {key}{}{}", if fields.is_empty() { "" } else { ": " }, fields.join(", "));
+            let _ = writeln!(
+                out,
+                "  {key}{}{}",
+                if fields.is_empty() { "" } else { ": " },
+                fields.join(", ")
+            );
         }
     }
     out
@@ -53,7 +58,13 @@ fn section_head(out: &mut String, name: &str) {
 }
 
 fn file_line(path: &str, f: &FileInfo) -> String {
-    let mut s = format!("{:<8} {:>5} {:<12} {:>10}  {path}", f.kind, f.mode.as_deref().unwrap_or("-"), f.owner.as_deref().unwrap_or("-"), f.size);
+    let mut s = format!(
+        "{:<8} {:>5} {:<12} {:>10}  {path}",
+        f.kind,
+        f.mode.as_deref().unwrap_or("-"),
+        f.owner.as_deref().unwrap_or("-"),
+        f.size
+    );
     if let Some(t) = &f.target {
         let _ = write!(s, " -> {t}");
     }

@@ -22,7 +22,10 @@ pub fn elements(part: &str, xml: &str) -> Result<Vec<Element>, Malformed> {
     while let Some(i) = rest.find('<') {
         rest = &rest[i + 1..];
         if let Some(r) = rest.strip_prefix("!--") {
-            rest = r.split_once("-->").map(|(_, r)| r).ok_or_else(|| bad("unterminated comment".into()))?;
+            rest = r
+                .split_once("-->")
+                .map(|(_, r)| r)
+                .ok_or_else(|| bad("unterminated comment".into()))?;
             continue;
         }
         let end = tag_end(rest).ok_or_else(|| bad("unterminated tag".into()))?;
