@@ -187,7 +187,7 @@ impl<'de> Deserialize<'de> for Release {
                 }
                 Some(CYCLONEDX) => {
                     let j: SbomJson = serde_json::from_value(v).map_err(D::Error::custom)?;
-                    let target = target_of(&j.path, "installer", &j.target).map_err(D::Error::custom)?;
+                    let target = target_of(&j.path, &j.target).map_err(D::Error::custom)?;
                     release.sboms.push(SbomArtifact {
                         path: j.path,
                         describes: j.describes,
@@ -204,17 +204,27 @@ impl<'de> Deserialize<'de> for Release {
     }
 }
 
+/// An SBOM's `target` that is not the `platform-arch-format` of a package.
+#[derive(Debug, thiserror::Error)]
+#[error("`{path}`: installer target `{word}`: {reason}")]
+struct TargetWordError {
+    path: String,
+    word: String,
+    reason: String,
+}
+
 /// `platform-arch-format` back to a target.
-fn target_of(path: &str, what: &str, word: &str) -> Result<Target, String> {
+fn target_of(path: &str, word: &str) -> Result<Target, TargetWordError> {
+    let bad = |reason: String| TargetWordError { path: path.into(), word: word.into(), reason };
     let mut parts = word.rsplitn(3, '-');
     let (Some(format), Some(arch), Some(platform)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("`{path}`: {what} target `{word}` is not platform-arch-format"));
+        return Err(bad("not platform-arch-format".into()));
     };
-    let format: Format = format.parse().map_err(|e| format!("`{path}`: {e}"))?;
-    let arch = Arch::from_word(format, arch).ok_or_else(|| format!("`{path}`: no {format} architecture is called `{arch}`"))?;
+    let format: Format = format.parse().map_err(|e: crate::target::UnknownFormat| bad(e.to_string()))?;
+    let arch = Arch::from_word(format, arch).ok_or_else(|| bad(format!("no {format} architecture is called `{arch}`")))?;
     let t = Target::new(format, arch);
     if Platform::parse(platform) != Some(t.platform) {
-        return Err(format!("`{path}`: {what} target `{word}`: platform `{platform}` is not {format}'s"));
+        return Err(bad(format!("platform `{platform}` is not {format}'s")));
     }
     Ok(t)
 }
