@@ -56,10 +56,13 @@ pub struct CompiledIn {
     pub edges: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// Cargo.lock's checksum of each crate by name, version and source.
+type Checksums = BTreeMap<(String, String, String), String>;
+
 /// `cargo metadata`'s resolve for each triple asked for.
 pub struct Crates {
     graphs: BTreeMap<String, Graph>,
-    checksums: BTreeMap<(String, String, String), String>,
+    checksums: Checksums,
 }
 
 impl Crates {
@@ -140,7 +143,7 @@ struct Locked {
     checksum: Option<String>,
 }
 
-fn lock_checksums(path: &Path) -> Result<BTreeMap<(String, String, String), String>, SbomError> {
+fn lock_checksums(path: &Path) -> Result<Checksums, SbomError> {
     let text = std::fs::read_to_string(path).map_err(|source| SbomError::Read { path: path.to_path_buf(), source })?;
     let lock: Lock = toml::from_str(&text).map_err(|source| SbomError::Lock { path: path.to_path_buf(), source })?;
     Ok(lock
