@@ -15,7 +15,9 @@ pub enum OpenPgpError {
     Bad { fingerprint: String },
     #[error("not an rpm: {0}")]
     NotRpm(String),
-    #[error("the rpm's header signature does not verify with the release key {fingerprint}: {reason}")]
+    /// The rpm crate checks the header signature and the digests the
+    /// header records together; `reason` says which failed.
+    #[error("rpm signature check fails with the release key {fingerprint}: {reason}")]
     RpmSignature { fingerprint: String, reason: String },
     #[error("the rpm's payload does not match the digest its header records: {0}")]
     RpmDigest(String),
