@@ -32,7 +32,7 @@ pub enum SbomError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{command}` for {triple} failed ({status}): {stderr}")]
+    #[error("`{command}` for {triple} failed ({status}): {stderr} (it runs offline: every crate of Cargo.lock must be in cargo's cache, which `cargo fetch --locked` fills)")]
     Cargo { triple: String, command: String, status: ExitStatus, stderr: String },
     #[error("reading the output of `{command}` for {triple}: {source}")]
     Metadata {
