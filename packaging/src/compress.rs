@@ -38,6 +38,27 @@ pub fn gzip_n(data: &[u8]) -> std::io::Result<Vec<u8>> {
     enc.finish()
 }
 
+/// How many blocks an xz stream holds, from its index (None: not one
+/// well-formed xz stream). Tests use it to see the payloads are split.
+#[cfg(test)]
+pub fn xz_block_count(xz: &[u8]) -> Option<u64> {
+    let footer = xz.len().checked_sub(12)?;
+    if &xz[xz.len() - 2..] != b"YZ" {
+        return None;
+    }
+    let backward = u32::from_le_bytes(xz[footer + 4..footer + 8].try_into().ok()?) as usize;
+    let index = footer.checked_sub((backward + 1) * 4)?;
+    // The index: indicator 0, then the number of records as a multibyte integer.
+    let mut n: u64 = 0;
+    for (i, b) in xz.get(index + 1..index + 10)?.iter().enumerate() {
+        n |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return (xz[index] == 0).then_some(n);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Read;
@@ -53,5 +74,6 @@ mod tests {
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, data);
+        assert_eq!(super::xz_block_count(&a), Some(3), "3 MB in blocks of 1 MiB");
     }
 }

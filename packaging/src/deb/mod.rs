@@ -68,15 +68,13 @@ impl Packager for DebPackager {
         let copyright = render("deb/copyright", &docs)?.into_bytes();
 
         let data = data_tar(ctx.source_date, &payload, &copyright)?;
-        let control = control(ctx, target, &lp.deps, data.installed_size)?;
-        let scripts_ctx = crate::answers_sh::script_context(&ctx.manifest, Platform::Linux, &lp.unit)?;
-        let control_tar = control_tar(ctx.source_date, &control, &data, &scripts_ctx)?;
-
-        // The two compressions are independent; run them side by side.
+        // data.tar is compressed while the control archive is written (its
+        // md5sums hash every file once more): only compression is left on
+        // the critical path.
         let (control_xz, data_xz) = std::thread::scope(|s| {
-            let c = s.spawn(|| compress::xz(&control_tar, XZ_PRESET));
-            let d = compress::xz(&data.tar, XZ_PRESET);
-            (c.join().expect("compression thread"), d)
+            let d = s.spawn(|| compress::xz(&data.tar, XZ_PRESET));
+            let control = control_xz(ctx, target, (&lp.deps, &lp.unit), &payload, &copyright, &data);
+            (control, d.join().expect("compression thread"))
         });
         let mtime = ctx.source_date;
         let mut ar = ar::ArWriter::new(Vec::with_capacity(data.tar.len() / 3))?;
@@ -92,10 +90,25 @@ impl Packager for DebPackager {
     }
 }
 
+/// control.tar.xz: the control file, conffiles, md5sums and the scripts.
+fn control_xz(
+    ctx: &BuildContext,
+    target: &Target,
+    (deps, unit): (&deps::ElfDeps, &str),
+    payload: &Payload,
+    copyright: &[u8],
+    data: &Data,
+) -> Result<Vec<u8>, PackageError> {
+    let sums = md5sums(payload, copyright);
+    let control = control(ctx, target, deps, data.installed_size)?;
+    let scripts_ctx = crate::answers_sh::script_context(&ctx.manifest, Platform::Linux, unit)?;
+    let control_tar = control_tar(ctx.source_date, &control, data, &sums, &scripts_ctx)?;
+    Ok(compress::xz(&control_tar, XZ_PRESET)?)
+}
+
 /// data.tar and what the control archive says about it.
 struct Data {
     tar: Vec<u8>,
-    md5sums: String,
     conffiles: Vec<String>,
     /// In KiB, as dpkg counts it (one per directory, each file rounded up).
     installed_size: u64,
@@ -104,29 +117,58 @@ struct Data {
 /// data.tar: every directory (parents first), then the files, the
 /// licence as `copyright`.
 fn data_tar(mtime: u64, payload: &Payload, copyright: &[u8]) -> Result<Data, PackageError> {
-    let mut data = Tarball::new(mtime);
+    let entries = payload.entries();
+    let dirs = payload.directories();
+    // A header per member, the data padded to 512, two zero blocks: sized
+    // once, so the multi-megabyte agent is copied once.
+    let capacity = entries.iter().map(|e| 1024 + e.data.len()).sum::<usize>() + 512 * (dirs.len() + 4) + copyright.len();
+    let mut data = Tarball::with_capacity(mtime, capacity);
     data.dir(".", 0o755)?;
     let mut installed_size: u64 = 0;
-    for (dir, mode) in payload.directories() {
+    for (dir, mode) in dirs {
         data.dir(&dir, mode)?;
         installed_size += 1;
     }
-    let mut md5sums = String::new();
     let mut conffiles = Vec::new();
-    for e in payload.entries() {
-        let bytes: &[u8] = if e.role == Role::Licence { copyright } else { &e.data };
+    for e in entries {
+        let bytes = member_bytes(e, copyright);
         match e.kind() {
             Kind::Dir | Kind::Ghost => continue,
-            Kind::File => {
-                let _ = writeln!(md5sums, "{}  {}", hex::encode(Md5::digest(bytes)), &e.path[1..]);
-            }
-            // dpkg keeps conffile hashes in its status file, not md5sums.
+            Kind::File => {}
             Kind::ConfigNoReplace => conffiles.push(e.path.clone()),
         }
         data.file(&e.path, e.mode, e.user, e.group, bytes)?;
         installed_size += (bytes.len() as u64).div_ceil(1024);
     }
-    Ok(Data { tar: data.finish()?, md5sums, conffiles, installed_size })
+    Ok(Data {
+        tar: data.finish()?,
+        conffiles,
+        installed_size,
+    })
+}
+
+/// What data.tar holds for an entry: the licence as Debian's `copyright`.
+fn member_bytes<'a>(e: &'a crate::content::Entry, copyright: &'a [u8]) -> &'a [u8] {
+    if e.role == Role::Licence {
+        copyright
+    } else {
+        &e.data
+    }
+}
+
+/// The md5sums member: every packaged file but the conffiles (dpkg keeps
+/// conffile hashes in its status file), in data.tar's order.
+fn md5sums(payload: &Payload, copyright: &[u8]) -> String {
+    let mut sums = String::new();
+    for e in payload.entries().into_iter().filter(|e| e.kind() == Kind::File) {
+        let _ = writeln!(
+            sums,
+            "{}  {}",
+            hex::encode(Md5::digest(member_bytes(e, copyright))),
+            &e.path[1..]
+        );
+    }
+    sums
 }
 
 fn control(ctx: &BuildContext, target: &Target, deps: &deps::ElfDeps, installed_size: u64) -> Result<Control, PackageError> {
@@ -149,14 +191,20 @@ fn control(ctx: &BuildContext, target: &Target, deps: &deps::ElfDeps, installed_
     Ok(c)
 }
 
-fn control_tar(mtime: u64, c: &Control, data: &Data, scripts_ctx: &Context) -> Result<Vec<u8>, PackageError> {
+fn control_tar(mtime: u64, c: &Control, data: &Data, md5sums: &str, scripts_ctx: &Context) -> Result<Vec<u8>, PackageError> {
     let mut ctl = Tarball::new(mtime);
     ctl.dir(".", 0o755)?;
     ctl.file("control", 0o644, "root", "root", c.render().as_bytes())?;
     if !data.conffiles.is_empty() {
-        ctl.file("conffiles", 0o644, "root", "root", (data.conffiles.join("\n") + "\n").as_bytes())?;
+        ctl.file(
+            "conffiles",
+            0o644,
+            "root",
+            "root",
+            (data.conffiles.join("\n") + "\n").as_bytes(),
+        )?;
     }
-    ctl.file("md5sums", 0o644, "root", "root", data.md5sums.as_bytes())?;
+    ctl.file("md5sums", 0o644, "root", "root", md5sums.as_bytes())?;
     for script in ["postinst", "postrm", "preinst", "prerm"] {
         let text = render(&format!("deb/{script}"), scripts_ctx)?;
         ctl.file(script, 0o755, "root", "root", text.as_bytes())?;

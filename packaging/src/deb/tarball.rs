@@ -10,7 +10,12 @@ pub struct Tarball {
 
 impl Tarball {
     pub fn new(mtime: u64) -> Tarball {
-        let mut builder = tar::Builder::new(Vec::new());
+        Tarball::with_capacity(mtime, 0)
+    }
+
+    /// `capacity`: the tar's expected size, so it is not copied as it grows.
+    pub fn with_capacity(mtime: u64, capacity: usize) -> Tarball {
+        let mut builder = tar::Builder::new(Vec::with_capacity(capacity));
         builder.mode(tar::HeaderMode::Deterministic);
         Tarball { builder, mtime }
     }

@@ -1,5 +1,9 @@
 //! .rpm through the `rpm` crate's builder: xz payload, %config(noreplace),
 //! %ghost, scriptlets, legacy Obsoletes/Provides, OpenPGP header signature.
+//! The builder writes the payload uncompressed; [`payload`] compresses it on
+//! every core (see there why not through the builder's own xz).
+
+mod payload;
 
 use ::rpm::{BuildConfig, CompressionWithLevel, Dependency, FileOptions, FileOptionsBuilder, PackageBuilder, Scriptlet};
 use outpost_manifest::{Manifest, Platform};
@@ -48,9 +52,13 @@ impl Packager for RpmPackager {
             .post_uninstall_script(Scriptlet::new(render("rpm/postun.sh", &sctx)?))
             .post_trans_script(Scriptlet::new(render("rpm/posttrans.sh", &sctx)?));
 
-        let (pkg, signature) = match &ctx.openpgp {
-            Some(key) => (b.build_and_sign(key.rpm_signer()?)?, Signature::by(Scheme::OpenPgp, key.is_test_key())),
-            None => (b.build()?, Signature::Unsigned),
+        let mut pkg = payload::xz(b.build()?, XZ_LEVEL)?;
+        let signature = match &ctx.openpgp {
+            Some(key) => {
+                pkg.sign_with_timestamp(key.rpm_signer()?, signature_time(ctx.source_date))?;
+                Signature::by(Scheme::OpenPgp, key.is_test_key())
+            }
+            None => Signature::Unsigned,
         };
         let mut bytes = Vec::new();
         pkg.write(&mut bytes)?;
@@ -62,13 +70,22 @@ impl Packager for RpmPackager {
     }
 }
 
+/// When the signature says it was made: the build's date, unless that is in
+/// the future (what the crate's `build_and_sign` does).
+fn signature_time(source_date: u64) -> u32 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    u32::try_from(source_date.min(now)).unwrap_or(u32::MAX)
+}
+
 /// The header's identity, a fixed build host and the changelog.
 fn header(ctx: &BuildContext, target: &Target) -> Result<PackageBuilder, PackageError> {
     let p = &ctx.manifest.product;
     let release = p.revision.to_string();
     let sde = u32::try_from(ctx.source_date).map_err(|_| PackageError::Refused("SOURCE_DATE_EPOCH is past 2106".into()))?;
     let mut b = PackageBuilder::new(&p.id, &p.version, &p.license, target.arch_word(), &p.summary);
-    b.using_config(BuildConfig::v4().compression(CompressionWithLevel::Xz(XZ_LEVEL)).source_date(sde))
+    b.using_config(BuildConfig::v4().compression(CompressionWithLevel::None).source_date(sde))
         .release(release.clone())
         .description(&p.description)
         .url(&p.homepage)
@@ -93,7 +110,9 @@ fn files(b: &mut PackageBuilder, payload: &Payload, id: &str) -> Result<(), Pack
         match (e.role, e.kind()) {
             (Role::Licence, _) => b.with_file_contents(e.data.to_vec(), opts(FileOptions::new(&e.path)).doc())?,
             (_, Kind::File) => b.with_file_contents(e.data.to_vec(), opts(FileOptions::new(&e.path)))?,
-            (_, Kind::ConfigNoReplace) => b.with_file_contents(e.data.to_vec(), opts(FileOptions::new(&e.path)).config().noreplace())?,
+            (_, Kind::ConfigNoReplace) => {
+                b.with_file_contents(e.data.to_vec(), opts(FileOptions::new(&e.path)).config().noreplace())?
+            }
             (_, Kind::Ghost) => b.with_ghost(opts(FileOptions::ghost(&e.path)))?,
             (_, Kind::Dir) => b.with_dir_entry(opts(FileOptions::dir(&e.path)))?,
         };
