@@ -341,3 +341,21 @@ fn a_byte_changed_inside_a_signed_region_is_caught_by_the_signature_alone() {
         eprintln!("{file}: {}", lines[0]);
     }
 }
+
+#[test]
+fn missing_signature_stray_and_missing_files_are_named() {
+    let dir = copy();
+    std::fs::remove_file(dir.path().join("SHA256SUMS.asc")).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "left behind").unwrap();
+    let report = omnipack::verify::run(dir.path(), false);
+    let notices = report.lines(Outcome::Notice);
+    assert_line(&notices, "SHA256SUMS", "not signed: no SHA256SUMS.asc");
+    assert_line(&notices, "notes.txt", "listed in neither release.json nor SHA256SUMS");
+    assert!(report.lines(Outcome::Fail).is_empty(), "{:?}", report.lines(Outcome::Fail));
+    assert_line(&omnipack::verify::run(dir.path(), true).lines(Outcome::Fail), "SHA256SUMS", "no SHA256SUMS.asc (an unsigned build) (--release)");
+
+    std::fs::remove_file(dir.path().join(DEB)).unwrap();
+    let lines = problems(dir.path());
+    assert_line(&lines, DEB, "listed in release.json but missing from the folder");
+    assert_line(&lines, DEB, "listed in SHA256SUMS but missing from the folder");
+}

@@ -71,7 +71,8 @@ pub fn authenticode_file(file: &str, inner: Option<&str>, bytes: &[u8], r: &mut 
 
 fn windows(ctx: &Context, a: &Artifact, bytes: &[u8], r: &mut Report) {
     if let Some(sigs) = authenticode_file(&a.path, None, bytes, r) {
-        ctx.signed(r, &a.path, a.signature, &signers(&sigs[..1]));
+        let by = format!("`{}` (certificate SHA-256 {})", sigs[0].signer, sigs[0].signer_sha256);
+        ctx.signed(r, &a.path, a.signature, &by);
     }
     match msi::executables(bytes) {
         Ok(exes) if exes.is_empty() => r.fail(&a.path, "Authenticode", "no executable found in its cabinets or Binary table"),
