@@ -62,8 +62,8 @@ fn resolve() -> Crates {
 struct Made {
     target: Target,
     built: Built,
-    /// What the package installs: the stand-ins are unsigned, so the rpm
-    /// and MSI packagers install the content model's payload unchanged.
+    /// The content model's payload the package was made from (the
+    /// stand-ins are unsigned, so the agent keeps its bytes).
     installed: Payload,
     sbom: Vec<u8>,
 }
@@ -78,7 +78,7 @@ fn made() -> &'static [Made] {
             .map(|target| {
                 let built = omnipack::formats::packager(target.format).package(&ctx, &target).unwrap();
                 let installed = ctx.payload(&target).unwrap();
-                let sbom = sbom::installer_sbom(&ctx, &target, &built.file_name, &installed, &crates).unwrap_or_else(|e| panic!("{target}: {e}"));
+                let sbom = sbom::installer_sbom(&ctx, &target, &built.file_name, &built.bytes, &crates).unwrap_or_else(|e| panic!("{target}: {e}"));
                 Made { target, built, installed, sbom }
             })
             .collect()
@@ -242,7 +242,7 @@ fn nothing_of_this_machine_no_secret_and_the_same_bytes_twice() {
         for f in &forbidden {
             assert!(!text.contains(f.as_str()), "{}: the SBOM holds `{f}`", m.target);
         }
-        let again = sbom::installer_sbom(&ctx, &m.target, &m.built.file_name, &ctx.payload(&m.target).unwrap(), &crates).unwrap();
+        let again = sbom::installer_sbom(&ctx, &m.target, &m.built.file_name, &m.built.bytes, &crates).unwrap();
         assert!(again == m.sbom, "{}: a second build gives other bytes", m.target);
         let v = json(m);
         assert_eq!(v["metadata"]["timestamp"], "2023-11-14T22:13:20Z", "{}: the source date", m.target);
@@ -261,20 +261,23 @@ fn listed_files(v: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Every file of the payload the package was made from is listed, with
-/// its SHA-256, and nothing else; the agent's component has the same hash.
+/// Every file of the content model the package was made from is listed
+/// (by file name: the deb moves the unit, the MSI writes its folder
+/// notation), with its role; the agent's component has the agent's hash.
 #[test]
-fn every_file_of_the_payload_is_listed_with_its_sha256() {
+fn every_file_of_the_payload_is_listed_with_its_role() {
     for m in made() {
         let v = json(m);
-        let expected: BTreeMap<String, String> = m
-            .installed
-            .entries()
-            .into_iter()
-            .filter(|e| matches!(e.kind(), Kind::File | Kind::ConfigNoReplace))
-            .map(|e| (e.path.clone(), e.sha256().to_string()))
-            .collect();
-        assert_eq!(listed_files(&v), expected, "{}", m.target);
+        let files: Vec<&Value> = components(&v).iter().filter(|c| c["type"] == "file").collect();
+        let name = |p: &str| p.rsplit(['/', '\\']).next().unwrap().to_string();
+        for e in m.installed.entries().into_iter().filter(|e| matches!(e.kind(), Kind::File)) {
+            if m.target.format == Format::Msi && e.role == omnipack::content::Role::AdminConfig {
+                continue; // the MSI writes the administrator's file at install time, it does not carry one
+            }
+            let listed = files.iter().find(|c| name(c["name"].as_str().unwrap()) == name(&e.path));
+            let listed = listed.unwrap_or_else(|| panic!("{}: {} is not listed", m.target, e.path));
+            assert!(listed["properties"][0]["name"] == "omnipack:role", "{}: {} has no role", m.target, e.path);
+        }
         let agent = m.installed.one(omnipack::content::Role::Binary);
         let component = components(&v).iter().find(|c| c["bom-ref"] == "binary:outpost-agent").unwrap();
         assert_eq!(component["hashes"][0]["content"], agent.sha256(), "{}", m.target);
@@ -308,31 +311,55 @@ fn msi_files(msi: &Path, into: &Path) -> BTreeMap<String, String> {
 }
 
 /// The hashes are those of the bytes the packages install, read back by
-/// tools we did not write: `rpm --dump` for the rpm, `msiextract` for both
+/// tools we did not write: `rpm --dump` for the rpm, `dpkg-deb -x` for the
+/// deb, `msiextract` for both
 /// MSIs (every file they hold, matched by its path under the install
 /// folders).
 #[test]
 fn the_listed_hashes_are_those_rpm_and_msiextract_read_from_the_packages() {
     let tmp = tempfile::tempdir().unwrap();
-    for m in made().iter().filter(|m| matches!(m.target.format, Format::Rpm | Format::Msi)) {
+    for m in made().iter().filter(|m| matches!(m.target.format, Format::Rpm | Format::Msi | Format::Deb)) {
         let path = tmp.path().join(&m.built.file_name);
         std::fs::write(&path, &m.built.bytes).unwrap();
         let listed = listed_files(&json(m));
-        let read = if m.target.format == Format::Rpm { rpm_files(&path) } else { msi_files(&path, &tmp.path().join(m.target.to_string())) };
+        let into = tmp.path().join(m.target.to_string());
+        let read = match m.target.format {
+            Format::Rpm => rpm_files(&path),
+            Format::Deb => deb_files(&path, &into),
+            _ => msi_files(&path, &into),
+        };
         assert!(read.values().any(|sha| *sha == m.installed.one(omnipack::content::Role::Binary).sha256()), "{}: the agent is not among {read:?}", m.target);
         for (name, sha) in &read {
             let matching: Vec<&String> = listed.iter().filter(|(p, _)| same_path(p, name)).map(|(_, s)| s).collect();
             assert_eq!(matching, [sha], "{}: {name} as the package installs it", m.target);
         }
-        if m.target.format == Format::Rpm {
-            assert_eq!(read.len(), listed.len(), "{}: the rpm installs {read:?}, the SBOM lists {listed:?}", m.target);
-        }
+        assert_eq!(read.len(), listed.len(), "{}: the package installs {read:?}, the SBOM lists {listed:?}", m.target);
     }
 }
 
+/// Every regular file `dpkg-deb -x` unpacks, by its absolute path.
+fn deb_files(deb: &Path, into: &Path) -> BTreeMap<String, String> {
+    ok(tool("dpkg-deb").arg("-x").arg(deb).arg(into));
+    let mut out = BTreeMap::new();
+    let mut dirs = vec![into.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().map(Result::unwrap) {
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                dirs.push(e.path());
+            } else if t.is_file() {
+                let rel = e.path().strip_prefix(into).unwrap().display().to_string();
+                out.insert(format!("/{rel}"), hex::encode(Sha256::digest(std::fs::read(e.path()).unwrap())));
+            }
+        }
+    }
+    out
+}
+
 /// An install path and a path a tool printed name one file: the same, or
-/// (msiextract, which leaves ProgramFiles[64]Folder unresolved) the
-/// Windows path ends with the printed folders, `/` separated.
+/// an MSI's `[Folder]\\rest` (the SBOM keeps the MSI's folder notation) and
+/// msiextract's path, which resolves or drops `[Folder]`, end alike.
 fn same_path(install: &str, read: &str) -> bool {
-    install == read || (install.contains('\\') && install.replace('\\', "/").ends_with(&format!("/{read}")))
+    let msi_rest = install.strip_prefix('[').and_then(|p| p.split_once(']')).map(|(_, rest)| rest.replace('\\', "/"));
+    install == read || msi_rest.is_some_and(|rest| format!("/{read}").ends_with(&rest))
 }

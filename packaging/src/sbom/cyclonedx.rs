@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::crates::{CompiledIn, Crate, Origin};
-use crate::content::{Kind, Payload, Role};
+use super::InstalledFile;
+use crate::content::Role;
 
 pub const SPEC_VERSION: &str = "1.6";
 
@@ -62,7 +63,7 @@ impl Binary {
 
 /// The document's bytes: pretty JSON with a final newline, its
 /// serialNumber a UUID v5 of the document without it.
-pub fn document(subject: &Subject, binaries: &[Binary], installed: &Payload) -> Result<Vec<u8>, serde_json::Error> {
+pub fn document(subject: &Subject, binaries: &[Binary], installed: &[InstalledFile]) -> Result<Vec<u8>, serde_json::Error> {
     let crates: BTreeMap<&String, &Crate> = binaries.iter().flat_map(|b| &b.compiled_in.crates).collect();
     let mut components: Vec<Value> = binaries.iter().map(Binary::component).collect();
     components.extend(crates.values().map(|c| crate_component(c)));
@@ -131,21 +132,22 @@ fn crate_component(c: &Crate) -> Value {
     v
 }
 
-/// Every file the package installs with content (not the folders, not
-/// what the installer writes at install time), by path.
-fn files(installed: &Payload) -> Vec<Value> {
+/// Every file the package carries with content (not the folders, not what
+/// the installer writes at install time), by path.
+fn files(installed: &[InstalledFile]) -> Vec<Value> {
     installed
-        .entries()
-        .into_iter()
-        .filter(|e| matches!(e.kind(), Kind::File | Kind::ConfigNoReplace))
-        .map(|e| {
-            json!({
+        .iter()
+        .map(|f| {
+            let mut c = json!({
                 "type": "file",
-                "bom-ref": format!("file:{}", e.path),
-                "name": e.path,
-                "hashes": [sha256_hash(e.sha256())],
-                "properties": [prop("omnipack:role", role_name(e.role))],
-            })
+                "bom-ref": format!("file:{}", f.path),
+                "name": f.path,
+                "hashes": [sha256_hash(&f.sha256)],
+            });
+            if let Some(role) = f.role {
+                c["properties"] = json!([prop("omnipack:role", role_name(role))]);
+            }
+            c
         })
         .collect()
 }

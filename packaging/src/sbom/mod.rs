@@ -13,13 +13,13 @@ mod cyclonedx;
 mod features;
 mod metadata;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
 pub use crates::{CompiledIn, Crate, Crates, Origin};
 pub use cyclonedx::SPEC_VERSION;
 
-use crate::content::{Payload, Role};
+use crate::content::Role;
 use crate::macos::universal;
 use crate::packager::{BuildContext, Input, PackageError};
 use crate::target::Target;
@@ -59,6 +59,8 @@ pub enum SbomError {
     NoPackage { triple: String, package: String },
     #[error(transparent)]
     Package(#[from] PackageError),
+    #[error("reading the installer back: {0}")]
+    Inspect(#[from] crate::inspect::InspectError),
     #[error("writing the SBOM: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -85,27 +87,62 @@ pub fn package_of(input: Input) -> &'static str {
     }
 }
 
-/// The SBOM of the installer `installer_file_name` built for `target`.
-/// `installed` is the payload as that package installs it (after the
-/// format moved, added or signed files), so every listed hash is of the
-/// bytes on the installed machine; `crates` must have resolved
+/// A file the installer carries: where it goes, its SHA-256, and its role
+/// in the content model when the model has it.
+pub struct InstalledFile {
+    /// As the package spells it (an MSI's in its folder notation,
+    /// `[ProgramFiles64Folder]\Outpost\...`).
+    pub path: String,
+    pub sha256: String,
+    pub role: Option<Role>,
+}
+
+/// The files in the installer's bytes, read back by `inspect` (so what the
+/// format moved, added or signed is listed as shipped), each with the role
+/// of the content-model entry of the same content or, failing that (a
+/// signed binary), the same file name.
+pub fn installed_files(ctx: &BuildContext, target: &Target, installer: &str, bytes: &[u8]) -> Result<Vec<InstalledFile>, SbomError> {
+    let package = crate::inspect::inspect_bytes(Path::new(installer), bytes)?;
+    let payload = ctx.payload(target)?;
+    let entries = payload.entries();
+    let base = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or_default().to_string();
+    Ok(package
+        .files
+        .into_iter()
+        .filter(|(_, f)| f.kind == "file")
+        .filter_map(|(path, f)| {
+            // A ghost (the rpm's answers file) has no content to list.
+            let sha256 = f.sha256?;
+            let role = entries
+                .iter()
+                .find(|e| e.sha256() == sha256)
+                .or_else(|| entries.iter().find(|e| base(&e.path) == base(&path)))
+                .map(|e| e.role);
+            Some(InstalledFile { path, sha256, role })
+        })
+        .collect())
+}
+
+/// The SBOM of the installer `installer_file_name` built for `target`,
+/// whose bytes are `installer`; `crates` must have resolved
 /// [`triples`]`(target)`.
 pub fn installer_sbom(
     ctx: &BuildContext,
     target: &Target,
     installer_file_name: &str,
-    installed: &Payload,
+    installer: &[u8],
     crates: &Crates,
 ) -> Result<Vec<u8>, SbomError> {
+    let installed = installed_files(ctx, target, installer_file_name, installer)?;
     let triples = triples(target);
     let mut binaries = Vec::new();
     for input in crate::formats::packager(target.format).inputs() {
         let package = package_of(*input);
         let compiled_in = crates.compiled_into(package, &triples)?;
-        let installed = (*input == Input::Agent).then(|| {
-            let e = installed.one(Role::Binary);
-            (e.path.clone(), e.sha256().to_string())
-        });
+        let installed = match input {
+            Input::Agent => installed.iter().find(|f| f.role == Some(Role::Binary)).map(|f| (f.path.clone(), f.sha256.clone())),
+            Input::MsiCustomAction => None,
+        };
         binaries.push(cyclonedx::Binary { package, triples: triples.clone(), compiled_in, installed });
     }
     let subject = cyclonedx::Subject {
@@ -114,5 +151,5 @@ pub fn installer_sbom(
         target: target.to_string(),
         source_date: ctx.source_date,
     };
-    Ok(cyclonedx::document(&subject, &binaries, installed)?)
+    Ok(cyclonedx::document(&subject, &binaries, &installed)?)
 }
