@@ -156,3 +156,20 @@ fn two_unsigned_release_builds_are_byte_identical() {
         assert_eq!(std::fs::read(a.join(n)).unwrap(), std::fs::read(b.join(n)).unwrap(), "{n} differs between two builds");
     }
 }
+
+#[test]
+fn every_installer_has_its_sbom_and_omnipack_verify_passes() {
+    let dist = dist();
+    let release = release_json(&dist);
+    let described: BTreeSet<&str> = entries(&release, "cyclonedx").iter().map(|s| s["describes"].as_str().unwrap()).collect();
+    for format in ["deb", "rpm", "msi", "pkg"] {
+        for a in entries(&release, format) {
+            let path = a["path"].as_str().unwrap();
+            assert!(described.contains(path), "{path} has no SBOM");
+            let sbom: serde_json::Value = serde_json::from_slice(&std::fs::read(dist.join(format!("{path}.cdx.json"))).unwrap()).unwrap();
+            assert_eq!(sbom["metadata"]["component"]["name"], path);
+        }
+    }
+    let said = ok(tool(omnipack()).arg("verify").arg(&dist));
+    assert_contains(&said, " 0 problems");
+}

@@ -1,6 +1,6 @@
 //! What a build of every format adds to the packages: the deployment
-//! assistant for Windows (signed like the MSIs), the three bundles, and the
-//! checksums of everything, signed by the release key.
+//! assistant for Windows (signed like the MSIs), the three bundles, an SBOM
+//! per installer, and the checksums of everything, signed by the release key.
 
 use std::borrow::Cow;
 
@@ -10,7 +10,8 @@ use super::BuildOptions;
 use crate::bundle::{self, Inputs};
 use crate::checksums;
 use crate::packager::{BuildContext, Built};
-use crate::release::{Artifact, Release};
+use crate::release::{Artifact, Release, SbomArtifact};
+use crate::sbom::{self, Crates};
 use crate::sign::openpgp::OpenPgpKey;
 use crate::sign::Signer as _;
 use crate::target::Target;
@@ -79,4 +80,43 @@ pub(super) fn checksums(files: &[File], openpgp: Option<&OpenPgpKey>) -> anyhow:
     }
     out.insert(0, (checksums::FILE_NAME.to_string(), Cow::Owned(sums.into_bytes())));
     Ok(out)
+}
+
+/// The crates of every binary the installers of `targets` carry.
+pub(super) fn resolve_crates(ws: &crate::cargo::Workspace, targets: &[Target]) -> anyhow::Result<Crates> {
+    let mut triples: Vec<&str> = targets.iter().flat_map(sbom::triples).collect();
+    triples.sort_unstable();
+    triples.dedup();
+    Ok(Crates::resolve(&ws.root, &triples)?)
+}
+
+/// An SBOM per installer (each read back from its bytes, side by side),
+/// recorded in `release`.
+pub(super) fn sboms(ctx: &BuildContext, built: &[(Target, Built)], crates: &Crates, release: &mut Release) -> anyhow::Result<Vec<File<'static>>> {
+    let made: Vec<anyhow::Result<Vec<u8>>> = std::thread::scope(|s| {
+        let runs: Vec<_> = built
+            .iter()
+            .map(|(t, b)| {
+                s.spawn(move || {
+                    sbom::installer_sbom(ctx, t, &b.file_name, &b.bytes, crates).with_context(|| format!("the SBOM of {}", b.file_name))
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().expect("SBOM thread panicked")).collect()
+    });
+    let mut files = Vec::new();
+    for ((t, b), bytes) in built.iter().zip(made) {
+        let bytes = bytes?;
+        let artifact = SbomArtifact {
+            path: sbom::file_name(&b.file_name),
+            describes: b.file_name.clone(),
+            target: *t,
+            version: ctx.manifest.product.version.clone(),
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            size: bytes.len() as u64,
+        };
+        files.push((artifact.path.clone(), Cow::Owned(bytes)));
+        release.sboms.push(artifact);
+    }
+    Ok(files)
 }

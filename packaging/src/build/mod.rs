@@ -96,7 +96,13 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         authenticode: signers.authenticode,
         apple: signers.apple,
     };
-    let built = package_all(&ctx, &targets, opts.progress)?;
+    // The SBOMs' crate lists come from `cargo metadata`, run beside the packagers.
+    let (built, crates) = std::thread::scope(|s| {
+        let crates = assistant.is_some().then(|| s.spawn(|| extras::resolve_crates(&ws, &targets)));
+        let built = package_all(&ctx, &targets, opts.progress);
+        (built, crates.map(|h| h.join().expect("cargo metadata thread panicked")))
+    });
+    let built = built?;
     let version = &ctx.manifest.product.version;
     let mut release = Release {
         artifacts: built
@@ -114,6 +120,9 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         let manifest_text = std::fs::read(&opts.manifest).with_context(|| format!("reading {}", opts.manifest.display()))?;
         let r = extras::ReleaseInputs { ctx: &ctx, built: &built, assistant: &exe, manifest_text: &manifest_text };
         files.extend(r.bundles(&mut release)?);
+    }
+    if let Some(crates) = crates {
+        files.extend(extras::sboms(&ctx, &built, &crates?, &mut release)?);
     }
     files.push((FILE_NAME.to_string(), (serde_json::to_string_pretty(&release)? + "\n").into_bytes().into()));
     files.extend(extras::checksums(&files, ctx.openpgp.as_deref())?);
