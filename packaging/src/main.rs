@@ -66,6 +66,8 @@ enum Command {
         /// omnipack (the extracted Windows bundle) when it holds one].
         #[arg(long, value_name = "DIST")]
         from: Option<PathBuf>,
+        /// Where the transforms, command lines and scripts go (replaced
+        /// whole; relative to the current folder).
         #[arg(long, value_name = "DIR", default_value = "deploy")]
         out: PathBuf,
         #[command(flatten)]
@@ -315,7 +317,9 @@ struct SigntoolArgs {
     /// signtool.exe from the Windows SDK (e.g. C:\Program Files
     /// (x86)\Windows Kits\10\bin\10.0.22621.0\x64\signtool.exe): signs each
     /// transform and patch with one SHA-256 signature (`signtool sign /fd
-    /// sha256`), time-stamped with --timestamp-url (`/tr`, one authority).
+    /// sha256`), time-stamped with --timestamp-url (`/tr`, one authority);
+    /// --legacy-sha1 has no effect (signtool cannot nest a second signature
+    /// in an MSI-family file).
     #[arg(long, value_name = "PATH", env = "OMNIPACK_SIGNTOOL")]
     signtool: Option<PathBuf>,
     /// The signing certificate's SHA-1 thumbprint in the certificate store
