@@ -45,7 +45,7 @@ trap 'rm -f "$notes"' EXIT
     echo
     echo "Check the downloads with \`sha256sum -c --ignore-missing SHA256SUMS\`, and SHA256SUMS"
     echo "with \`gpgv --keyring ./outpost-archive-keyring.gpg SHA256SUMS.asc SHA256SUMS\` (the release"
-    echo "key, published at the top of the apt/yum repository)."
+    echo "key: in the non-Windows bundle, and at the top of the apt/yum repository)."
     echo
     echo '```'
     cat "$dist/SHA256SUMS"
