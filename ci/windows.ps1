@@ -60,8 +60,15 @@ $Remembered32 = 'HKLM:\SOFTWARE\WOW6432Node\Outpost Systems\Outpost Client\Setti
 
 $script:LastLog = $null
 
+# The message is built before the call: callers whose message could fail on
+# the success path (a listing of a folder that should be gone) use if/throw.
 function Assert([bool]$Condition, [string]$Message) {
     if (-not $Condition) { throw $Message }
+}
+
+# Names under a folder (or of the products), for messages; never throws.
+function Get-Listing([string]$Path) {
+    return (@(Get-ChildItem -Recurse -Name -LiteralPath $Path -ErrorAction SilentlyContinue) -join ', ')
 }
 
 function Show-LogTail([string]$Log, [int]$Lines = 80) {
@@ -101,7 +108,8 @@ function Get-Sha256([string]$Path) {
 
 function Assert-Signed([string]$Path) {
     $s = Get-AuthenticodeSignature -LiteralPath $Path
-    Write-Host "$($s.Status)  $Path  ($($s.SignerCertificate.Subject))"
+    $signer = if ($null -ne $s.SignerCertificate) { $s.SignerCertificate.Subject } else { 'no certificate' }
+    Write-Host "$($s.Status)  $Path  ($signer)"
     Assert ($s.Status -eq 'Valid') "${Path}: Authenticode signature $($s.Status): $($s.StatusMessage)"
 }
 
@@ -118,13 +126,15 @@ function Get-Products {
         'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
         'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
     )
-    return @(Get-ChildItem -Path $keys -ErrorAction SilentlyContinue | Get-ItemProperty |
+    return @(Get-ChildItem -Path $keys -ErrorAction SilentlyContinue | Get-ItemProperty -ErrorAction SilentlyContinue |
             Where-Object { $_.PSObject.Properties['DisplayName'] -and $_.DisplayName -eq 'Outpost Client' })
 }
 
 function Assert-OneProduct([string]$Version) {
     $p = Get-Products
-    Assert ($p.Count -eq 1) "expected one Outpost Client in Add/Remove Programs, found $($p.Count): $($p.PSChildName -join ', ')"
+    if ($p.Count -ne 1) {
+        throw "expected one Outpost Client in Add/Remove Programs, found $($p.Count): $(($p | ForEach-Object { $_.PSChildName }) -join ', ')"
+    }
     Assert ($p[0].DisplayVersion -eq $Version) "Add/Remove Programs shows $($p[0].DisplayVersion), expected $Version"
     Assert ($p[0].Publisher -eq 'Outpost Systems') "Publisher: $($p[0].Publisher)"
     return $p[0]
@@ -172,19 +182,16 @@ function Assert-Agent([string]$Agent) {
 function Assert-Uninstalled([string]$Dir) {
     $svc = Get-Service -Name $ServiceName -ErrorAction SilentlyContinue
     Assert ($null -eq $svc) "service $ServiceName still exists after uninstall"
-    Assert (-not (Test-Path -LiteralPath $Dir)) "$Dir left behind: $(@(Get-ChildItem -Recurse -Name -LiteralPath $Dir) -join ', ')"
-    Assert (-not (Test-Path -LiteralPath $AnswersFile)) "$AnswersFile left behind"
-    foreach ($d in 'Logs', 'State') {
-        Assert (-not (Test-Path -LiteralPath "$DataDir\$d")) "$DataDir\$d left behind: $(@(Get-ChildItem -Name -LiteralPath "$DataDir\$d") -join ', ')"
+    foreach ($d in $Dir, "$DataDir\Logs", "$DataDir\State") {
+        if (Test-Path -LiteralPath $d) { throw "$d left behind: $(Get-Listing $d)" }
     }
+    Assert (-not (Test-Path -LiteralPath $AnswersFile)) "$AnswersFile left behind"
     foreach ($k in $Remembered, $Remembered32) {
         Assert (-not (Test-Path -LiteralPath $k)) "remembered settings left in $k"
     }
     $p = Get-Products
-    Assert ($p.Count -eq 0) "Add/Remove Programs still lists $($p.PSChildName -join ', ')"
-    if (Test-Path -LiteralPath $DataDir) {
-        Write-Host "left in ${DataDir}: $(@(Get-ChildItem -Recurse -Name -LiteralPath $DataDir) -join ', ')"
-    }
+    if ($p.Count -ne 0) { throw "Add/Remove Programs still lists $(($p | ForEach-Object { $_.PSChildName }) -join ', ')" }
+    if (Test-Path -LiteralPath $DataDir) { Write-Host "left in ${DataDir}: $(Get-Listing $DataDir)" }
 }
 
 function Assert-Clean {
