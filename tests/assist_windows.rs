@@ -213,3 +213,57 @@ fn the_windows_assistant_refuses_to_sign_without_signtool_and_says_where_it_look
     assert!(!out.status.success());
     assert_contains(&text(&out), "no release.json: looked for dist\\release.json and C:\\lonely\\release.json (the current folder is C:\\admin); pass --from FOLDER");
 }
+
+/// The MSIs of the product manifest at `version` (as tests/assist.rs makes
+/// them, sharing its cached build).
+fn dist_version(version: &str) -> PathBuf {
+    let text = std::fs::read_to_string(workspace_root().join("packaging/outpost.toml")).unwrap();
+    let manifest = fixtures_dir().join(format!("outpost-{version}.toml"));
+    let edited = text.replace("version = \"2.1.0\"", &format!("version = \"{version}\""));
+    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(&edited) {
+        std::fs::write(&manifest, edited).unwrap();
+    }
+    msi_build(&manifest, &format!("dist-windows-{version}"), &[])
+}
+
+#[test]
+fn the_windows_assistant_writes_the_linux_patch() {
+    let w = Prefix::new();
+    lay_out_bundle(&w);
+    let new = dist_version("2.1.1").join("outpost-2.1.1-x64.msi");
+    std::fs::copy(&new, w.host("C:\\admin\\outpost-2.1.1-x64.msi")).unwrap();
+    let out = windows(
+        &w,
+        ADMIN,
+        &format!("{BUNDLE}\\omnipack.exe"),
+        &["patch", "--from", &format!("{BUNDLE}\\outpost-2.1.0-x64.msi"), "--to", "outpost-2.1.1-x64.msi", "--out", "hotfix.msp", "--unsigned"],
+    );
+    assert!(out.status.success(), "omnipack.exe patch:\n{}", text(&out));
+    let tmp = tempfile::tempdir().unwrap();
+    let linux = tmp.path().join("hotfix.msp");
+    let out = run(tool(omnipack())
+        .current_dir(workspace_root())
+        .args(["patch", "--unsigned", "--from"])
+        .arg(dist_windows().join("outpost-2.1.0-x64.msi"))
+        .arg("--to")
+        .arg(&new)
+        .arg("--out")
+        .arg(&linux));
+    assert!(out.status.success(), "{}", text(&out));
+    // Not compared byte for byte: the cabinet's MSZIP blocks come out
+    // differently from a debug omnipack (the one tests run) than from a
+    // release one (measured: the release Linux omnipack and omnipack.exe
+    // write the same bytes, the debug one other bytes with the same files).
+    // So: the same summary and the same files, as msitools and 7-Zip read them.
+    let win = w.host("C:\\admin\\hotfix.msp");
+    let info = |p: &Path| ok(tool("msiinfo").arg("suminfo").arg(p));
+    assert_eq!(info(&win), info(&linux));
+    assert_contains(&info(&win), "Title: Patch");
+    let unpack = |p: &Path, dir: &Path| {
+        ok(tool("7zz").arg("x").arg(format!("-o{}", dir.display())).arg(p));
+        names(dir).into_iter().map(|n| (std::fs::read(dir.join(&n)).unwrap(), n)).collect::<Vec<_>>()
+    };
+    let (a, b) = (unpack(&win, &tmp.path().join("win")), unpack(&linux, &tmp.path().join("linux")));
+    assert!(a.iter().any(|(_, n)| n == "AgentExe"), "{:?}", a.iter().map(|(_, n)| n).collect::<Vec<_>>());
+    assert!(a == b, "the Windows patch carries other files than Linux's");
+}
