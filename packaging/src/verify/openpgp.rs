@@ -15,11 +15,9 @@ pub enum OpenPgpError {
     Bad { fingerprint: String },
     #[error("not an rpm: {0}")]
     NotRpm(String),
-    /// The rpm crate checks the header signature and the digests the
-    /// header records together; `reason` says which failed.
-    #[error("rpm signature check fails with the release key {fingerprint}: {reason}")]
+    #[error("the rpm's header signature does not verify with the release key {fingerprint}: {reason}")]
     RpmSignature { fingerprint: String, reason: String },
-    #[error("the rpm's payload does not match the digest its header records: {0}")]
+    #[error("the rpm does not match the digests its signature header records: {0}")]
     RpmDigest(String),
 }
 
@@ -62,14 +60,29 @@ impl ReleaseKey {
         }
     }
 
-    /// Checks an rpm's header signature and its payload digest.
-    pub fn verify_rpm(&self, bytes: &[u8]) -> Result<(), OpenPgpError> {
+    /// An rpm's two checks: the OpenPGP signature over its header, and
+    /// the header and payload digests its signature header records (the
+    /// signature binds the header, the header's digest binds the payload).
+    pub fn verify_rpm(&self, bytes: &[u8]) -> Result<RpmCheck, OpenPgpError> {
         let pkg = rpm::Package::parse(&mut &bytes[..]).map_err(|e| OpenPgpError::NotRpm(e.to_string()))?;
         let verifier = rpm::signature::pgp::Verifier::from_asc(&self.armored).map_err(|e| OpenPgpError::Key(e.to_string()))?;
-        pkg.verify_signature(verifier).map_err(|e| OpenPgpError::RpmSignature {
-            fingerprint: self.fingerprint(),
-            reason: e.to_string(),
-        })?;
-        pkg.verify_digests().map_err(|e| OpenPgpError::RpmDigest(e.to_string()))
+        let report = pkg.check_signatures(verifier).map_err(|e| OpenPgpError::NotRpm(e.to_string()))?;
+        let signature = if report.signatures.iter().any(|s| s.is_verified()) {
+            Ok(())
+        } else {
+            let reason = match report.signatures.iter().find_map(|s| s.result().err()) {
+                Some(e) => e.to_string(),
+                None => "the rpm has no OpenPGP signature".into(),
+            };
+            Err(OpenPgpError::RpmSignature { fingerprint: self.fingerprint(), reason })
+        };
+        let digests = report.digests.result().map_err(|e| OpenPgpError::RpmDigest(e.to_string()));
+        Ok(RpmCheck { signature, digests })
     }
+}
+
+/// The results of [`ReleaseKey::verify_rpm`].
+pub struct RpmCheck {
+    pub signature: Result<(), OpenPgpError>,
+    pub digests: Result<(), OpenPgpError>,
 }

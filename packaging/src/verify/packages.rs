@@ -38,9 +38,17 @@ fn rpm(ctx: &Context, a: &Artifact, bytes: &[u8], key: Option<&ReleaseKey>, r: &
         r.fail(&a.path, "OpenPGP signature", "no release key (<product>-signing-key.asc) in the folder to check the rpm's signature with");
         return;
     };
-    match key.verify_rpm(bytes) {
+    let check = match key.verify_rpm(bytes) {
+        Ok(c) => c,
+        Err(e) => return r.fail(&a.path, "OpenPGP signature", e.to_string()),
+    };
+    match check.digests {
+        Ok(()) => r.pass(&a.path, "rpm digests", "header and payload match the digests the signature header records"),
+        Err(e) => r.fail(&a.path, "rpm digests", e.to_string()),
+    }
+    match check.signature {
         Ok(()) => {
-            r.pass(&a.path, "OpenPGP signature", format!("header signature verifies with {}; payload digest matches", key.fingerprint()));
+            r.pass(&a.path, "OpenPGP signature", format!("header signature verifies with {}", key.fingerprint()));
             ctx.signed(r, &a.path, a.signature, &format!("OpenPGP key {} `{}`", key.fingerprint(), key.user_id()));
         }
         Err(e) => r.fail(&a.path, "OpenPGP signature", e.to_string()),
