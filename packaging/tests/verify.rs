@@ -28,7 +28,12 @@ const MSI_X86: &str = "outpost-2.1.0-x86.msi";
 const SOURCE_DATE: u64 = 1_700_000_000;
 
 fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_omnipack")).parent().unwrap().parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_BIN_EXE_omnipack"))
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn workspace() -> PathBuf {
@@ -38,12 +43,20 @@ fn workspace() -> PathBuf {
 /// A binary scripts/test cross-builds, under the target directory.
 fn built(rel: &str) -> PathBuf {
     let p = target_dir().join(rel);
-    assert!(p.is_file(), "{} is missing: scripts/test builds it (the release needs signable executables)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: scripts/test builds it (the release needs signable executables)",
+        p.display()
+    );
     p
 }
 
 fn keys() -> KeyOptions {
-    KeyOptions { legacy_sha1: true, test_keys: target_dir().join("omnipack-test-keys"), ..Default::default() }
+    KeyOptions {
+        legacy_sha1: true,
+        test_keys: target_dir().join("omnipack-test-keys"),
+        ..Default::default()
+    }
 }
 
 /// The signed release folder, built once for every test process (a lock
@@ -60,12 +73,36 @@ fn release() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     let mut binaries = BTreeMap::new();
     for (input, triple, path) in [
-        (Input::Agent, "x86_64-unknown-linux-gnu", "x86_64-unknown-linux-gnu/release/outpost-agent"),
-        (Input::Agent, "universal2-apple-darwin", "universal2-apple-darwin/release/outpost-agent"),
-        (Input::Agent, "x86_64-pc-windows-gnu", "x86_64-pc-windows-gnu/release/outpost-agent.exe"),
-        (Input::Agent, "i686-pc-windows-gnu", "i686-pc-windows-gnu/release/outpost-agent.exe"),
-        (Input::MsiCustomAction, "x86_64-pc-windows-gnu", "x86_64-pc-windows-gnu/msi-ca/omnipack_msi_ca.dll"),
-        (Input::MsiCustomAction, "i686-pc-windows-gnu", "i686-pc-windows-gnu/msi-ca/omnipack_msi_ca.dll"),
+        (
+            Input::Agent,
+            "x86_64-unknown-linux-gnu",
+            "x86_64-unknown-linux-gnu/release/outpost-agent",
+        ),
+        (
+            Input::Agent,
+            "universal2-apple-darwin",
+            "universal2-apple-darwin/release/outpost-agent",
+        ),
+        (
+            Input::Agent,
+            "x86_64-pc-windows-gnu",
+            "x86_64-pc-windows-gnu/release/outpost-agent.exe",
+        ),
+        (
+            Input::Agent,
+            "i686-pc-windows-gnu",
+            "i686-pc-windows-gnu/release/outpost-agent.exe",
+        ),
+        (
+            Input::MsiCustomAction,
+            "x86_64-pc-windows-gnu",
+            "x86_64-pc-windows-gnu/msi-ca/omnipack_msi_ca.dll",
+        ),
+        (
+            Input::MsiCustomAction,
+            "i686-pc-windows-gnu",
+            "i686-pc-windows-gnu/msi-ca/omnipack_msi_ca.dll",
+        ),
     ] {
         binaries.insert((input, triple.to_string()), built(path));
     }
@@ -103,7 +140,11 @@ fn problems(dir: &Path) -> Vec<String> {
 #[track_caller]
 fn assert_line(lines: &[String], file: &str, says: &str) {
     let prefix = format!("{file}: ");
-    assert!(lines.iter().any(|l| l.starts_with(&prefix) && l.contains(says)), "no `{file}: …{says}…` in:\n{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l.starts_with(&prefix) && l.contains(says)),
+        "no `{file}: …{says}…` in:\n{}",
+        lines.join("\n")
+    );
 }
 
 fn zips(dir: &Path) -> Vec<String> {
@@ -123,12 +164,22 @@ fn a_signed_build_verifies_and_release_mode_refuses_its_test_keys() {
     let omnipack = env!("CARGO_BIN_EXE_omnipack");
     let out = run(tool(omnipack).arg("verify").arg(&dir));
     assert!(out.status.success(), "verify failed:\n{}", text(&out));
-    assert!(out.stdout.is_empty(), "no problem lines: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "no problem lines: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     for file in [RPM, MSI_X64, MSI_X86, PKG, "SHA256SUMS"] {
-        assert!(stderr.contains(&format!("notice: {file}: test-signed with ")), "{file} named test-signed:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("notice: {file}: test-signed with ")),
+            "{file} named test-signed:\n{stderr}"
+        );
     }
-    assert!(stderr.contains("Outpost TEST Code Signing (throwaway)"), "the certificate is named:\n{stderr}");
+    assert!(
+        stderr.contains("Outpost TEST Code Signing (throwaway)"),
+        "the certificate is named:\n{stderr}"
+    );
 
     let out = run(tool(omnipack).args(["verify", "--release"]).arg(&dir));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -136,17 +187,40 @@ fn a_signed_build_verifies_and_release_mode_refuses_its_test_keys() {
     for file in [RPM, MSI_X64, MSI_X86, PKG, "SHA256SUMS"] {
         assert_line(&lines, file, "(--release)");
     }
-    assert!(lines.iter().all(|l| l.contains("test-signed")), "only the test keys fail:\n{}", lines.join("\n"));
+    assert!(
+        lines.iter().all(|l| l.contains("test-signed")),
+        "only the test keys fail:\n{}",
+        lines.join("\n")
+    );
 
     let out = run(tool(omnipack).args(["verify", "--json"]).arg(&dir));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], true);
     let checks = |file: &str| -> Vec<String> {
-        let f = report["files"].as_array().unwrap().iter().find(|f| f["file"] == file).unwrap_or_else(|| panic!("{file} in the report"));
-        f["checks"].as_array().unwrap().iter().map(|c| format!("{} {}", c["check"], c["result"])).collect()
+        let f = report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file"] == file)
+            .unwrap_or_else(|| panic!("{file} in the report"));
+        f["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{} {}", c["check"], c["result"]))
+            .collect()
     };
-    for (file, check) in [(MSI_X64, "Authenticode"), (RPM, "OpenPGP signature"), (PKG, "XAR signature"), (PKG, "Mach-O signature")] {
-        assert!(checks(file).contains(&format!("\"{check}\" \"pass\"")), "{file}: {:?}", checks(file));
+    for (file, check) in [
+        (MSI_X64, "Authenticode"),
+        (RPM, "OpenPGP signature"),
+        (PKG, "XAR signature"),
+        (PKG, "Mach-O signature"),
+    ] {
+        assert!(
+            checks(file).contains(&format!("\"{check}\" \"pass\"")),
+            "{file}: {:?}",
+            checks(file)
+        );
     }
 }
 
@@ -159,12 +233,36 @@ fn flip(path: &Path, at: usize) {
 #[test]
 fn one_flipped_byte_in_each_artifact_fails_naming_the_file_and_the_check() {
     let mut cases: Vec<(String, Vec<&str>)> = vec![
-        (DEB.into(), vec!["sha256 differs from SHA256SUMS", "sha256 differs from release.json"]),
-        (RPM.into(), vec!["sha256 differs from SHA256SUMS", "the rpm does not match the digests its signature header records"]),
-        (MSI_X64.into(), vec!["sha256 differs from SHA256SUMS", "Authenticode digest does not match the file"]),
-        (MSI_X86.into(), vec!["sha256 differs from SHA256SUMS", "Authenticode digest does not match the file"]),
+        (
+            DEB.into(),
+            vec!["sha256 differs from SHA256SUMS", "sha256 differs from release.json"],
+        ),
+        (
+            RPM.into(),
+            vec![
+                "sha256 differs from SHA256SUMS",
+                "the rpm does not match the digests its signature header records",
+            ],
+        ),
+        (
+            MSI_X64.into(),
+            vec![
+                "sha256 differs from SHA256SUMS",
+                "Authenticode digest does not match the file",
+            ],
+        ),
+        (
+            MSI_X86.into(),
+            vec![
+                "sha256 differs from SHA256SUMS",
+                "Authenticode digest does not match the file",
+            ],
+        ),
         (PKG.into(), vec!["sha256 differs from SHA256SUMS", "pkg: "]),
-        ("SHA256SUMS".into(), vec!["SHA256SUMS.asc: the OpenPGP signature does not verify"]),
+        (
+            "SHA256SUMS".into(),
+            vec!["SHA256SUMS.asc: the OpenPGP signature does not verify"],
+        ),
     ];
     for z in zips(&release()) {
         cases.push((z, vec!["sha256 differs from SHA256SUMS", "zip cannot be read"]));
@@ -209,7 +307,11 @@ fn rezip(zip: &[u8], name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
         let mut data = Vec::new();
         f.read_to_end(&mut data).unwrap();
         let executable = f.unix_mode().is_some_and(|m| m & 0o111 != 0);
-        members.push(omnipack::bundle::zip::Member { name: f.name().to_string(), bytes: Cow::Owned(data), executable });
+        members.push(omnipack::bundle::zip::Member {
+            name: f.name().to_string(),
+            bytes: Cow::Owned(data),
+            executable,
+        });
     }
     let m = members.iter_mut().find(|m| m.name == name)?;
     m.bytes = Cow::Owned(bytes.to_vec());
@@ -246,7 +348,10 @@ fn reseal(dir: &Path, name: &str, bytes: &[u8]) {
     }
     let sums = omnipack::checksums::render(files.iter().map(|(n, b)| (n.as_str(), &b[..])));
     std::fs::write(dir.join("SHA256SUMS"), &sums).unwrap();
-    let asc = omnipack::signers::openpgp(&keys()).unwrap().sign_detached(sums.as_bytes()).unwrap();
+    let asc = omnipack::signers::openpgp(&keys())
+        .unwrap()
+        .sign_detached(sums.as_bytes())
+        .unwrap();
     std::fs::write(dir.join("SHA256SUMS.asc"), asc).unwrap();
 }
 
@@ -280,7 +385,9 @@ fn pkg_with_changed_toc(pkg: &[u8]) -> Vec<u8> {
     let header = u16::from_be_bytes([pkg[4], pkg[5]]) as usize;
     let compressed = be64(8);
     let mut xml = String::new();
-    flate2::read::ZlibDecoder::new(&pkg[header..header + compressed]).read_to_string(&mut xml).unwrap();
+    flate2::read::ZlibDecoder::new(&pkg[header..header + compressed])
+        .read_to_string(&mut xml)
+        .unwrap();
     assert!(xml.contains("<name>Distribution</name>"), "{xml}");
     let xml = xml.replacen("<name>Distribution</name>", "<name>Distributiom</name>", 1);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
@@ -289,7 +396,11 @@ fn pkg_with_changed_toc(pkg: &[u8]) -> Vec<u8> {
     let mut heap = pkg[header + compressed..].to_vec();
     // <checksum style="sha1"><offset>0</offset><size>20</size>: the digest
     // of the compressed TOC at the start of the heap.
-    let sum = if xml.contains("<checksum style=\"sha256\">") { Sha256::digest(&toc).to_vec() } else { sha1::Sha1::digest(&toc).to_vec() };
+    let sum = if xml.contains("<checksum style=\"sha256\">") {
+        Sha256::digest(&toc).to_vec()
+    } else {
+        sha1::Sha1::digest(&toc).to_vec()
+    };
     heap[..sum.len()].copy_from_slice(&sum);
     let mut out = pkg[..header].to_vec();
     out[8..16].copy_from_slice(&(toc.len() as u64).to_be_bytes());
@@ -336,14 +447,37 @@ fn assistant_with_changed_code(zip_name: &str) -> Vec<u8> {
 #[test]
 fn a_byte_changed_inside_a_signed_region_is_caught_by_the_signature_alone() {
     let original = |name: &str| std::fs::read(release().join(name)).unwrap();
-    let assistant = zips(&release()).into_iter().find(|z| z.starts_with("outpost-assist-")).unwrap();
+    let assistant = zips(&release())
+        .into_iter()
+        .find(|z| z.starts_with("outpost-assist-"))
+        .unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        (MSI_X64, msi_with_changed_stream(&original(MSI_X64)), "Authenticode digest does not match the file (SHA-1 signature)"),
-        (MSI_X86, msi_with_changed_stream(&original(MSI_X86)), "Authenticode digest does not match the file (SHA-1 signature)"),
-        (RPM, rpm_with_changed_header(&original(RPM)), "the rpm's header signature does not verify with the release key"),
-        (PKG, pkg_with_changed_toc(&original(PKG)), "RSA signature over the table-of-contents checksum does not verify"),
+        (
+            MSI_X64,
+            msi_with_changed_stream(&original(MSI_X64)),
+            "Authenticode digest does not match the file (SHA-1 signature)",
+        ),
+        (
+            MSI_X86,
+            msi_with_changed_stream(&original(MSI_X86)),
+            "Authenticode digest does not match the file (SHA-1 signature)",
+        ),
+        (
+            RPM,
+            rpm_with_changed_header(&original(RPM)),
+            "the rpm's header signature does not verify with the release key",
+        ),
+        (
+            PKG,
+            pkg_with_changed_toc(&original(PKG)),
+            "RSA signature over the table-of-contents checksum does not verify",
+        ),
         (PKG, pkg_with_changed_macho_page(), "code digest mismatch"),
-        (&assistant, assistant_with_changed_code(&assistant), "omnipack.exe: Authenticode digest does not match the file (SHA-1 signature)"),
+        (
+            &assistant,
+            assistant_with_changed_code(&assistant),
+            "omnipack.exe: Authenticode digest does not match the file (SHA-1 signature)",
+        ),
     ];
     for (file, bytes, says) in cases {
         let dir = copy();
@@ -353,7 +487,12 @@ fn a_byte_changed_inside_a_signed_region_is_caught_by_the_signature_alone() {
         // An rpm's header digest (in the unsigned signature header) fails
         // beside its signature: the digest alone could have been rewritten.
         let expected = if file == RPM { 2 } else { 1 };
-        assert_eq!(lines.len(), expected, "{file}: only the signature check fails:\n{}", lines.join("\n"));
+        assert_eq!(
+            lines.len(),
+            expected,
+            "{file}: only the signature check fails:\n{}",
+            lines.join("\n")
+        );
         eprintln!("{file}: {}", lines[0]);
     }
 }
@@ -368,7 +507,11 @@ fn missing_signature_stray_and_missing_files_are_named() {
     assert_line(&notices, "SHA256SUMS", "not signed: no SHA256SUMS.asc");
     assert_line(&notices, "notes.txt", "listed in neither release.json nor SHA256SUMS");
     assert!(report.lines(Outcome::Fail).is_empty(), "{:?}", report.lines(Outcome::Fail));
-    assert_line(&omnipack::verify::run(dir.path(), true).lines(Outcome::Fail), "SHA256SUMS", "no SHA256SUMS.asc (an unsigned build) (--release)");
+    assert_line(
+        &omnipack::verify::run(dir.path(), true).lines(Outcome::Fail),
+        "SHA256SUMS",
+        "no SHA256SUMS.asc (an unsigned build) (--release)",
+    );
 
     std::fs::remove_file(dir.path().join(DEB)).unwrap();
     let lines = problems(dir.path());

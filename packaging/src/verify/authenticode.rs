@@ -65,7 +65,11 @@ pub fn check_file(bytes: &[u8]) -> Result<Vec<Signature>, AuthenticodeError> {
         if s.data_type != wanted_type {
             return Err(AuthenticodeError::DataType(s.hash, s.data_type.clone()));
         }
-        let digest = if pe { super::pe::digest(bytes, s.hash)? } else { super::msi::digest(bytes, s.hash)? };
+        let digest = if pe {
+            super::pe::digest(bytes, s.hash)?
+        } else {
+            super::msi::digest(bytes, s.hash)?
+        };
         if digest != s.file_digest {
             return Err(AuthenticodeError::Digest(s.hash));
         }
@@ -159,22 +163,42 @@ fn read_into(pkcs7: &[u8], out: &mut Vec<Signature>) -> Result<(), AuthenticodeE
     if nth(&info, 0, "contentType")?.oid()? != SIGNED_DATA {
         return Err(AuthenticodeError::Unexpected("a PKCS#7 SignedData"));
     }
-    let signed = Tlv::expect(nth(&info, 1, "content")?.tagged(CTX0, "[0] content")?.body, SEQUENCE, "SignedData")?;
+    let signed = Tlv::expect(
+        nth(&info, 1, "content")?.tagged(CTX0, "[0] content")?.body,
+        SEQUENCE,
+        "SignedData",
+    )?;
     let parts = signed.children()?;
-    let encap = nth(&parts, 2, "encapContentInfo")?.tagged(SEQUENCE, "encapContentInfo")?.children()?;
+    let encap = nth(&parts, 2, "encapContentInfo")?
+        .tagged(SEQUENCE, "encapContentInfo")?
+        .children()?;
     if nth(&encap, 0, "eContentType")?.oid()? != SPC_INDIRECT_DATA {
         return Err(AuthenticodeError::Unexpected("over an SpcIndirectDataContent"));
     }
-    let indirect = Tlv::expect(nth(&encap, 1, "eContent")?.tagged(CTX0, "[0] eContent")?.body, SEQUENCE, "SpcIndirectDataContent")?;
+    let indirect = Tlv::expect(
+        nth(&encap, 1, "eContent")?.tagged(CTX0, "[0] eContent")?.body,
+        SEQUENCE,
+        "SpcIndirectDataContent",
+    )?;
     let (data_type, hash, file_digest) = indirect_data(&indirect)?;
     let certs: Vec<Tlv> = match parts.iter().find(|p| p.tag == CTX0) {
         Some(c) => c.children()?,
         None => Vec::new(),
     };
-    let signer_infos = parts.last().ok_or(DerError::Missing("signerInfos"))?.tagged(SET, "signerInfos SET")?.children()?;
+    let signer_infos = parts
+        .last()
+        .ok_or(DerError::Missing("signerInfos"))?
+        .tagged(SET, "signerInfos SET")?
+        .children()?;
     let info = nth(&signer_infos, 0, "a SignerInfo")?.children()?;
     let (signer, signer_sha256) = check_signer(&info, hash, &indirect, &certs)?;
-    out.push(Signature { hash, data_type, file_digest, signer, signer_sha256 });
+    out.push(Signature {
+        hash,
+        data_type,
+        file_digest,
+        signer,
+        signer_sha256,
+    });
     for nested in unsigned_attribute(&info, NESTED_SIGNATURE)? {
         read_into(nested.raw, out)?;
     }
@@ -216,7 +240,11 @@ fn check_signer(info: &[Tlv], hash: Hash, indirect: &Tlv, certs: &[Tlv]) -> Resu
         reason: format!("certificate: {e}"),
     })?;
     let name = x509.subject_common_name().unwrap_or_else(|| "(no common name)".into());
-    let bad = |reason: String| AuthenticodeError::BadSignature { hash, signer: name.clone(), reason };
+    let bad = |reason: String| AuthenticodeError::BadSignature {
+        hash,
+        signer: name.clone(),
+        reason,
+    };
     // The signature is over the attributes as a SET OF, not as [0].
     let mut signed = attrs.raw.to_vec();
     signed[0] = SET;
@@ -225,9 +253,15 @@ fn check_signer(info: &[Tlv], hash: Hash, indirect: &Tlv, certs: &[Tlv]) -> Resu
     let algorithm = match (sig_alg.oid()?.as_str(), signer_hash) {
         (RSA_ENCRYPTION, Hash::Sha1) | (SHA1_WITH_RSA, Hash::Sha1) => SignatureAlgorithm::RsaSha1,
         (RSA_ENCRYPTION, Hash::Sha256) | (SHA256_WITH_RSA, Hash::Sha256) => SignatureAlgorithm::RsaSha256,
-        (other, _) => return Err(bad(format!("signature algorithm {other} with {signer_hash} is not supported"))),
+        (other, _) => {
+            return Err(bad(format!(
+                "signature algorithm {other} with {signer_hash} is not supported"
+            )))
+        }
     };
-    let verifier = algorithm.resolve_verification_algorithm(KeyAlgorithm::Rsa).map_err(|e| bad(e.to_string()))?;
+    let verifier = algorithm
+        .resolve_verification_algorithm(KeyAlgorithm::Rsa)
+        .map_err(|e| bad(e.to_string()))?;
     x509.verify_signed_data_with_algorithm(&signed, signature.body, verifier)
         .map_err(|e| bad(e.to_string()))?;
     Ok((name, hex::encode(Sha256::digest(cert.raw))))

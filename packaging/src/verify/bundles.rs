@@ -28,7 +28,8 @@ fn members(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, zip::result::ZipError
         let mut f = z.by_index(i)?;
         let name = f.name().to_string();
         let mut data = Vec::new();
-        f.read_to_end(&mut data).map_err(|e| zip::result::ZipError::Io(std::io::Error::other(format!("member `{name}`: {e}"))))?;
+        f.read_to_end(&mut data)
+            .map_err(|e| zip::result::ZipError::Io(std::io::Error::other(format!("member `{name}`: {e}"))))?;
         out.push((name, data));
     }
     Ok(out)
@@ -37,14 +38,24 @@ fn members(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, zip::result::ZipError
 fn check_members(ctx: &Context, rel: &Release, b: &BundleArtifact, members: &[(String, Vec<u8>)], r: &mut Report) {
     let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
     if names == b.contents.iter().map(String::as_str).collect::<Vec<_>>() {
-        r.pass(&b.path, "zip contents", format!("{} members as release.json lists", names.len()));
+        r.pass(
+            &b.path,
+            "zip contents",
+            format!("{} members as release.json lists", names.len()),
+        );
     } else {
-        r.fail(&b.path, "zip contents", format!("members {names:?} differ from release.json's contents {:?}", b.contents));
+        r.fail(
+            &b.path,
+            "zip contents",
+            format!("members {names:?} differ from release.json's contents {:?}", b.contents),
+        );
     }
     for (name, data) in members {
         if rel.artifacts.iter().any(|a| &a.path == name) {
             match ctx.read(name) {
-                Some(loose) if loose == *data => r.pass(&b.path, "zip member", format!("{name} is byte-identical to the loose file")),
+                Some(loose) if loose == *data => {
+                    r.pass(&b.path, "zip member", format!("{name} is byte-identical to the loose file"))
+                }
                 Some(_) => r.fail(&b.path, "zip member", format!("{name} differs from the loose {name}")),
                 None => {}
             }
@@ -59,16 +70,32 @@ fn check_members(ctx: &Context, rel: &Release, b: &BundleArtifact, members: &[(S
 
 /// The Windows bundle's release.json: the loose MSIs' records.
 fn inner_release(rel: &Release, b: &BundleArtifact, members: &[(String, Vec<u8>)], r: &mut Report) {
-    let Some((_, json)) = members.iter().find(|(n, _)| n == crate::release::FILE_NAME) else { return };
+    let Some((_, json)) = members.iter().find(|(n, _)| n == crate::release::FILE_NAME) else {
+        return;
+    };
     let inner: Release = match serde_json::from_slice(json) {
         Ok(i) => i,
-        Err(e) => return r.fail(&b.path, "zip release.json", format!("release.json inside is not a release manifest: {e}")),
+        Err(e) => {
+            return r.fail(
+                &b.path,
+                "zip release.json",
+                format!("release.json inside is not a release manifest: {e}"),
+            )
+        }
     };
     for a in &inner.artifacts {
         if rel.artifacts.contains(a) {
-            r.pass(&b.path, "zip release.json", format!("{} as the folder's release.json records it", a.path));
+            r.pass(
+                &b.path,
+                "zip release.json",
+                format!("{} as the folder's release.json records it", a.path),
+            );
         } else {
-            r.fail(&b.path, "zip release.json", format!("release.json inside records {} unlike the folder's release.json", a.path));
+            r.fail(
+                &b.path,
+                "zip release.json",
+                format!("release.json inside records {} unlike the folder's release.json", a.path),
+            );
         }
     }
 }
@@ -79,7 +106,12 @@ fn assistant(ctx: &Context, rel: &Release, b: &BundleArtifact, members: &[(Strin
         return r.fail(&b.path, "Authenticode", format!("no {exe_name} inside"));
     };
     let Some(signature) = authenticode_signature(rel) else {
-        return ctx.not_for_release(r, &b.path, "Authenticode", format!("{exe_name}: not signed (an unsigned build)"));
+        return ctx.not_for_release(
+            r,
+            &b.path,
+            "Authenticode",
+            format!("{exe_name}: not signed (an unsigned build)"),
+        );
     };
     if let Some(sigs) = authenticode_file(&b.path, Some(exe_name), exe, r) {
         let by = format!("`{}` (certificate SHA-256 {})", sigs[0].signer, sigs[0].signer_sha256);

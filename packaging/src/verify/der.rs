@@ -35,7 +35,10 @@ impl<'a> Tlv<'a> {
     pub fn read(input: &'a [u8]) -> Result<(Tlv<'a>, &'a [u8]), DerError> {
         let tag = *input.first().ok_or(DerError::Truncated(0))?;
         if tag & 0x1f == 0x1f {
-            return Err(DerError::Tag { expected: "a one-byte tag", found: tag });
+            return Err(DerError::Tag {
+                expected: "a one-byte tag",
+                found: tag,
+            });
         }
         let first = *input.get(1).ok_or(DerError::Truncated(1))?;
         let (len, head) = if first < 0x80 {
@@ -48,8 +51,18 @@ impl<'a> Tlv<'a> {
             let bytes = input.get(2..2 + n).ok_or(DerError::Truncated(2))?;
             (bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize), 2 + n)
         };
-        let end = head.checked_add(len).filter(|e| *e <= input.len()).ok_or(DerError::Truncated(input.len()))?;
-        Ok((Tlv { tag, raw: &input[..end], body: &input[head..end] }, &input[end..]))
+        let end = head
+            .checked_add(len)
+            .filter(|e| *e <= input.len())
+            .ok_or(DerError::Truncated(input.len()))?;
+        Ok((
+            Tlv {
+                tag,
+                raw: &input[..end],
+                body: &input[head..end],
+            },
+            &input[end..],
+        ))
     }
 
     /// The element that must be the whole of `input`'s start, with tag `tag`.
@@ -62,7 +75,10 @@ impl<'a> Tlv<'a> {
         if self.tag == tag {
             Ok(self)
         } else {
-            Err(DerError::Tag { expected: what, found: self.tag })
+            Err(DerError::Tag {
+                expected: what,
+                found: self.tag,
+            })
         }
     }
 
@@ -81,7 +97,10 @@ impl<'a> Tlv<'a> {
     /// An OBJECT IDENTIFIER's dotted form.
     pub fn oid(&self) -> Result<String, DerError> {
         if self.tag != OID || self.body.is_empty() {
-            return Err(DerError::Tag { expected: "an OBJECT IDENTIFIER", found: self.tag });
+            return Err(DerError::Tag {
+                expected: "an OBJECT IDENTIFIER",
+                found: self.tag,
+            });
         }
         let mut parts = vec![(self.body[0] / 40) as u64, (self.body[0] % 40) as u64];
         let mut v = 0u64;
@@ -108,7 +127,9 @@ mod tests {
     #[test]
     fn reads_short_and_long_lengths_and_oids() {
         // SEQUENCE { OID 1.3.6.1.4.1.311.2.1.4, OCTET STRING of 200 bytes }
-        let mut body = vec![0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04, 0x04, 0x81, 200];
+        let mut body = vec![
+            0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04, 0x04, 0x81, 200,
+        ];
         body.extend([7u8; 200]);
         let mut seq = vec![0x30, 0x81, body.len() as u8];
         seq.extend(&body);

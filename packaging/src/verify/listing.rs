@@ -25,14 +25,22 @@ pub fn release_key(ctx: &Context, r: &mut Report) -> Option<ReleaseKey> {
         .collect();
     let [name] = names.as_slice() else {
         if names.len() > 1 {
-            r.fail(&names.join(", "), "release key", "more than one *-signing-key.asc: which is the release key?");
+            r.fail(
+                &names.join(", "),
+                "release key",
+                "more than one *-signing-key.asc: which is the release key?",
+            );
         }
         return None;
     };
     let text = String::from_utf8_lossy(&ctx.read(name)?).into_owned();
     match ReleaseKey::parse(&text) {
         Ok(k) => {
-            r.pass(name, "release key", format!("OpenPGP key {} `{}`", k.fingerprint(), k.user_id()));
+            r.pass(
+                name,
+                "release key",
+                format!("OpenPGP key {} `{}`", k.fingerprint(), k.user_id()),
+            );
             Some(k)
         }
         Err(e) => {
@@ -55,7 +63,11 @@ pub fn check(ctx: &Context, key: Option<&ReleaseKey>, r: &mut Report) -> Option<
             if sha256(&bytes) != sum {
                 r.fail(name, "release.json", "sha256 differs from release.json");
             } else if bytes.len() as u64 != size {
-                r.fail(name, "release.json", format!("size {} differs from release.json's {size}", bytes.len()));
+                r.fail(
+                    name,
+                    "release.json",
+                    format!("size {} differs from release.json's {size}", bytes.len()),
+                );
             } else {
                 r.pass(name, "release.json", "sha256 and size as release.json records");
             }
@@ -113,14 +125,26 @@ fn check_sums_signature(ctx: &Context, key: Option<&ReleaseKey>, rel: Option<&Re
         return;
     };
     let Some(key) = key else {
-        r.fail(SUMS_ASC, "OpenPGP signature", "no release key (<product>-signing-key.asc) in the folder to check it with");
+        r.fail(
+            SUMS_ASC,
+            "OpenPGP signature",
+            "no release key (<product>-signing-key.asc) in the folder to check it with",
+        );
         return;
     };
     match key.verify_detached(sums, &String::from_utf8_lossy(&asc)) {
         Ok(()) => {
-            r.pass(SUMS, "OpenPGP signature", format!("SHA256SUMS.asc verifies with {}", key.fingerprint()));
+            r.pass(
+                SUMS,
+                "OpenPGP signature",
+                format!("SHA256SUMS.asc verifies with {}", key.fingerprint()),
+            );
             // The key that signs the rpm signs SHA256SUMS.
-            let test = rel.is_some_and(|rel| rel.artifacts.iter().any(|a| a.signature == crate::release::Signature::Test(Scheme::OpenPgp)));
+            let test = rel.is_some_and(|rel| {
+                rel.artifacts
+                    .iter()
+                    .any(|a| a.signature == crate::release::Signature::Test(Scheme::OpenPgp))
+            });
             if test {
                 let by = format!("OpenPGP key {} `{}`", key.fingerprint(), key.user_id());
                 ctx.signed(r, SUMS, crate::release::Signature::Test(Scheme::OpenPgp), &by);
@@ -136,11 +160,18 @@ fn unlisted(ctx: &Context, rel: Option<&Release>, sums: Option<&[(String, String
     known.extend(rel.into_iter().flat_map(|rel| rel.files().map(|(n, _, _)| n)));
     known.extend(sums.into_iter().flatten().map(|(n, _)| n.as_str()));
     let Ok(entries) = std::fs::read_dir(ctx.dir) else { return };
-    let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     for name in names {
         if !known.contains(name.as_str()) {
-            r.notice(&name, "listed", "in the folder but listed in neither release.json nor SHA256SUMS");
+            r.notice(
+                &name,
+                "listed",
+                "in the folder but listed in neither release.json nor SHA256SUMS",
+            );
         }
     }
 }

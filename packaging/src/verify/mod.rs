@@ -35,7 +35,12 @@ impl Context<'_> {
     /// it is a throwaway test one, naming the key or certificate.
     fn signed(&self, r: &mut Report, file: &str, signature: Signature, by: &str) {
         if signature.is_test() {
-            self.not_for_release(r, file, "test-signed", format!("test-signed with {by} (throwaway test key, never to be released)"));
+            self.not_for_release(
+                r,
+                file,
+                "test-signed",
+                format!("test-signed with {by} (throwaway test key, never to be released)"),
+            );
         }
     }
 
@@ -69,7 +74,10 @@ pub fn run(dir: &Path, release: bool) -> Report {
 
 pub fn command(dir: &Path, json: bool, release: bool) -> anyhow::Result<()> {
     if !dir.is_dir() {
-        anyhow::bail!("{}: not a folder (give the release folder `omnipack build --out` wrote)", dir.display());
+        anyhow::bail!(
+            "{}: not a folder (give the release folder `omnipack build --out` wrote)",
+            dir.display()
+        );
     }
     let report = run(dir, release);
     let problems = report.lines(Outcome::Fail);
@@ -83,7 +91,11 @@ pub fn command(dir: &Path, json: bool, release: bool) -> anyhow::Result<()> {
             eprintln!("notice: {line}");
         }
         let (files, checks) = report.count();
-        eprintln!("{}: {files} files, {checks} checks, {} problems", dir.display(), problems.len());
+        eprintln!(
+            "{}: {files} files, {checks} checks, {} problems",
+            dir.display(),
+            problems.len()
+        );
     }
     if !problems.is_empty() {
         anyhow::bail!("{}: {} problem(s) found", dir.display(), problems.len());

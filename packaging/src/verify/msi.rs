@@ -52,7 +52,10 @@ fn read_stream(c: &mut Cfb, path: &Path) -> Result<Vec<u8>, MsiSigError> {
     let mut data = Vec::new();
     c.open_stream(path)
         .and_then(|mut s| s.read_to_end(&mut data))
-        .map_err(|source| MsiSigError::Stream { stream: path.display().to_string(), source })?;
+        .map_err(|source| MsiSigError::Stream {
+            stream: path.display().to_string(),
+            source,
+        })?;
     Ok(data)
 }
 
@@ -84,7 +87,10 @@ fn sort_key(name: &str) -> Vec<u8> {
 
 fn hash_storage(c: &mut Cfb, path: &Path, h: &mut Hasher) -> Result<(), MsiSigError> {
     let is_root = path == Path::new("/");
-    let stream_error = |source| MsiSigError::Stream { stream: path.display().to_string(), source };
+    let stream_error = |source| MsiSigError::Stream {
+        stream: path.display().to_string(),
+        source,
+    };
     let mut children: Vec<(Vec<u8>, PathBuf, bool)> = c
         .read_storage(path)
         .map_err(stream_error)?
@@ -111,7 +117,11 @@ pub fn executables(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, MsiSigError> 
     let mut out = Vec::new();
     let long_name = |key: &str| -> String {
         db.table("File")
-            .and_then(|t| t.rows().find(|r| r[0].as_str() == Some(key)).and_then(|r| r[2].as_str().map(str::to_string)))
+            .and_then(|t| {
+                t.rows()
+                    .find(|r| r[0].as_str() == Some(key))
+                    .and_then(|r| r[2].as_str().map(str::to_string))
+            })
             .map(|n| n.rsplit('|').next().unwrap_or(&n).to_string())
             .unwrap_or_else(|| key.to_string())
     };
@@ -119,13 +129,20 @@ pub fn executables(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, MsiSigError> 
         if !data.starts_with(b"MSCF") {
             continue;
         }
-        let cab_error = |source| MsiSigError::Cabinet { cabinet: stream.clone(), source };
+        let cab_error = |source| MsiSigError::Cabinet {
+            cabinet: stream.clone(),
+            source,
+        };
         let mut cab = cab::Cabinet::new(Cursor::new(data.as_slice())).map_err(cab_error)?;
-        let names: Vec<String> =
-            cab.folder_entries().flat_map(|f| f.file_entries().map(|e| e.name().to_string()).collect::<Vec<_>>()).collect();
+        let names: Vec<String> = cab
+            .folder_entries()
+            .flat_map(|f| f.file_entries().map(|e| e.name().to_string()).collect::<Vec<_>>())
+            .collect();
         for name in names {
             let mut file = Vec::new();
-            cab.read_file(&name).and_then(|mut r| r.read_to_end(&mut file)).map_err(cab_error)?;
+            cab.read_file(&name)
+                .and_then(|mut r| r.read_to_end(&mut file))
+                .map_err(cab_error)?;
             if file.starts_with(b"MZ") {
                 out.push((format!("{} (cabinet {stream})", long_name(&name)), file));
             }

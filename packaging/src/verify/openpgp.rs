@@ -30,7 +30,10 @@ pub struct ReleaseKey {
 impl ReleaseKey {
     pub fn parse(armored: &str) -> Result<ReleaseKey, OpenPgpError> {
         let (key, _) = SignedPublicKey::from_string(armored).map_err(|e| OpenPgpError::Key(e.to_string()))?;
-        Ok(ReleaseKey { armored: armored.to_string(), key })
+        Ok(ReleaseKey {
+            armored: armored.to_string(),
+            key,
+        })
     }
 
     pub fn fingerprint(&self) -> String {
@@ -56,7 +59,9 @@ impl ReleaseKey {
         {
             Ok(())
         } else {
-            Err(OpenPgpError::Bad { fingerprint: self.fingerprint() })
+            Err(OpenPgpError::Bad {
+                fingerprint: self.fingerprint(),
+            })
         }
     }
 
@@ -66,7 +71,9 @@ impl ReleaseKey {
     pub fn verify_rpm(&self, bytes: &[u8]) -> Result<RpmCheck, OpenPgpError> {
         let pkg = rpm::Package::parse(&mut &bytes[..]).map_err(|e| OpenPgpError::NotRpm(e.to_string()))?;
         let verifier = rpm::signature::pgp::Verifier::from_asc(&self.armored).map_err(|e| OpenPgpError::Key(e.to_string()))?;
-        let report = pkg.check_signatures(verifier).map_err(|e| OpenPgpError::NotRpm(e.to_string()))?;
+        let report = pkg
+            .check_signatures(verifier)
+            .map_err(|e| OpenPgpError::NotRpm(e.to_string()))?;
         let signature = if report.signatures.iter().any(|s| s.is_verified()) {
             Ok(())
         } else {
@@ -74,7 +81,10 @@ impl ReleaseKey {
                 Some(e) => e.to_string(),
                 None => "the rpm has no OpenPGP signature".into(),
             };
-            Err(OpenPgpError::RpmSignature { fingerprint: self.fingerprint(), reason })
+            Err(OpenPgpError::RpmSignature {
+                fingerprint: self.fingerprint(),
+                reason,
+            })
         };
         let digests = report.digests.result().map_err(|e| OpenPgpError::RpmDigest(e.to_string()));
         Ok(RpmCheck { signature, digests })

@@ -12,7 +12,11 @@ pub fn check(ctx: &Context, rel: &Release, key: Option<&ReleaseKey>, r: &mut Rep
         let Some(bytes) = ctx.read(&a.path) else { continue };
         if a.format() == crate::target::Format::Pkg {
             match xar::check_integrity(&bytes) {
-                Ok(()) => r.pass(&a.path, "XAR checksums", "table of contents and members match their checksums"),
+                Ok(()) => r.pass(
+                    &a.path,
+                    "XAR checksums",
+                    "table of contents and members match their checksums",
+                ),
                 Err(e) => r.fail(&a.path, "XAR checksums", format!("pkg: {e}")),
             }
         }
@@ -35,7 +39,11 @@ fn unsigned(ctx: &Context, a: &Artifact, r: &mut Report) {
 
 fn rpm(ctx: &Context, a: &Artifact, bytes: &[u8], key: Option<&ReleaseKey>, r: &mut Report) {
     let Some(key) = key else {
-        r.fail(&a.path, "OpenPGP signature", "no release key (<product>-signing-key.asc) in the folder to check the rpm's signature with");
+        r.fail(
+            &a.path,
+            "OpenPGP signature",
+            "no release key (<product>-signing-key.asc) in the folder to check the rpm's signature with",
+        );
         return;
     };
     let check = match key.verify_rpm(bytes) {
@@ -43,13 +51,26 @@ fn rpm(ctx: &Context, a: &Artifact, bytes: &[u8], key: Option<&ReleaseKey>, r: &
         Err(e) => return r.fail(&a.path, "OpenPGP signature", e.to_string()),
     };
     match check.digests {
-        Ok(()) => r.pass(&a.path, "rpm digests", "header and payload match the digests the signature header records"),
+        Ok(()) => r.pass(
+            &a.path,
+            "rpm digests",
+            "header and payload match the digests the signature header records",
+        ),
         Err(e) => r.fail(&a.path, "rpm digests", e.to_string()),
     }
     match check.signature {
         Ok(()) => {
-            r.pass(&a.path, "OpenPGP signature", format!("header signature verifies with {}", key.fingerprint()));
-            ctx.signed(r, &a.path, a.signature, &format!("OpenPGP key {} `{}`", key.fingerprint(), key.user_id()));
+            r.pass(
+                &a.path,
+                "OpenPGP signature",
+                format!("header signature verifies with {}", key.fingerprint()),
+            );
+            ctx.signed(
+                r,
+                &a.path,
+                a.signature,
+                &format!("OpenPGP key {} `{}`", key.fingerprint(), key.user_id()),
+            );
         }
         Err(e) => r.fail(&a.path, "OpenPGP signature", e.to_string()),
     }
@@ -57,7 +78,10 @@ fn rpm(ctx: &Context, a: &Artifact, bytes: &[u8], key: Option<&ReleaseKey>, r: &
 
 /// Who an Authenticode file was signed by, for the report.
 fn signers(sigs: &[authenticode::Signature]) -> String {
-    let parts: Vec<String> = sigs.iter().map(|s| format!("{} by `{}` (certificate SHA-256 {})", s.hash, s.signer, s.signer_sha256)).collect();
+    let parts: Vec<String> = sigs
+        .iter()
+        .map(|s| format!("{} by `{}` (certificate SHA-256 {})", s.hash, s.signer, s.signer_sha256))
+        .collect();
     parts.join(", nested: ")
 }
 
@@ -118,7 +142,11 @@ fn apple(ctx: &Context, a: &Artifact, bytes: &[u8], r: &mut Report) {
         for (path, data) in machos {
             found += 1;
             match macho::verify(&data) {
-                Ok(signer) => r.pass(&a.path, "Mach-O signature", format!("{path} (in {member}): signed by `{signer}`")),
+                Ok(signer) => r.pass(
+                    &a.path,
+                    "Mach-O signature",
+                    format!("{path} (in {member}): signed by `{signer}`"),
+                ),
                 Err(e) => r.fail(&a.path, "Mach-O signature", format!("{path} (in {member}): {e}")),
             }
         }
@@ -131,5 +159,8 @@ fn apple(ctx: &Context, a: &Artifact, bytes: &[u8], r: &mut Report) {
 /// Whether release.json says the Windows packages are test-signed (the
 /// assistant is signed by the same certificate).
 pub fn authenticode_signature(rel: &Release) -> Option<Signature> {
-    rel.artifacts.iter().map(|a| a.signature).find(|s| s.scheme() == Some(Scheme::Authenticode))
+    rel.artifacts
+        .iter()
+        .map(|a| a.signature)
+        .find(|s| s.scheme() == Some(Scheme::Authenticode))
 }

@@ -23,11 +23,15 @@ struct Layout {
 }
 
 fn u16_at(b: &[u8], at: usize) -> Result<u16, PeError> {
-    b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]])).ok_or(PeError::NotPe("truncated header"))
+    b.get(at..at + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+        .ok_or(PeError::NotPe("truncated header"))
 }
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32, PeError> {
-    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]])).ok_or(PeError::NotPe("truncated header"))
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        .ok_or(PeError::NotPe("truncated header"))
 }
 
 fn layout(b: &[u8]) -> Result<Layout, PeError> {
@@ -53,7 +57,11 @@ fn layout(b: &[u8]) -> Result<Layout, PeError> {
         (o, s) if o.checked_add(s).is_some_and(|e| e <= b.len()) && o >= security_entry + 8 => Some((o, s)),
         _ => return Err(PeError::CertificateTable("its directory entry points outside the file")),
     };
-    Ok(Layout { checksum: opt + 64, security_entry, table })
+    Ok(Layout {
+        checksum: opt + 64,
+        security_entry,
+        table,
+    })
 }
 
 /// The Authenticode image digest of `b` with `hash`.
@@ -80,9 +88,13 @@ pub fn signature(b: &[u8]) -> Result<&[u8], PeError> {
     let length = u32_at(table, 0).map_err(|_| PeError::CertificateTable("truncated WIN_CERTIFICATE"))? as usize;
     let kind = u16_at(table, 6).map_err(|_| PeError::CertificateTable("truncated WIN_CERTIFICATE"))?;
     if kind != 2 {
-        return Err(PeError::CertificateTable("the first entry is not WIN_CERT_TYPE_PKCS_SIGNED_DATA"));
+        return Err(PeError::CertificateTable(
+            "the first entry is not WIN_CERT_TYPE_PKCS_SIGNED_DATA",
+        ));
     }
-    table.get(8..length).ok_or(PeError::CertificateTable("WIN_CERTIFICATE longer than the table"))
+    table
+        .get(8..length)
+        .ok_or(PeError::CertificateTable("WIN_CERTIFICATE longer than the table"))
 }
 
 #[cfg(test)]
@@ -111,11 +123,21 @@ mod tests {
         let opt = 0x40 + 24;
         // The CheckSum field and the certificate table do not count; the
         // rest of the headers and the sections do.
-        for (at, same) in [(opt + 64, true), (opt + 67, true), (0x190, true), (0x1ff, true), (0x100, false), (0x2, false)] {
+        for (at, same) in [
+            (opt + 64, true),
+            (opt + 67, true),
+            (0x190, true),
+            (0x1ff, true),
+            (0x100, false),
+            (0x2, false),
+        ] {
             let mut c = b.clone();
             c[at] ^= 0xff;
             assert_eq!(digest(&c, Hash::Sha256).unwrap() == d, same, "byte {at:#x}");
         }
-        assert!(matches!(signature(&b), Err(PeError::CertificateTable(_))), "type 0 entry refused");
+        assert!(
+            matches!(signature(&b), Err(PeError::CertificateTable(_))),
+            "type 0 entry refused"
+        );
     }
 }

@@ -37,19 +37,29 @@ pub struct Report {
 
 impl Report {
     pub fn new(dir: &str) -> Report {
-        Report { dir: dir.to_string(), ..Report::default() }
+        Report {
+            dir: dir.to_string(),
+            ..Report::default()
+        }
     }
 
     fn file(&mut self, file: &str) -> &mut FileReport {
         if let Some(i) = self.files.iter().position(|f| f.file == file) {
             return &mut self.files[i];
         }
-        self.files.push(FileReport { file: file.to_string(), checks: Vec::new() });
+        self.files.push(FileReport {
+            file: file.to_string(),
+            checks: Vec::new(),
+        });
         self.files.last_mut().expect("just pushed")
     }
 
     pub fn add(&mut self, file: &str, check: &str, result: Outcome, detail: impl Into<String>) {
-        self.file(file).checks.push(Check { check: check.to_string(), result, detail: detail.into() });
+        self.file(file).checks.push(Check {
+            check: check.to_string(),
+            result,
+            detail: detail.into(),
+        });
     }
 
     pub fn pass(&mut self, file: &str, check: &str, detail: impl Into<String>) {
@@ -68,7 +78,12 @@ impl Report {
     pub fn lines(&self, outcome: Outcome) -> Vec<String> {
         self.files
             .iter()
-            .flat_map(|f| f.checks.iter().filter(move |c| c.result == outcome).map(move |c| format!("{}: {}", f.file, c.detail)))
+            .flat_map(|f| {
+                f.checks
+                    .iter()
+                    .filter(move |c| c.result == outcome)
+                    .map(move |c| format!("{}: {}", f.file, c.detail))
+            })
             .collect()
     }
 
@@ -97,7 +112,10 @@ mod tests {
         assert!(!r.ok);
         assert_eq!(
             r.lines(Outcome::Fail),
-            ["a.deb: sha256 differs from SHA256SUMS", "b.msi: Authenticode digest does not match the file"]
+            [
+                "a.deb: sha256 differs from SHA256SUMS",
+                "b.msi: Authenticode digest does not match the file"
+            ]
         );
         assert_eq!(r.lines(Outcome::Notice), ["b.msi: test-signed with `X`"]);
         assert_eq!(r.count(), (2, 4));

@@ -73,11 +73,18 @@ pub fn check_signature(pkg: &[u8]) -> Result<Signer, XarError> {
     }
     for pair in certs.windows(2) {
         if pair[0].verify_signed_by_certificate(&pair[1]).is_err() {
-            return Err(XarError::Chain { subject: name(&pair[0]), issuer: name(&pair[1]) });
+            return Err(XarError::Chain {
+                subject: name(&pair[0]),
+                issuer: name(&pair[1]),
+            });
         }
     }
     let der = leaf.encode_der().map_err(|e| XarError::Read(e.to_string()))?;
-    Ok(Signer { name: signer, sha256: hex::encode(Sha256::digest(der)), chain_len: certs.len() })
+    Ok(Signer {
+        name: signer,
+        sha256: hex::encode(Sha256::digest(der)),
+        chain_len: certs.len(),
+    })
 }
 
 /// Every member's data, decoded, whose name ends with `suffix`.
