@@ -215,6 +215,9 @@ fn a_signed_build_verifies_and_release_mode_refuses_its_test_keys() {
         (RPM, "OpenPGP signature"),
         (PKG, "XAR signature"),
         (PKG, "Mach-O signature"),
+        ("outpost-2.1.0-non-windows.zip", "zip keyring"),
+        ("outpost-2.1.0-windows.zip", "zip release.json"),
+        ("outpost-assist-2.1.0-windows.zip", "Authenticode"),
     ] {
         assert!(
             checks(file).contains(&format!("\"{check}\" \"pass\"")),

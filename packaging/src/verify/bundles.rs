@@ -6,15 +6,16 @@
 
 use std::io::{Cursor, Read};
 
+use super::openpgp::ReleaseKey;
 use super::packages::{authenticode_file, authenticode_signature};
 use super::{Context, Report};
 use crate::release::{Bundle, BundleArtifact, Release};
 
-pub fn check(ctx: &Context, rel: &Release, r: &mut Report) {
+pub fn check(ctx: &Context, rel: &Release, key: Option<&ReleaseKey>, r: &mut Report) {
     for b in &rel.bundles {
         let Some(bytes) = ctx.read(&b.path) else { continue };
         match members(&bytes) {
-            Ok(members) => check_members(ctx, rel, b, &members, r),
+            Ok(members) => check_members(ctx, rel, key, b, &members, r),
             Err(e) => r.fail(&b.path, "zip", format!("zip cannot be read: {e}")),
         }
     }
@@ -35,7 +36,14 @@ fn members(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, zip::result::ZipError
     Ok(out)
 }
 
-fn check_members(ctx: &Context, rel: &Release, b: &BundleArtifact, members: &[(String, Vec<u8>)], r: &mut Report) {
+fn check_members(
+    ctx: &Context,
+    rel: &Release,
+    key: Option<&ReleaseKey>,
+    b: &BundleArtifact,
+    members: &[(String, Vec<u8>)],
+    r: &mut Report,
+) {
     let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
     if names == b.contents.iter().map(String::as_str).collect::<Vec<_>>() {
         r.pass(
@@ -64,7 +72,7 @@ fn check_members(ctx: &Context, rel: &Release, b: &BundleArtifact, members: &[(S
     match b.bundle {
         Bundle::Windows => inner_release(rel, b, members, r),
         Bundle::Assistant => assistant(ctx, rel, b, members, r),
-        Bundle::NonWindows => {}
+        Bundle::NonWindows => keyrings(key, b, members, r),
     }
 }
 
@@ -116,5 +124,27 @@ fn assistant(ctx: &Context, rel: &Release, b: &BundleArtifact, members: &[(Strin
     if let Some(sigs) = authenticode_file(&b.path, Some(exe_name), exe, r) {
         let by = format!("`{}` (certificate SHA-256 {})", sigs[0].signer, sigs[0].signer_sha256);
         ctx.signed(r, &b.path, signature, &format!("{by} ({exe_name})"));
+    }
+}
+
+/// The repository keyrings the bundle ships are the key that signs the
+/// release (the rpm, SHA256SUMS).
+fn keyrings(key: Option<&ReleaseKey>, b: &BundleArtifact, members: &[(String, Vec<u8>)], r: &mut Report) {
+    let Some(key) = key else { return };
+    // The bundle's own names for them, as suffixes (no product id here).
+    let names = crate::bundle::keyring_file_names("");
+    for (name, data) in members
+        .iter()
+        .filter(|(n, _)| names.iter().any(|suffix| n.ends_with(suffix.as_str())))
+    {
+        match ReleaseKey::fingerprint_of(data) {
+            Ok(f) if f == key.fingerprint() => r.pass(&b.path, "zip keyring", format!("{name} is the release key {f}")),
+            Ok(f) => r.fail(
+                &b.path,
+                "zip keyring",
+                format!("{name} holds key {f}, not the release key {}", key.fingerprint()),
+            ),
+            Err(e) => r.fail(&b.path, "zip keyring", format!("{name}: {e}")),
+        }
     }
 }

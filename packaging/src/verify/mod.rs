@@ -66,7 +66,7 @@ pub fn run(dir: &Path, release: bool) -> Report {
     let rel = listing::check(&ctx, key.as_ref(), &mut r);
     if let Some(rel) = &rel {
         packages::check(&ctx, rel, key.as_ref(), &mut r);
-        bundles::check(&ctx, rel, &mut r);
+        bundles::check(&ctx, rel, key.as_ref(), &mut r);
     }
     r.finish();
     r

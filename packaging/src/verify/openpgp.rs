@@ -50,6 +50,18 @@ impl ReleaseKey {
             .unwrap_or_default()
     }
 
+    /// The fingerprint of a public key file, armoured or binary (a
+    /// keyring as apt's `signed-by=` reads it).
+    pub fn fingerprint_of(key: &[u8]) -> Result<String, OpenPgpError> {
+        let parsed = if key.starts_with(b"-----BEGIN") {
+            SignedPublicKey::from_string(&String::from_utf8_lossy(key)).map(|(k, _)| k)
+        } else {
+            SignedPublicKey::from_bytes(key)
+        };
+        let k = parsed.map_err(|e| OpenPgpError::Key(e.to_string()))?;
+        Ok(hex::encode_upper(k.fingerprint().as_bytes()))
+    }
+
     /// Checks an armoured detached signature over `data`, made by the
     /// primary key or one of its subkeys.
     pub fn verify_detached(&self, data: &[u8], armored_signature: &str) -> Result<(), OpenPgpError> {
