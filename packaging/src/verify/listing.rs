@@ -76,6 +76,19 @@ pub fn check(ctx: &Context, key: Option<&ReleaseKey>, r: &mut Report) -> Option<
             }
         }
     }
+    if let Some(rel) = &rel {
+        for s in &rel.sboms {
+            if rel.artifacts.iter().any(|a| a.path == s.describes) {
+                r.pass(&s.path, "SBOM", format!("describes {}", s.describes));
+            } else {
+                r.fail(
+                    &s.path,
+                    "SBOM",
+                    format!("describes {}, which release.json does not list as a package", s.describes),
+                );
+            }
+        }
+    }
     unlisted(ctx, rel.as_ref(), sums.as_deref(), r);
     rel
 }
