@@ -17,45 +17,24 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use common::{ok, run, stand_ins, text, tool};
+use common::{ok, run, text, tool};
 use omnipack::formats;
 use omnipack::inspect::diff::{diff, Change};
 use omnipack::inspect::{inspect_bytes, inspect_file, Kind, Package};
-use omnipack::packager::{BuildContext, Built, Input};
+use omnipack::packager::{BuildContext, Built};
 use omnipack::target::{Format, Target};
-use outpost_manifest::{Manifest, Platform};
+use outpost_manifest::Platform;
 
-const MANIFEST: &str = include_str!("../outpost.toml");
+use common::in_process::MANIFEST;
 /// The setting whose default the second build changes, and how.
 const CHANGED: &str = "DefaultStaggerRangeSeconds";
 const OLD_LINE: &str = "default = 180\nmsi_property = \"DEFAULTSTAGGERRANGESECONDS\"";
 const NEW_LINE: &str = "default = 1800\nmsi_property = \"DEFAULTSTAGGERRANGESECONDS\"";
 
 fn context(manifest: &str) -> BuildContext {
-    let mut binaries = BTreeMap::new();
-    for (input, triple, bytes) in [
-        (Input::Agent, "x86_64-unknown-linux-gnu", stand_ins::elf64()),
-        (Input::Agent, "universal2-apple-darwin", stand_ins::universal()),
-        (Input::Agent, "x86_64-pc-windows-gnu", stand_ins::windows("agent x64")),
-        (Input::Agent, "i686-pc-windows-gnu", stand_ins::windows("agent x86")),
-        (Input::MsiCustomAction, "x86_64-pc-windows-gnu", stand_ins::windows("ca x64")),
-        (Input::MsiCustomAction, "i686-pc-windows-gnu", stand_ins::windows("ca x86")),
-    ] {
-        binaries.insert((input, triple.to_string()), Arc::from(bytes));
-    }
-    BuildContext {
-        manifest: Manifest::parse(manifest, "outpost.toml").unwrap(),
-        binaries,
-        files: BTreeMap::new(),
-        source_date: 1_700_000_000,
-        openpgp: None,
-        authenticode: None,
-        apple: None,
-    }
+    common::in_process::context(manifest)
 }
 
 /// Every target of every format: deb, rpm, the x64 and x86 MSIs, the pkg.

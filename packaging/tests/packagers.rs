@@ -5,41 +5,19 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
-use common::{archive, ok, stand_ins, tool};
+use common::{archive, ok, tool};
 use omnipack::content::{Kind, Role};
 use omnipack::formats;
-use omnipack::packager::{BuildContext, Built, Input};
+use omnipack::packager::{BuildContext, Built};
 use omnipack::target::{Format, Target};
-use outpost_manifest::Manifest;
 
-const MANIFEST: &str = include_str!("../outpost.toml");
+use common::in_process::MANIFEST;
 
 fn context() -> BuildContext {
-    let mut binaries = BTreeMap::new();
-    for (input, triple, bytes) in [
-        (Input::Agent, "x86_64-unknown-linux-gnu", stand_ins::elf64()),
-        (Input::Agent, "universal2-apple-darwin", stand_ins::universal()),
-        (Input::Agent, "x86_64-pc-windows-gnu", stand_ins::windows("agent x64")),
-        (Input::Agent, "i686-pc-windows-gnu", stand_ins::windows("agent x86")),
-        (Input::MsiCustomAction, "x86_64-pc-windows-gnu", stand_ins::windows("ca x64")),
-        (Input::MsiCustomAction, "i686-pc-windows-gnu", stand_ins::windows("ca x86")),
-    ] {
-        binaries.insert((input, triple.to_string()), Arc::from(bytes));
-    }
-    BuildContext {
-        manifest: Manifest::parse(MANIFEST, "outpost.toml").unwrap(),
-        binaries,
-        files: BTreeMap::new(),
-        source_date: 1_700_000_000,
-        openpgp: None,
-        authenticode: None,
-        apple: None,
-    }
+    common::in_process::context(MANIFEST)
 }
 
 /// Packages every target of `format` in-process; says how long each took.

@@ -9,40 +9,20 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use common::{ok, run, stand_ins, text, tool};
+use common::{ok, run, text, tool};
 use omnipack::content::{Kind, Payload};
-use omnipack::packager::{BuildContext, Built, Input};
+use omnipack::packager::{BuildContext, Built};
 use omnipack::sbom::{self, Crates};
 use omnipack::target::{Format, Target};
-use outpost_manifest::Manifest;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-const MANIFEST: &str = include_str!("../outpost.toml");
+use common::in_process::MANIFEST;
 
 fn context() -> BuildContext {
-    let mut binaries = BTreeMap::new();
-    for (input, triple, bytes) in [
-        (Input::Agent, "x86_64-unknown-linux-gnu", stand_ins::elf64()),
-        (Input::Agent, "universal2-apple-darwin", stand_ins::universal()),
-        (Input::Agent, "x86_64-pc-windows-gnu", stand_ins::windows("agent x64")),
-        (Input::Agent, "i686-pc-windows-gnu", stand_ins::windows("agent x86")),
-        (Input::MsiCustomAction, "x86_64-pc-windows-gnu", stand_ins::windows("ca x64")),
-        (Input::MsiCustomAction, "i686-pc-windows-gnu", stand_ins::windows("ca x86")),
-    ] {
-        binaries.insert((input, triple.to_string()), Arc::from(bytes));
-    }
-    BuildContext {
-        manifest: Manifest::parse(MANIFEST, "outpost.toml").unwrap(),
-        binaries,
-        files: BTreeMap::new(),
-        source_date: 1_700_000_000,
-        openpgp: None,
-        authenticode: None,
-        apple: None,
-    }
+    common::in_process::context(MANIFEST)
 }
 
 fn workspace_root() -> PathBuf {

@@ -10,6 +10,8 @@
 
 pub use outpost_test_tools::{archive, checked, find_file, ok, pipe, require, run, run_with_input, text, tool};
 
+/// A build context over stand-ins, for packaging in-process.
+pub mod in_process;
 /// Hand-built MSI databases.
 pub mod msi_fixture;
 /// Stand-in agent and custom action binaries for in-process packaging.
