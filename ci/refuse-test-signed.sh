@@ -11,10 +11,10 @@ for release in "$@"; do
         echo "$release: lists no artifact" >&2
         status=1
     fi
-    test_signed=$(jq -r '.artifacts[] | select(.test_signed) | .path' "$release")
+    test_signed=$(jq -r '.artifacts[] | select(.test_signed) | "  " + .path' "$release")
     if [ -n "$test_signed" ]; then
         echo "$release: signed with a throwaway test key:" >&2
-        printf '  %s\n' "$test_signed" >&2
+        echo "$test_signed" >&2
         status=1
     fi
 done
