@@ -175,3 +175,16 @@ fn every_installer_has_its_sbom_and_omnipack_verify_passes() {
     assert!(out.status.success() && out.stdout.is_empty(), "omnipack verify {}:\n{}", dist.display(), text(&out));
     assert_contains(&text(&out), " 0 problems");
 }
+
+/// Notarization happens inside the build, before anything is made from the
+/// pkg; Apple notarizes only Developer ID signatures, so a test-signed pkg
+/// is refused there and nothing is written.
+#[test]
+fn a_test_signed_pkg_is_not_sent_for_notarization() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("dist");
+    let o = omnipack_build(&out, &["--formats", "pkg", "--notarize-api-key", "/nonexistent/key.json"]);
+    assert!(!o.status.success(), "a test-signed pkg was sent for notarization:\n{}", text(&o));
+    assert_contains(&text(&o), "signed with a throwaway test identity, which Apple does not notarize");
+    assert!(!out.exists(), "a refused build wrote {}", out.display());
+}

@@ -196,6 +196,11 @@ struct BuildArgs {
     authenticode: AuthenticodeArgs,
     #[command(flatten)]
     apple: AppleArgs,
+    /// Notarize the pkg with Apple's notary service and staple the ticket
+    /// before the bundles and checksums are made (network; an omnipack built
+    /// with `--features notarize`): the App Store Connect API key as JSON.
+    #[arg(long, value_name = "FILE")]
+    notarize_api_key: Option<PathBuf>,
     /// Do not sign anything.
     #[arg(long)]
     unsigned: bool,
@@ -501,6 +506,7 @@ fn build(a: BuildArgs) -> anyhow::Result<()> {
         formats: if a.formats.is_empty() { Format::ALL.to_vec() } else { a.formats },
         binaries: prebuilt(a.agent_bins, a.msi_ca_bins)?,
         assistant: a.assistant_bin,
+        notarize_api_key: a.notarize_api_key,
         keys,
         unsigned: a.unsigned,
         progress: !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
@@ -593,24 +599,8 @@ fn apple_key(path: PathBuf) -> omnipack::sign::apple::AppleKeySource {
     }
 }
 
-#[cfg(feature = "notarize")]
 fn notarize(pkg: &std::path::Path, api_key: &std::path::Path, wait_seconds: u64) -> anyhow::Result<()> {
-    use apple_codesign::{notarization::Notarizer, stapling::Stapler};
-    let notarizer = Notarizer::from_api_key(api_key).with_context(|| format!("API key {}", api_key.display()))?;
-    notarizer
-        .notarize_flat_package(pkg, Some(std::time::Duration::from_secs(wait_seconds)))
-        .with_context(|| format!("notarizing {}", pkg.display()))?;
-    Stapler::new()?
-        .staple_path(pkg)
-        .with_context(|| format!("stapling {}", pkg.display()))?;
+    omnipack::macos::notarize::notarize_and_staple(pkg, api_key, std::time::Duration::from_secs(wait_seconds))?;
     eprintln!("{}: notarized and stapled", pkg.display());
     Ok(())
-}
-
-#[cfg(not(feature = "notarize"))]
-fn notarize(_: &std::path::Path, _: &std::path::Path, _: u64) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "this omnipack was built without notarization; build it with `cargo build --release -p omnipack --features notarize` \
-         (the release pipeline's macOS job does)"
-    )
 }

@@ -10,7 +10,7 @@ use super::BuildOptions;
 use crate::bundle::{self, Inputs};
 use crate::checksums;
 use crate::packager::{BuildContext, Built};
-use crate::release::{Artifact, Release, SbomArtifact};
+use crate::release::{Artifact, Release, SbomArtifact, Scheme, Signature};
 use crate::sbom::{self, Crates};
 use crate::sign::openpgp::OpenPgpKey;
 use crate::sign::Signer as _;
@@ -119,4 +119,22 @@ pub(super) fn sboms(ctx: &BuildContext, built: &[(Target, Built)], crates: &Crat
         release.sboms.push(artifact);
     }
     Ok(files)
+}
+
+/// Notarizes every package signed with a Developer ID (Apple's notary
+/// accepts nothing else) and staples its ticket, so the bundles, SBOMs and
+/// checksums are made from the stapled bytes.
+pub(super) fn notarize(built: &mut [(Target, Built)], api_key: &std::path::Path) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("a folder for notarization")?;
+    for (_, b) in built.iter_mut().filter(|(_, b)| b.signature.scheme() == Some(Scheme::Apple)) {
+        if b.signature == Signature::Test(Scheme::Apple) {
+            anyhow::bail!("{}: signed with a throwaway test identity, which Apple does not notarize; give the Developer ID identities", b.file_name);
+        }
+        let path = dir.path().join(&b.file_name);
+        std::fs::write(&path, &b.bytes).with_context(|| format!("writing {}", path.display()))?;
+        crate::macos::notarize::notarize_and_staple(&path, api_key, std::time::Duration::from_secs(1800))?;
+        b.bytes = std::fs::read(&path).with_context(|| format!("reading the stapled {}", path.display()))?;
+        eprintln!("{}: notarized and stapled", b.file_name);
+    }
+    Ok(())
 }

@@ -34,6 +34,9 @@ pub struct BuildOptions {
     /// The deployment assistant for Windows, prebuilt; else compiled when
     /// the build makes the bundles (every format).
     pub assistant: Option<PathBuf>,
+    /// Notarize and staple Apple-signed packages with this App Store
+    /// Connect API key before anything is made from them.
+    pub notarize_api_key: Option<PathBuf>,
     /// Build unsigned packages (for reproducibility checks).
     pub unsigned: bool,
     pub progress: bool,
@@ -102,7 +105,10 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         let built = package_all(&ctx, &targets, opts.progress);
         (built, crates.map(|h| h.join().expect("cargo metadata thread panicked")))
     });
-    let built = built?;
+    let mut built = built?;
+    if let Some(key) = &opts.notarize_api_key {
+        extras::notarize(&mut built, key)?;
+    }
     let version = &ctx.manifest.product.version;
     let mut release = Release {
         artifacts: built

@@ -16,6 +16,7 @@
 //! payload files on upgrade.
 
 pub mod mobileconfig;
+pub mod notarize;
 pub mod scripts;
 pub mod universal;
 
