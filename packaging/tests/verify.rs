@@ -115,6 +115,7 @@ fn release() -> PathBuf {
         // Any signable PE stands in for the assistant: verify checks its
         // signature, not what it does.
         assistant: Some(built("x86_64-pc-windows-gnu/release/outpost-agent.exe")),
+        notarize_api_key: None,
         unsigned: false,
         progress: false,
     };
