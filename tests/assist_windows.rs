@@ -1,7 +1,7 @@
 //! The deployment assistant on an administrator's Windows machine: omnipack
 //! cross-compiled for Windows (x86_64-pc-windows-gnu, release; scripts/test
-//! builds it), run under Wine from a folder laid out like the two extracted
-//! release zips (omnipack.exe, outpost.toml, both MSIs, their release.json,
+//! builds it), run under Wine from the release's two Windows zips extracted
+//! into one folder (omnipack.exe, outpost.toml, both MSIs, their release.json,
 //! an answer file), from another working folder so that it must find the
 //! bundle beside itself. It must write the transforms the Linux assistant
 //! writes, byte for byte, and Wine's msiexec must install with one; without
@@ -23,17 +23,6 @@ const CHOSEN: &[(&str, &str)] = &[
     ("# LogLevel = \"info\"", "LogLevel = \"DEBUG\""),
     ("# DefaultStaggerRangeSeconds = 180", "DefaultStaggerRangeSeconds = 600"),
 ];
-
-/// The Windows omnipack cross-built by scripts/test.
-fn windows_omnipack() -> PathBuf {
-    let p = profile_dir().parent().unwrap().join("x86_64-pc-windows-gnu/release/omnipack.exe");
-    assert!(
-        p.is_file(),
-        "{} is missing: build it with `cargo build --release -p omnipack --target x86_64-pc-windows-gnu` (scripts/test does)",
-        p.display()
-    );
-    p
-}
 
 fn linux_assist(args: &[&str]) -> Output {
     run(tool(omnipack()).current_dir(workspace_root()).arg("assist").args(args))
@@ -62,20 +51,23 @@ fn answers() -> String {
     t
 }
 
-/// C:\Outpost as the administrator has it after extracting
-/// outpost-<v>-windows.zip and outpost-assist-<v>-windows.zip into it.
+/// C:\Outpost as the administrator has it after extracting the release's
+/// own outpost-<v>-windows.zip and outpost-assist-<v>-windows.zip into it
+/// (the signed release every read-only test shares), with the answers given.
 fn lay_out_bundle(w: &Prefix) -> PathBuf {
-    let dist = dist_windows();
+    let dist = dist();
     let release: serde_json::Value = serde_json::from_slice(&std::fs::read(dist.join("release.json")).unwrap()).unwrap();
-    let listed: Vec<&str> = release["artifacts"].as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
-    assert_eq!(listed, MSIS, "the Windows bundle's release.json lists just the two MSIs");
     let bundle = w.host(BUNDLE);
     std::fs::create_dir_all(&bundle).unwrap();
-    for name in MSIS.iter().chain(&["release.json"]) {
-        std::fs::copy(dist.join(name), bundle.join(name)).unwrap();
+    for kind in ["windows", "assistant"] {
+        let zip = release["artifacts"].as_array().unwrap().iter().find(|a| a["format"] == "zip" && a["bundle"] == kind);
+        let zip = dist.join(zip.unwrap_or_else(|| panic!("no {kind} bundle in release.json"))["path"].as_str().unwrap());
+        ok(tool("bsdtar").arg("-xf").arg(&zip).arg("-C").arg(&bundle));
     }
-    std::fs::copy(windows_omnipack(), bundle.join("omnipack.exe")).unwrap();
-    std::fs::copy(workspace_root().join("packaging/outpost.toml"), bundle.join("outpost.toml")).unwrap();
+    let inner: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("release.json")).unwrap()).unwrap();
+    let listed: Vec<&str> = inner["artifacts"].as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
+    assert_eq!(listed, MSIS, "the Windows bundle's release.json lists just the two MSIs");
+    assert!(bundle.join("omnipack.exe").is_file() && bundle.join("outpost.toml").is_file(), "{:?}", names(&bundle));
     std::fs::write(bundle.join("answers.toml"), answers()).unwrap();
     std::fs::create_dir_all(w.host(ADMIN)).unwrap();
     bundle
@@ -114,7 +106,7 @@ fn imports_only_system_dlls(exe: &Path) {
 
 #[test]
 fn the_windows_assistant_writes_the_linux_transforms_and_msiexec_installs_with_one() {
-    let exe = windows_omnipack();
+    let exe = windows_assistant();
     imports_only_system_dlls(&exe);
     eprintln!("omnipack.exe: {} bytes", std::fs::metadata(&exe).unwrap().len());
     let w = Prefix::new();
@@ -204,7 +196,7 @@ fn the_windows_assistant_refuses_to_sign_without_signtool_and_says_where_it_look
     // omnipack.exe alone, away from the bundle: the error says where it looked.
     let lonely = w.host("C:\\lonely");
     std::fs::create_dir_all(&lonely).unwrap();
-    std::fs::copy(windows_omnipack(), lonely.join("omnipack.exe")).unwrap();
+    std::fs::copy(windows_assistant(), lonely.join("omnipack.exe")).unwrap();
     let out = windows(&w, ADMIN, "C:\\lonely\\omnipack.exe", &["assist", "--answers", &answers_win, "--unsigned"]);
     assert!(!out.status.success());
     assert_contains(&text(&out), "no product manifest: looked for packaging\\outpost.toml (in C:\\admin) and C:\\lonely\\outpost.toml (beside omnipack); pass --manifest FILE");
@@ -229,7 +221,7 @@ fn dist_version(version: &str) -> PathBuf {
 #[test]
 fn the_windows_assistant_writes_the_linux_patch() {
     let w = Prefix::new();
-    lay_out_bundle(&w);
+    let bundle = lay_out_bundle(&w);
     let new = dist_version("2.1.1").join("outpost-2.1.1-x64.msi");
     std::fs::copy(&new, w.host("C:\\admin\\outpost-2.1.1-x64.msi")).unwrap();
     let out = windows(
@@ -244,7 +236,7 @@ fn the_windows_assistant_writes_the_linux_patch() {
     let out = run(tool(omnipack())
         .current_dir(workspace_root())
         .args(["patch", "--unsigned", "--from"])
-        .arg(dist_windows().join("outpost-2.1.0-x64.msi"))
+        .arg(bundle.join("outpost-2.1.0-x64.msi"))
         .arg("--to")
         .arg(&new)
         .arg("--out")
