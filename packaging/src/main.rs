@@ -523,6 +523,12 @@ fn build(a: BuildArgs) -> anyhow::Result<()> {
         };
         eprintln!("{}/{}  ({} bytes, {sig})", a.out.display(), art.path, art.size);
     }
+    for b in &release.bundles {
+        eprintln!("{}/{}  ({} bytes, {} files)", a.out.display(), b.path, b.size, b.contents.len());
+    }
+    for s in &release.sboms {
+        eprintln!("{}/{}  (SBOM of {})", a.out.display(), s.path, s.describes);
+    }
     Ok(())
 }
 
