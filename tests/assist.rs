@@ -366,22 +366,11 @@ fn configmgr_script_matches_the_golden_file() {
     }
 }
 
-/// The MSIs of the manifest with `version` replaced, built once.
-fn dist_version(version: &str) -> PathBuf {
-    let text = std::fs::read_to_string(workspace_root().join("packaging/outpost.toml")).unwrap();
-    let manifest = fixtures_dir().join(format!("outpost-{version}.toml"));
-    let edited = text.replace("version = \"2.1.0\"", &format!("version = \"{version}\""));
-    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(&edited) {
-        std::fs::write(&manifest, edited).unwrap();
-    }
-    msi_build(&manifest, &format!("dist-windows-{version}"), &[])
-}
-
 #[test]
 fn previous_release_adds_signed_patches() {
     let tmp = tempfile::tempdir().unwrap();
     let previous = dist_windows();
-    let current = dist_version("2.1.1");
+    let current = msi_build_version("2.1.1");
     let mut edits = CHOSEN.to_vec();
     let line = format!("previous_release = \"{}\"", previous.display());
     edits.push(("# previous_release = \"../dist-2.0.0\"", &line));
@@ -419,7 +408,7 @@ fn previous_release_adds_signed_patches() {
 fn patch_command_refuses_a_major_upgrade() {
     let tmp = tempfile::tempdir().unwrap();
     let old = dist_windows().join("outpost-2.1.0-x64.msi");
-    let new = dist_version("2.2.0").join("outpost-2.2.0-x64.msi");
+    let new = msi_build_version("2.2.0").join("outpost-2.2.0-x64.msi");
     let out_file = tmp.path().join("x.msp");
     let out = run(tool(omnipack())
         .current_dir(workspace_root())

@@ -206,23 +206,11 @@ fn the_windows_assistant_refuses_to_sign_without_signtool_and_says_where_it_look
     assert_contains(&text(&out), "no release.json: looked for dist\\release.json and C:\\lonely\\release.json (the current folder is C:\\admin); pass --from FOLDER");
 }
 
-/// The MSIs of the product manifest at `version` (as tests/assist.rs makes
-/// them, sharing its cached build).
-fn dist_version(version: &str) -> PathBuf {
-    let text = std::fs::read_to_string(workspace_root().join("packaging/outpost.toml")).unwrap();
-    let manifest = fixtures_dir().join(format!("outpost-{version}.toml"));
-    let edited = text.replace("version = \"2.1.0\"", &format!("version = \"{version}\""));
-    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(&edited) {
-        std::fs::write(&manifest, edited).unwrap();
-    }
-    msi_build(&manifest, &format!("dist-windows-{version}"), &[])
-}
-
 #[test]
 fn the_windows_assistant_writes_the_linux_patch() {
     let w = Prefix::new();
     let bundle = lay_out_bundle(&w);
-    let new = dist_version("2.1.1").join("outpost-2.1.1-x64.msi");
+    let new = msi_build_version("2.1.1").join("outpost-2.1.1-x64.msi");
     std::fs::copy(&new, w.host("C:\\admin\\outpost-2.1.1-x64.msi")).unwrap();
     let out = windows(
         &w,

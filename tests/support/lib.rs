@@ -299,6 +299,18 @@ pub fn msi_build(manifest: &Path, name: &str, extra: &[&str]) -> PathBuf {
     dir
 }
 
+/// The MSIs of the product manifest with its version replaced by `version`
+/// (e.g. a hotfix to patch to), built once into `fixtures/dist-windows-<version>`.
+pub fn msi_build_version(version: &str) -> PathBuf {
+    let text = std::fs::read_to_string(workspace_root().join("packaging/outpost.toml")).unwrap();
+    let manifest = fixtures_dir().join(format!("outpost-{version}.toml"));
+    let edited = text.replace("version = \"2.1.0\"", &format!("version = \"{version}\""));
+    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(&edited) {
+        std::fs::write(&manifest, edited).unwrap();
+    }
+    msi_build(&manifest, &format!("dist-windows-{version}"), &[])
+}
+
 /// The product's signed MSIs (throwaway Authenticode PKI).
 pub fn dist_windows() -> PathBuf {
     msi_build(&workspace_root().join("packaging/outpost.toml"), "dist-windows", &[])
