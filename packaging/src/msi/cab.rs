@@ -2,23 +2,28 @@
 //! MSZIP folder, written here ([MS-CAB]: CFHEADER, one CFFOLDER, a CFFILE
 //! per member, CFDATA blocks of 32 KiB).
 //!
-//! Why not the `cab` crate's writer, which this module used before: it
-//! deflates at level 9 (`Compression::best()`, not settable), which costs
-//! twice the CPU of level 6 for 0.6% smaller cabinets; at level 6 a cabinet
-//! is within 0.1% of `gzip -6` on the same bytes, the codec floor the
-//! benchmark holds it to (bench/packages.md). Everything else is laid out as
-//! that crate laid it out (no reserve fields, set ID 0, the archive
-//! attribute, MSZIP blocks with a sync flush so each keeps the previous
-//! block as its dictionary), and its reader is what the tests read back
-//! with. Each member is dated here, so the cabinet depends only on its input.
+//! The deflate settings, measured on the benchmark's agent-like input against
+//! `gzip -6`, the codec floor bench/packages.md holds cabinets to. flate2's
+//! backend here is zlib-rs (pgp turns its feature on, and flate2 then uses it
+//! for every crate), which follows zlib-ng: levels 1 to 8 hash 4-byte
+//! strings and miss the 3-byte matches GNU gzip finds (2.7% larger than
+//! `gzip -6` at level 6, still 1.8% at 8, for 0.3x and 0.7x its time); level
+//! 9 switches to a rolling 3-byte hash, 0.7% smaller in 0.92x gzip's time;
+//! level 9 with a shorter lazy and nice length (`deflate`) is 0.4% smaller
+//! in 0.80x, which puts the two MSIs' build within the floor's time. The
+//! `cab` crate's writer, which this module replaced, is fixed at plain level
+//! 9; it stays the reader the tests read back with. Laid out as that crate
+//! lays it out (no reserve fields, set ID 0, the archive attribute, MSZIP
+//! blocks with a sync flush so each keeps the previous block as its
+//! dictionary). Each member is dated here, so the cabinet depends only on
+//! its input.
 //!
 //! Parallelism: a folder is one deflate stream (each block's dictionary is
 //! the block before), so one cabinet is compressed on one core; [`cabinets`]
 //! builds several at once (one per `Media` row), and the two MSIs are built
 //! side by side.
 
-use flate2::{Compress, Compression, FlushCompress};
-
+use super::deflate::Deflater;
 use super::MsiError;
 
 /// The cabinet format's limits.
@@ -44,8 +49,6 @@ const ATTR_ARCHIVE: u16 = 0x20;
 const MSZIP_SIGNATURE: &[u8; 2] = b"CK";
 /// BFINAL, fixed Huffman, end-of-block: 3 bits and 7 zero bits.
 const MSZIP_END: [u8; 2] = [0x03, 0x00];
-/// zlib's level 6, the one `gzip -6` (and dpkg, and cargo-deb's gzip) uses.
-const DEFLATE_LEVEL: u32 = 6;
 /// Where CFHEADER's total size is.
 const CBCABINET_AT: usize = 8;
 
@@ -121,7 +124,7 @@ fn put32(out: &mut Vec<u8>, v: u32) {
 /// last one in the final block), so the compressor's window, and the
 /// reader's dictionary, carry over from block to block.
 fn mszip_blocks(cab: &mut Vec<u8>, files: &[(String, Vec<u8>)], total: usize) {
-    let mut deflate = Compress::new(Compression::new(DEFLATE_LEVEL), false);
+    let mut deflate = Deflater::new();
     let mut out = Vec::with_capacity(BLOCK + 1024);
     // A block that spans members is gathered here; others are read in place.
     let mut pending = Vec::with_capacity(BLOCK);
@@ -154,21 +157,10 @@ fn mszip_blocks(cab: &mut Vec<u8>, files: &[(String, Vec<u8>)], total: usize) {
 /// One CFDATA: checksum, sizes, "CK" and the deflated block (stored when
 /// deflate would make it larger than the input plus a stored block's 5
 /// bytes; the compressor's window still holds it for the next block).
-fn mszip_block(cab: &mut Vec<u8>, deflate: &mut Compress, out: &mut Vec<u8>, input: &[u8], last: bool) {
+fn mszip_block(cab: &mut Vec<u8>, deflate: &mut Deflater, out: &mut Vec<u8>, input: &[u8], last: bool) {
     out.clear();
     out.extend_from_slice(MSZIP_SIGNATURE);
-    let flush = if last { FlushCompress::Finish } else { FlushCompress::Sync };
-    let mut consumed = 0;
-    loop {
-        let before = deflate.total_in();
-        out.reserve(BLOCK / 2 + 64);
-        let _ = deflate.compress_vec(&input[consumed..], out, flush);
-        consumed += (deflate.total_in() - before) as usize;
-        // Done once all input is in and the flush left spare room.
-        if consumed == input.len() && out.len() < out.capacity() {
-            break;
-        }
-    }
+    deflate.block(input, out, last);
     if !last {
         // An empty final block (fixed Huffman, end of block): each MSZIP
         // block is a whole deflate stream to its reader, as the cab crate
@@ -339,15 +331,14 @@ mod tests {
     }
 
     /// The cabinet's framing (32 KiB blocks, each flushed, 8-byte headers)
-    /// costs under 1% against one deflate stream at the same level, what
-    /// `gzip -6` writes: on an executable (this test binary, as the agent
-    /// is one).
+    /// and the shorter search cost under 1% against one deflate stream at
+    /// plain level 9: on an executable (this test binary, as the agent is one).
     #[test]
     fn within_a_percent_of_one_deflate_stream() {
         let mut data = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         data.truncate(4_000_000);
         let ours = cabinet(&[("agent".to_string(), data.clone())], 0).unwrap().len();
-        let mut gz = flate2::write::DeflateEncoder::new(Vec::new(), Compression::new(DEFLATE_LEVEL));
+        let mut gz = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&data).unwrap();
         let stream = gz.finish().unwrap().len();
         assert!((ours as f64) < stream as f64 * 1.01, "{ours} against {stream}");

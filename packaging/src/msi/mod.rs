@@ -13,6 +13,7 @@ pub mod cab;
 mod codepage;
 pub mod container;
 pub mod database;
+mod deflate;
 pub mod error;
 pub mod filename;
 pub mod guid;
