@@ -25,7 +25,9 @@ pub enum Input {
 }
 
 /// Everything a packager may read. Packagers do no I/O of their own except
-/// through this, which keeps them testable and builds reproducible.
+/// through this, which keeps them testable and builds reproducible. Cloning
+/// copies the manifest; the rest is shared.
+#[derive(Clone)]
 pub struct BuildContext {
     pub manifest: Manifest,
     /// The binaries per input and Rust target triple.

@@ -36,7 +36,7 @@ fn targets() -> Vec<Target> {
 
 fn resolve() -> Crates {
     let triples: BTreeSet<&str> = targets().iter().flat_map(sbom::triples).collect();
-    Crates::resolve(&workspace_root(), &triples.into_iter().collect::<Vec<_>>()).unwrap()
+    Crates::resolve(&workspace_root(), &triples.into_iter().collect::<Vec<_>>(), None).unwrap()
 }
 
 struct Made {

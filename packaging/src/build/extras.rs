@@ -87,12 +87,12 @@ pub(super) fn resolve_crates(ws: &crate::cargo::Workspace, targets: &[Target]) -
     let mut triples: Vec<&str> = targets.iter().flat_map(sbom::triples).collect();
     triples.sort_unstable();
     triples.dedup();
-    Ok(Crates::resolve(&ws.root, &triples)?)
+    Ok(Crates::resolve(&ws.root, &triples, Some(&ws.target_dir.join("omnipack-cargo-metadata")))?)
 }
 
 /// An SBOM per installer (each read back from its bytes, side by side),
-/// recorded in `release`.
-pub(super) fn sboms(ctx: &BuildContext, built: &[(Target, Built)], crates: &Crates, release: &mut Release) -> anyhow::Result<Vec<File<'static>>> {
+/// and its entry for release.json.
+pub(super) fn sboms(ctx: &BuildContext, built: &[(Target, Built)], crates: &Crates) -> anyhow::Result<(Vec<File<'static>>, Vec<SbomArtifact>)> {
     let made: Vec<anyhow::Result<Vec<u8>>> = std::thread::scope(|s| {
         let runs: Vec<_> = built
             .iter()
@@ -105,6 +105,7 @@ pub(super) fn sboms(ctx: &BuildContext, built: &[(Target, Built)], crates: &Crat
         runs.into_iter().map(|r| r.join().expect("SBOM thread panicked")).collect()
     });
     let mut files = Vec::new();
+    let mut artifacts = Vec::new();
     for ((t, b), bytes) in built.iter().zip(made) {
         let bytes = bytes?;
         let artifact = SbomArtifact {
@@ -116,9 +117,9 @@ pub(super) fn sboms(ctx: &BuildContext, built: &[(Target, Built)], crates: &Crat
             size: bytes.len() as u64,
         };
         files.push((artifact.path.clone(), Cow::Owned(bytes)));
-        release.sboms.push(artifact);
+        artifacts.push(artifact);
     }
-    Ok(files)
+    Ok((files, artifacts))
 }
 
 /// Notarizes every package signed with a Developer ID (Apple's notary

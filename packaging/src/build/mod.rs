@@ -80,32 +80,35 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
         bail!("no formats to build");
     }
     let ws = crate::cargo::workspace()?;
-    let binaries = binaries(opts, &ws, &packagers)?;
     // A build of every format is a release: its bundles, SBOMs and checksums.
     let full = Format::ALL.iter().all(|f| opts.formats.contains(f));
-    let assistant = if full { Some(extras::assistant_exe(opts, &ws)?) } else { None };
     let schemes: BTreeSet<_> = if opts.unsigned { BTreeSet::new() } else { packagers.iter().filter_map(|p| p.scheme()).collect() };
     let mut keys = opts.keys.clone();
     if keys.test_keys.as_os_str().is_empty() {
         keys.test_keys = ws.target_dir.join("omnipack-test-keys");
     }
     let signers = crate::signers::resolve(&schemes, &keys, &manifest)?;
-    let ctx = BuildContext {
+    let mut ctx = BuildContext {
         manifest,
-        binaries,
+        binaries: BTreeMap::new(),
         files,
         source_date,
         openpgp: signers.openpgp,
         authenticode: signers.authenticode,
         apple: signers.apple,
     };
-    // The SBOMs' crate lists come from `cargo metadata`, run beside the packagers.
+    // Beside the packagers: the SBOMs' crate lists from `cargo metadata` (or
+    // the copy kept from the last build), and the assistant, built by cargo
+    // once every package has its binaries.
+    let mut binaries = Binaries::default();
     let (built, crates) = std::thread::scope(|s| {
-        let crates = assistant.is_some().then(|| s.spawn(|| extras::resolve_crates(&ws, &targets)));
-        let built = package_all(&ctx, &targets, opts.progress);
+        let crates = full.then(|| s.spawn(|| timed("crates", || extras::resolve_crates(&ws, &targets))));
+        let assistant = || full.then(|| timed("assistant", || extras::assistant_exe(opts, &ws))).transpose();
+        let built = timed("packages", || package_all(&ctx, &targets, opts.progress, |t| binaries.of(opts, &ws, t), assistant));
         (built, crates.map(|h| h.join().expect("cargo metadata thread panicked")))
     });
-    let mut built = built?;
+    let (mut built, assistant) = built?;
+    ctx.binaries = binaries.all;
     if let Some(key) = &opts.notarize_api_key {
         extras::notarize(&mut built, key)?;
     }
@@ -122,76 +125,120 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     if let Some(k) = &ctx.openpgp {
         files.push((format!("{}-signing-key.asc", ctx.manifest.product.id), k.public_key_armored().into_bytes().into()));
     }
-    if let Some(exe) = assistant {
-        let manifest_text = std::fs::read(&opts.manifest).with_context(|| format!("reading {}", opts.manifest.display()))?;
-        let r = extras::ReleaseInputs { ctx: &ctx, built: &built, assistant: &exe, manifest_text: &manifest_text };
-        files.extend(r.bundles(&mut release)?);
-    }
-    if let Some(crates) = crates {
-        files.extend(extras::sboms(&ctx, &built, &crates?, &mut release)?);
+    // The bundles and the SBOMs are made side by side.
+    let (bundles, sboms) = std::thread::scope(|s| {
+        let sboms = crates.map(|c| s.spawn(|| timed("sboms", || extras::sboms(&ctx, &built, &c?))));
+        let bundles = assistant.map(|exe| {
+            let manifest_text = std::fs::read(&opts.manifest).with_context(|| format!("reading {}", opts.manifest.display()))?;
+            let r = extras::ReleaseInputs { ctx: &ctx, built: &built, assistant: &exe, manifest_text: &manifest_text };
+            timed("bundles", || r.bundles(&mut release))
+        });
+        (bundles, sboms.map(|h| h.join().expect("SBOM thread panicked")))
+    });
+    files.extend(bundles.transpose()?.into_iter().flatten());
+    if let Some(sboms) = sboms {
+        let (sbom_files, artifacts) = sboms?;
+        files.extend(sbom_files);
+        release.sboms.extend(artifacts);
     }
     files.push((FILE_NAME.to_string(), (serde_json::to_string_pretty(&release)? + "\n").into_bytes().into()));
-    files.extend(extras::checksums(&files, ctx.openpgp.as_deref())?);
-    write(&opts.out, &files)?;
+    files.extend(timed("checksums", || extras::checksums(&files, ctx.openpgp.as_deref()))?);
+    timed("write", || write(&opts.out, &files))?;
     Ok(release)
 }
 
-/// Every binary the packagers need, per target triple: given on the
-/// command line, else compiled.
-fn binaries(
-    opts: &BuildOptions,
-    ws: &crate::cargo::Workspace,
-    packagers: &[&dyn Packager],
-) -> anyhow::Result<BTreeMap<(Input, String), Arc<[u8]>>> {
-    let mut out = BTreeMap::new();
-    for p in packagers {
-        for (input, t) in p.inputs().iter().flat_map(|i| p.targets().into_iter().map(move |t| (*i, t))) {
-            let key = (input, t.arch.rust_triple(t.platform).to_string());
-            if out.contains_key(&key) {
+/// Runs one stage of the build and logs its wall time (`-v`): what a slow
+/// build, and `scripts/bench packages`, are read with.
+fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let r = f();
+    tracing::info!(stage, ms = start.elapsed().as_millis() as u64, "build stage done");
+    r
+}
+
+/// The binaries the packagers read, by input and Rust target triple: given
+/// on the command line, else compiled; each read once.
+#[derive(Default)]
+struct Binaries {
+    all: BTreeMap<(Input, String), Arc<[u8]>>,
+}
+
+impl Binaries {
+    /// What `target`'s packager reads, compiling what is missing.
+    fn of(&mut self, opts: &BuildOptions, ws: &crate::cargo::Workspace, target: &Target) -> anyhow::Result<BTreeMap<(Input, String), Arc<[u8]>>> {
+        let triple = target.arch.rust_triple(target.platform).to_string();
+        let mut out = BTreeMap::new();
+        for input in formats::packager(target.format).inputs() {
+            let key = (*input, triple.clone());
+            if let Some(bytes) = self.all.get(&key) {
+                out.insert(key, bytes.clone());
                 continue;
             }
             let path = match (opts.binaries.get(&key), input) {
                 (Some(p), _) => p.clone(),
-                (None, Input::Agent) => crate::cargo::build_agent(ws, &key.1)?,
-                (None, Input::MsiCustomAction) => crate::cargo::build_msi_ca(ws, &key.1)?,
+                (None, Input::Agent) => crate::cargo::build_agent(ws, &triple)?,
+                (None, Input::MsiCustomAction) => crate::cargo::build_msi_ca(ws, &triple)?,
             };
             let what = match input {
                 Input::Agent => "agent executable",
                 Input::MsiCustomAction => "MSI custom action DLL",
             };
             let bytes = std::fs::read(&path).with_context(|| format!("reading the {what} {}", path.display()))?;
-            out.insert(key, Arc::<[u8]>::from(bytes));
+            let bytes = Arc::<[u8]>::from(bytes);
+            self.all.insert(key.clone(), bytes.clone());
+            out.insert(key, bytes);
         }
+        Ok(out)
     }
-    Ok(out)
 }
 
-fn package_all(ctx: &BuildContext, targets: &[Target], progress: bool) -> anyhow::Result<Vec<(Target, Built)>> {
+/// Packages every target, each on its own thread, started as soon as
+/// `binaries` gives what it reads: the first packages compress while cargo
+/// checks the binaries of the next (one cargo at a time: it locks its
+/// target folder). `then` runs here after the last has started.
+fn package_all<T>(
+    ctx: &BuildContext,
+    targets: &[Target],
+    progress: bool,
+    mut binaries: impl FnMut(&Target) -> anyhow::Result<BTreeMap<(Input, String), Arc<[u8]>>>,
+    then: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(Vec<(Target, Built)>, T)> {
     let bars = MultiProgress::new();
     if !progress {
         bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let style = ProgressStyle::with_template("{spinner} {prefix:>20} {msg}").expect("static template");
-    let results: Vec<anyhow::Result<(Target, Built)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|t| {
-                let bar = bars.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix(t.to_string()));
-                bar.enable_steady_tick(Duration::from_millis(120));
-                bar.set_message("packaging");
-                s.spawn(move || {
-                    let r = formats::packager(t.format).package(ctx, t).with_context(|| format!("building {t}"));
-                    match &r {
-                        Ok(b) => bar.finish_with_message(format!("{} ({} bytes)", b.file_name, b.bytes.len())),
-                        Err(_) => bar.abandon_with_message("failed"),
-                    }
-                    r.map(|b| (*t, b))
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("packager thread panicked")).collect()
-    });
-    results.into_iter().collect()
+    std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        let mut started = Ok(());
+        for t in targets {
+            let bar = bars.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix(t.to_string()));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar.set_message("compiling");
+            let ctx = match binaries(t) {
+                Ok(b) => BuildContext { binaries: b, ..ctx.clone() },
+                Err(e) => {
+                    bar.abandon_with_message("failed");
+                    started = Err(e);
+                    break;
+                }
+            };
+            bar.set_message("packaging");
+            handles.push(s.spawn(move || {
+                let stage = format!("package {t}");
+                let r = timed(&stage, || formats::packager(t.format).package(&ctx, t).with_context(|| format!("building {t}")));
+                match &r {
+                    Ok(b) => bar.finish_with_message(format!("{} ({} bytes)", b.file_name, b.bytes.len())),
+                    Err(_) => bar.abandon_with_message("failed"),
+                }
+                r.map(|b| (*t, b))
+            }));
+        }
+        // Every started package finishes, so a failure is reported once all are.
+        let then = started.and_then(|()| then());
+        let built: anyhow::Result<Vec<_>> = handles.into_iter().map(|h| h.join().expect("packager thread panicked")).collect();
+        Ok((built?, then?))
+    })
 }
 
 /// Writes everything into a staging folder beside `out`, then swaps it in.

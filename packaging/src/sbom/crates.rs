@@ -1,6 +1,6 @@
 //! The crates compiled into each binary, per Rust target triple, from
-//! `cargo metadata` (one run per triple) and the SHA-256 of each registry
-//! crate's archive from `Cargo.lock`.
+//! `cargo metadata` (one run per triple, kept between builds by `cache`)
+//! and the SHA-256 of each registry crate's archive from `Cargo.lock`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -68,11 +68,16 @@ pub struct Crates {
 impl Crates {
     /// Runs `cargo metadata --filter-platform` in `workspace_root` once per
     /// triple (offline and locked: the lock file is the truth) and reads
-    /// its `Cargo.lock`.
-    pub fn resolve(workspace_root: &Path, triples: &[&str]) -> Result<Crates, SbomError> {
+    /// its `Cargo.lock`. With a `cache` folder, a triple's output is kept
+    /// there and reused while the files it came from read the same.
+    pub fn resolve(workspace_root: &Path, triples: &[&str], cache: Option<&Path>) -> Result<Crates, SbomError> {
         let mut graphs = BTreeMap::new();
         for triple in triples {
-            graphs.insert(triple.to_string(), Graph::new(metadata(workspace_root, triple)?));
+            let m = match cache.and_then(|dir| super::cache::load(dir, workspace_root, triple)) {
+                Some(m) => m,
+                None => metadata(workspace_root, triple, cache)?,
+            };
+            graphs.insert(triple.to_string(), Graph::new(m));
         }
         Ok(Crates { graphs, checksums: lock_checksums(&workspace_root.join("Cargo.lock"))? })
     }
@@ -114,7 +119,7 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-fn metadata(root: &Path, triple: &str) -> Result<super::metadata::Metadata, SbomError> {
+fn metadata(root: &Path, triple: &str, cache: Option<&Path>) -> Result<super::metadata::Metadata, SbomError> {
     let args = ["metadata", "--format-version", "1", "--locked", "--offline", "--filter-platform", triple];
     let command = format!("cargo {}", args.join(" "));
     let out = Command::new(cargo())
@@ -126,7 +131,11 @@ fn metadata(root: &Path, triple: &str) -> Result<super::metadata::Metadata, Sbom
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
         return Err(SbomError::Cargo { triple: triple.to_string(), command, status: out.status, stderr });
     }
-    serde_json::from_slice(&out.stdout).map_err(|source| SbomError::Metadata { triple: triple.to_string(), command, source })
+    let m = serde_json::from_slice(&out.stdout).map_err(|source| SbomError::Metadata { triple: triple.to_string(), command, source })?;
+    Ok(match cache {
+        Some(dir) => super::cache::store(dir, root, triple, super::cache::inputs(root, &out.stdout), m),
+        None => m,
+    })
 }
 
 #[derive(Deserialize)]

@@ -1,18 +1,19 @@
 //! The parts of `cargo metadata --format-version 1` the SBOM reads. Fields
 //! not named here (`manifest_path`, `targets`, authors...) are never read,
-//! so a path of the build machine cannot reach a document.
+//! so a path of the build machine cannot reach a document. Serialize is for
+//! the copy kept between builds (`cache`).
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Metadata {
     pub packages: Vec<Package>,
     pub resolve: Option<Resolve>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Package {
     pub id: String,
     pub name: String,
@@ -27,7 +28,7 @@ pub struct Package {
 }
 
 /// A dependency as the package's Cargo.toml declares it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Declared {
     pub name: String,
     pub rename: Option<String>,
@@ -58,19 +59,19 @@ impl Declared {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Resolve {
     pub nodes: Vec<Node>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Node {
     pub id: String,
     pub deps: Vec<NodeDep>,
 }
 
 /// An edge of cargo's resolve, already filtered to the platform.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct NodeDep {
     /// The extern crate name (a rename, `-` as `_`).
     pub name: String,
@@ -78,7 +79,7 @@ pub struct NodeDep {
     pub dep_kinds: Vec<DepKind>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct DepKind {
     pub kind: Option<String>,
     pub target: Option<String>,

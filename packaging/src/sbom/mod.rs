@@ -8,6 +8,7 @@
 //! the build's source date and the serial number is derived from the
 //! content, so two builds of one commit give identical bytes.
 
+mod cache;
 mod crates;
 mod cyclonedx;
 mod features;
