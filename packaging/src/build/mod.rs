@@ -100,11 +100,11 @@ pub fn run(opts: &BuildOptions) -> anyhow::Result<Release> {
     // Beside the packagers: the SBOMs' crate lists from `cargo metadata` (or
     // the copy kept from the last build), and the assistant, built by cargo
     // once every package has its binaries.
-    let mut binaries = Binaries::default();
+    let mut binaries = Binaries::new(opts, &ws, &targets);
     let (built, crates) = std::thread::scope(|s| {
         let crates = full.then(|| s.spawn(|| timed("crates", || extras::resolve_crates(&ws, &targets))));
         let assistant = || full.then(|| timed("assistant", || extras::assistant_exe(opts, &ws))).transpose();
-        let built = timed("packages", || package_all(&ctx, &targets, opts.progress, |t| binaries.of(opts, &ws, t), assistant));
+        let built = timed("packages", || package_all(&ctx, &targets, opts.progress, |t| binaries.of(t), assistant));
         (built, crates.map(|h| h.join().expect("cargo metadata thread panicked")))
     });
     let (mut built, assistant) = built?;
@@ -158,37 +158,71 @@ fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
 
 /// The binaries the packagers read, by input and Rust target triple: given
 /// on the command line, else compiled; each read once.
-#[derive(Default)]
-struct Binaries {
+struct Binaries<'a> {
+    opts: &'a BuildOptions,
+    ws: &'a crate::cargo::Workspace,
+    targets: &'a [Target],
     all: BTreeMap<(Input, String), Arc<[u8]>>,
 }
 
-impl Binaries {
-    /// What `target`'s packager reads, compiling what is missing.
-    fn of(&mut self, opts: &BuildOptions, ws: &crate::cargo::Workspace, target: &Target) -> anyhow::Result<BTreeMap<(Input, String), Arc<[u8]>>> {
+impl<'a> Binaries<'a> {
+    fn new(opts: &'a BuildOptions, ws: &'a crate::cargo::Workspace, targets: &'a [Target]) -> Self {
+        Binaries { opts, ws, targets, all: BTreeMap::new() }
+    }
+
+    /// What `target`'s packager reads, compiling what is missing: with a
+    /// Windows binary, every Windows target's still to come, in one cargo run.
+    fn of(&mut self, target: &Target) -> anyhow::Result<BTreeMap<(Input, String), Arc<[u8]>>> {
         let triple = target.arch.rust_triple(target.platform).to_string();
         let mut out = BTreeMap::new();
         for input in formats::packager(target.format).inputs() {
             let key = (*input, triple.clone());
-            if let Some(bytes) = self.all.get(&key) {
-                out.insert(key, bytes.clone());
-                continue;
+            if !self.all.contains_key(&key) {
+                self.load(*input, &triple)?;
             }
-            let path = match (opts.binaries.get(&key), input) {
-                (Some(p), _) => p.clone(),
-                (None, Input::Agent) => crate::cargo::build_agent(ws, &triple)?,
-                (None, Input::MsiCustomAction) => crate::cargo::build_msi_ca(ws, &triple)?,
-            };
-            let what = match input {
-                Input::Agent => "agent executable",
-                Input::MsiCustomAction => "MSI custom action DLL",
-            };
-            let bytes = std::fs::read(&path).with_context(|| format!("reading the {what} {}", path.display()))?;
-            let bytes = Arc::<[u8]>::from(bytes);
-            self.all.insert(key.clone(), bytes.clone());
-            out.insert(key, bytes);
+            out.insert(key.clone(), self.all[&key].clone());
         }
         Ok(out)
+    }
+
+    fn load(&mut self, input: Input, triple: &str) -> anyhow::Result<()> {
+        let key = (input, triple.to_string());
+        let paths: Vec<(String, PathBuf)> = if let Some(p) = self.opts.binaries.get(&key) {
+            vec![(key.1, p.clone())]
+        } else {
+            let mut batch = vec![triple.to_string()];
+            if crate::cargo::plain_cargo(triple) {
+                batch.extend(self.missing(input).filter(|t| t != triple && crate::cargo::plain_cargo(t)));
+            }
+            let triples: Vec<&str> = batch.iter().map(String::as_str).collect();
+            let built = match input {
+                Input::Agent => crate::cargo::build_agents(self.ws, &triples)?,
+                Input::MsiCustomAction => crate::cargo::build_msi_ca(self.ws, &triples)?,
+            };
+            batch.into_iter().zip(built).collect()
+        };
+        let what = match input {
+            Input::Agent => "agent executable",
+            Input::MsiCustomAction => "MSI custom action DLL",
+        };
+        for (triple, path) in paths {
+            let bytes = std::fs::read(&path).with_context(|| format!("reading the {what} {}", path.display()))?;
+            self.all.insert((input, triple), Arc::from(bytes));
+        }
+        Ok(())
+    }
+
+    /// The triples whose `input` some target reads and nothing gave or built yet.
+    fn missing(&self, input: Input) -> impl Iterator<Item = String> + '_ {
+        let mut seen = BTreeSet::new();
+        self.targets
+            .iter()
+            .filter(move |t| formats::packager(t.format).inputs().contains(&input))
+            .map(|t| t.arch.rust_triple(t.platform).to_string())
+            .filter(move |t| {
+                let key = (input, t.clone());
+                !self.all.contains_key(&key) && !self.opts.binaries.contains_key(&key) && seen.insert(t.clone())
+            })
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use serde::Deserialize;
 
@@ -115,14 +114,10 @@ impl Crates {
     }
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
 fn metadata(root: &Path, triple: &str, cache: Option<&Path>) -> Result<super::metadata::Metadata, SbomError> {
     let args = ["metadata", "--format-version", "1", "--locked", "--offline", "--filter-platform", triple];
     let command = format!("cargo {}", args.join(" "));
-    let out = Command::new(cargo())
+    let out = crate::cargo::command()
         .current_dir(root)
         .args(args)
         .output()
