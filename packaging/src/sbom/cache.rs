@@ -1,17 +1,19 @@
 //! `cargo metadata` for a triple, kept in the target folder and reused
 //! while nothing it was read from changed: an unchanged rebuild asks cargo
-//! nothing for its SBOMs (five runs cost ~1.5 s of CPU, more than the
-//! packages' own work besides compression).
+//! nothing for its SBOMs (five runs cost ~2 s of CPU, more than all the
+//! rest of a release but its compression; bench/packages.md, "cold").
 //!
 //! What decides the output, and so the entry's key: `Cargo.lock` (the
 //! resolve, and every registry crate by checksum, whose manifest cannot
 //! change), the manifest of every path crate (workspace members, the
-//! `[patch]` shim, the root), cargo's configuration files (present or not),
-//! and the environment that picks the toolchain. Each entry lists those
-//! files with their SHA-256 as read when cargo ran, and is used only when
-//! every one still reads the same. A toolchain update under the same
-//! `RUSTUP_TOOLCHAIN` is not seen: the resolve is the lock's, and only the
-//! `cfg()` of a target-specific dependency could differ.
+//! `[patch]` shim, the root) and cargo's configuration files (present or
+//! not). Each entry lists those files with their SHA-256, read right after
+//! cargo ran, and is used only when every one still reads the same. The
+//! toolchain is not part of it: which cargo runs shows only in variables
+//! that `cargo run` and rustup set and a bare run does not (CARGO,
+//! RUSTUP_TOOLCHAIN), so keying on them made the two kinds of build discard
+//! each other's entry; and with the resolve fixed by the lock, a newer
+//! cargo could differ only in the `cfg()` of a target-specific dependency.
 //!
 //! The entry holds the fields [`Metadata`] reads and the paths of this
 //! machine it was checked against; it stays in the target folder (what
@@ -25,9 +27,7 @@ use sha2::{Digest, Sha256};
 use super::metadata::Metadata;
 
 /// Bumped when the entry's layout or [`Metadata`]'s fields change.
-const VERSION: u32 = 1;
-/// Environment variables that choose which cargo runs, or what it reads.
-const ENV: [&str; 4] = ["CARGO", "RUSTUP_TOOLCHAIN", "CARGO_HOME", "CARGO_NET_OFFLINE"];
+const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -35,7 +35,6 @@ struct Entry {
     /// The workspace root: clones sharing one target folder keep apart.
     root: PathBuf,
     triple: String,
-    env: Vec<(String, Option<String>)>,
     /// Each input file and the SHA-256 of its bytes; None: it was absent.
     inputs: Vec<(PathBuf, Option<String>)>,
     metadata: Metadata,
@@ -51,10 +50,6 @@ fn digest(path: &Path) -> Option<String> {
     std::fs::read(path).ok().map(|b| hex::encode(Sha256::digest(b)))
 }
 
-fn env() -> Vec<(String, Option<String>)> {
-    ENV.iter().map(|k| (k.to_string(), std::env::var(k).ok())).collect()
-}
-
 /// The cached metadata of the workspace at `root` for `triple`, if every
 /// input still reads the same.
 pub fn load(dir: &Path, root: &Path, triple: &str) -> Option<Metadata> {
@@ -63,7 +58,6 @@ pub fn load(dir: &Path, root: &Path, triple: &str) -> Option<Metadata> {
     let fresh = entry.version == VERSION
         && entry.root == root
         && entry.triple == triple
-        && entry.env == env()
         && entry.inputs.iter().all(|(p, sha)| digest(p) == *sha);
     if !fresh {
         tracing::info!(triple, "cargo metadata cache: stale");
@@ -120,7 +114,6 @@ pub fn store(dir: &Path, root: &Path, triple: &str, inputs: Vec<PathBuf>, metada
         version: VERSION,
         root: root.to_path_buf(),
         triple: triple.to_string(),
-        env: env(),
         inputs,
         metadata,
     };
@@ -153,13 +146,8 @@ mod tests {
         let absent = dir.path().join(".cargo/config.toml");
         std::fs::write(&lock, "version = 4\n").unwrap();
         let cache = dir.path().join("cache");
-        store(
-            &cache,
-            dir.path(),
-            "x86_64-unknown-linux-gnu",
-            vec![lock.clone(), absent.clone()],
-            metadata(),
-        );
+        let keep = || store(&cache, dir.path(), "x86_64-unknown-linux-gnu", vec![lock.clone(), absent.clone()], metadata());
+        keep();
         assert!(load(&cache, dir.path(), "x86_64-unknown-linux-gnu").is_some());
         assert!(load(&cache, dir.path(), "aarch64-apple-darwin").is_none(), "another triple");
         assert!(
@@ -171,13 +159,7 @@ mod tests {
             load(&cache, dir.path(), "x86_64-unknown-linux-gnu").is_none(),
             "a changed lock"
         );
-        store(
-            &cache,
-            dir.path(),
-            "x86_64-unknown-linux-gnu",
-            vec![lock.clone(), absent.clone()],
-            metadata(),
-        );
+        keep();
         std::fs::create_dir_all(absent.parent().unwrap()).unwrap();
         std::fs::write(&absent, "").unwrap();
         assert!(
