@@ -141,13 +141,9 @@ fn from_files(cwd: &Path, env: &EnvConfig) -> Option<Workspace> {
     let target_dir = match &env.target_dir {
         Some(t) => cwd.join(t),
         None => {
-            let homes = env.cargo_home.iter().map(PathBuf::as_path);
-            let configs = cwd.ancestors().map(|d| d.join(".cargo")).collect::<Vec<_>>();
-            let sets_target_dir = configs.iter().map(PathBuf::as_path).chain(homes).any(|d| {
-                ["config.toml", "config"]
-                    .iter()
-                    .any(|f| std::fs::read_to_string(d.join(f)).is_ok_and(|t| t.contains("target-dir")))
-            });
+            let sets_target_dir = config_files(cwd, env.cargo_home.as_deref())
+                .iter()
+                .any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains("target-dir")));
             if sets_target_dir {
                 return None;
             }
@@ -155,6 +151,18 @@ fn from_files(cwd: &Path, env: &EnvConfig) -> Option<Workspace> {
         }
     };
     Some(Workspace { root, target_dir })
+}
+
+/// Every configuration file cargo looks for from `dir`: `.cargo/config.toml`
+/// and `.cargo/config` in it and each folder above, then in `cargo_home`.
+pub(crate) fn config_files(dir: &Path, cargo_home: Option<&Path>) -> Vec<PathBuf> {
+    let dirs = dir.ancestors().map(|d| d.join(".cargo")).chain(cargo_home.map(Path::to_path_buf));
+    dirs.flat_map(|d| ["config.toml", "config"].map(|f| d.join(f))).collect()
+}
+
+/// $CARGO_HOME, else ~/.cargo: where cargo's own configuration file is.
+pub(crate) fn cargo_home() -> Option<PathBuf> {
+    EnvConfig::from_env().cargo_home
 }
 
 fn cargo() -> String {

@@ -87,13 +87,7 @@ pub fn inputs(root: &Path, raw: &[u8]) -> Vec<PathBuf> {
                 .map(|p| p.manifest_path),
         );
     }
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let config_dirs = root.ancestors().map(|d| d.join(".cargo")).chain(home);
-    for d in config_dirs {
-        files.extend(["config.toml", "config"].iter().map(|f| d.join(f)));
-    }
+    files.extend(crate::cargo::config_files(root, crate::cargo::cargo_home().as_deref()));
     files.sort();
     files.dedup();
     files
